@@ -1,0 +1,113 @@
+"""Evaluate skills: METRA's policy state coverage and the skills figure, during or after training.
+
+``evaluate_run(run_dir)`` needs nothing but the run directory: it rebuilds the env, the agent and
+the reward module from ``config.yaml`` and loads the latest checkpoint (``weights_only``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
+from rlinfo.config import Config, load_config
+from rlinfo.errors import CheckpointError, RlinfoError
+from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy
+from rlinfo.rewards import IntrinsicReward, SkillReward
+
+EVAL_SEED_OFFSET = 10_000
+
+
+def episode_length(envs: Any, default: int = 200) -> int:
+    """The time limit of a vector env's episodes (``max_episode_steps`` of its spec)."""
+    for candidate in (envs, getattr(envs, "envs", [None])[0]):
+        spec = getattr(candidate, "spec", None)
+        if spec is not None and getattr(spec, "max_episode_steps", None):
+            return int(spec.max_episode_steps)
+        steps = getattr(getattr(candidate, "unwrapped", candidate), "max_episode_steps", None)
+        if steps:
+            return int(steps)
+    return default
+
+
+def evaluate_policy(
+    cfg: Config,
+    agent: Any,
+    reward_module: IntrinsicReward | None,
+    device: torch.device,
+    figure_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """``eval.num_rollouts`` deterministic rollouts, one random skill each; coverage (+ figure)."""
+    from rlinfo.agents.builders import make_envs
+    from rlinfo.envs import maze_layout
+
+    n = cfg.eval.num_rollouts
+    envs = make_envs(cfg, n, cfg.seed + EVAL_SEED_OFFSET)
+    try:
+        steps = cfg.eval.max_steps or episode_length(envs)
+        skill_space = reward_module.skill_space if isinstance(reward_module, SkillReward) else None
+        gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+        skills = skill_space.sample(n, generator=gen) if skill_space is not None else torch.zeros(n, 0)
+
+        def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
+            x = torch.as_tensor(obs, dtype=torch.float32, device=device)
+            if z.shape[-1]:
+                x = torch.cat([x, torch.as_tensor(z, dtype=torch.float32, device=device)], dim=-1)
+            return agent.act(x, deterministic=True).cpu().numpy()
+
+        xy = rollout_xy(envs, policy, skills.numpy(), steps, seed=cfg.seed + EVAL_SEED_OFFSET)
+        layout = maze_layout(envs)
+    finally:
+        envs.close()
+    result: dict[str, Any] = policy_state_coverage(xy, layout)
+    result.update(num_rollouts=n, rollout_steps=steps, env=cfg.env.name, reward=cfg.reward.name)
+    if figure_path is not None:
+        what = "fraction of free cells" if layout is not None else "cells"
+        plot_skills(
+            xy,
+            skills.numpy(),
+            figure_path,
+            discrete=bool(skill_space is not None and skill_space.discrete),
+            layout=layout,
+            title=f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})",
+        )
+    return result
+
+
+def write_eval(run_dir: str | Path, result: dict[str, Any]) -> None:
+    write_json(Path(run_dir) / "eval.json", result)
+
+
+def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
+    """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``."""
+    from rlinfo.agents.builders import build_agent, build_reward, env_dims, make_envs, skill_dim_of
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RlinfoError(f"run directory not found: {run_dir}")
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise RlinfoError(f"{run_dir} is not an rlinfo run directory (no config.yaml)")
+    cfg = load_config(config_path)
+    ckpt = latest_checkpoint(run_dir)
+    state = load_checkpoint(ckpt)
+    device = torch.device("cpu")
+    probe = make_envs(cfg, 1, cfg.seed)
+    obs_dim, action_dim, low, high = env_dims(probe)
+    probe.close()
+    module = build_reward(cfg, obs_dim, action_dim)
+    agent = build_agent(cfg.agent, obs_dim + skill_dim_of(module), action_dim, low, high)
+    try:
+        agent.load_state_dict(state["agent"])
+        if module is not None:
+            module.load_state_dict(state["reward"])
+    except (KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{ckpt} does not match {config_path}: {str(e).splitlines()[0]}") from None
+    result = evaluate_policy(cfg, agent, module, device, run_dir / "skills.png" if figure else None)
+    result["steps"] = int(state.get("step", 0))
+    write_eval(run_dir, result)
+    return result
+

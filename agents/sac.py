@@ -1,0 +1,152 @@
+"""Soft actor-critic with twin critics run as one batched ensemble and automatic temperature.
+
+Haarnoja et al. (2018), "Soft Actor-Critic Algorithms and Applications":
+
+    y        = r + γ (1 − terminated) (min_i Q̄_i(s', a') − α log π(a'|s')),   a' ~ π(·|s')
+    L_Q      = ½ Σ_i E[(Q_i(s, a) − y)²]
+    L_π      = E[α log π(ã|s) − min_i Q_i(s, ã)],                               ã ~ π(·|s)
+    L_α      = E[−log α · (log π(ã|s) + H̄)],   H̄ = −target_entropy_scale · |A|
+
+Truncated episodes bootstrap (only ``terminated`` zeroes the target). The two critics are one
+``ensemble_mlp`` with weights [2, in, out]: a single batched matmul per layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rlinfo.nn import ensemble_mlp, mlp
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+
+class TanhGaussianActor(nn.Module):
+    """π(a|s): a Gaussian squashed by tanh, then scaled to the action box [low, high]."""
+
+    def __init__(
+        self, obs_dim: int, action_dim: int, low: Tensor, high: Tensor, hidden_dim: int, num_layers: int
+    ) -> None:
+        super().__init__()
+        self.net = mlp(obs_dim, 2 * action_dim, hidden_dim, num_layers)
+        self.register_buffer("scale", (high - low) / 2.0)
+        self.register_buffer("bias", (high + low) / 2.0)
+
+    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        mean, log_std = self.net(obs).chunk(2, dim=-1)
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    def sample(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        """Reparameterised action and its log-probability (with the tanh change of variables)."""
+        mean, log_std = self(obs)
+        std = log_std.exp()
+        u = mean + std * torch.randn_like(mean)
+        log_prob = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        # log|d tanh(u)/du| = 2 (log 2 − u − softplus(−2u)), numerically stable
+        log_prob = log_prob - (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)
+        log_prob = log_prob - torch.log(self.scale).sum()
+        return torch.tanh(u) * self.scale + self.bias, log_prob
+
+    def mode(self, obs: Tensor) -> Tensor:
+        mean, _ = self(obs)
+        return torch.tanh(mean) * self.scale + self.bias
+
+
+class SAC(nn.Module):
+    """The agent: networks, optimisers and :meth:`update`. Inputs are flat tensors.
+
+    Skill-conditioned use concatenates the skill to the observation before calling (the trainer
+    does this), so SAC itself knows nothing about skills or intrinsic rewards.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        action_low: Tensor | None = None,
+        action_high: Tensor | None = None,
+        hidden_dim: int = 256,
+        num_layers: int = 2,
+        lr: float = 3e-4,
+        gamma: float = 0.99,
+        tau: float = 5e-3,
+        alpha_init: float = 0.1,
+        learn_alpha: bool = True,
+        target_entropy_scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
+        high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
+        self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
+        self.target_entropy = -target_entropy_scale * action_dim
+        self.actor = TanhGaussianActor(obs_dim, action_dim, low, high, hidden_dim, num_layers)
+        self.critic = ensemble_mlp(2, obs_dim + action_dim, 1, hidden_dim, num_layers)
+        self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))
+        self.optimizers = {
+            "actor": torch.optim.Adam(self.actor.parameters(), lr=lr),
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=lr),
+            "alpha": torch.optim.Adam([self.log_alpha], lr=lr),
+        }
+
+    @property
+    def alpha(self) -> Tensor:
+        return self.log_alpha.exp().detach()
+
+    @torch.inference_mode()
+    def act(self, obs: Tensor, deterministic: bool = False) -> Tensor:
+        return self.actor.mode(obs) if deterministic else self.actor.sample(obs)[0]
+
+    def q_values(self, critic: nn.Module, obs: Tensor, action: Tensor) -> Tensor:
+        """[2, B] values of both ensemble members."""
+        return critic(torch.cat([obs, action], dim=-1)).squeeze(-1)
+
+    def critic_loss(
+        self, obs: Tensor, action: Tensor, reward: Tensor, next_obs: Tensor, terminated: Tensor
+    ) -> Tensor:
+        with torch.no_grad():
+            next_action, next_log_prob = self.actor.sample(next_obs)
+            next_q = self.q_values(self.critic_target, next_obs, next_action).min(dim=0).values
+            target = reward + self.gamma * (~terminated).float() * (next_q - self.alpha * next_log_prob)
+        q = self.q_values(self.critic, obs, action)
+        return 0.5 * ((q - target.unsqueeze(0)) ** 2).mean(dim=1).sum()
+
+    def actor_loss(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        action, log_prob = self.actor.sample(obs)
+        self.critic.requires_grad_(False)  # gradients flow through the action only
+        q = self.q_values(self.critic, obs, action).min(dim=0).values
+        self.critic.requires_grad_(True)
+        return (self.alpha * log_prob - q).mean(), log_prob.detach()
+
+    def alpha_loss(self, log_prob: Tensor) -> Tensor:
+        return -(self.log_alpha * (log_prob + self.target_entropy)).mean()
+
+    def update(
+        self, obs: Tensor, action: Tensor, reward: Tensor, next_obs: Tensor, terminated: Tensor
+    ) -> dict[str, Tensor]:
+        """One gradient step of critics, actor and temperature, then the Polyak target update."""
+        loss_q = self.critic_loss(obs, action, reward, next_obs, terminated)
+        self._step("critic", loss_q)
+        loss_pi, log_prob = self.actor_loss(obs)
+        self._step("actor", loss_pi)
+        stats = {"critic": loss_q.detach(), "actor": loss_pi.detach(), "entropy": -log_prob.mean()}
+        if self.learn_alpha:
+            loss_alpha = self.alpha_loss(log_prob)
+            self._step("alpha", loss_alpha)
+            stats["alpha_loss"] = loss_alpha.detach()
+        stats["alpha"] = self.alpha
+        with torch.no_grad():
+            torch._foreach_lerp_(
+                list(self.critic_target.parameters()), list(self.critic.parameters()), self.tau
+            )
+        return stats
+
+    def _step(self, name: str, loss: Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()

@@ -1,0 +1,1 @@
+"""YAML presets shipped with rlinfo (read with rlinfo.config.load_preset)."""

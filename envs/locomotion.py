@@ -1,0 +1,73 @@
+"""MuJoCo locomotion with METRA-style observations (gymnasium[mujoco] 1.x v5 envs).
+
+- ``ant``: Ant-v5 with obs = qpos[:15] ⊕ qvel[:14] (29-d: x, y included, no contact forces), frame skip 5,
+  200-step episodes (time-limit truncation), no termination when unhealthy (Park et al. 2024, METRA).
+- ``half_cheetah``: HalfCheetah-v5 with x included (18-d), 200-step episodes.
+
+Both add ``info["xy"]`` (float64 [2]): the torso's planar position from ``qpos`` (HalfCheetah: (x, 0)).
+The task reward of the gymnasium env is kept (forward velocity etc.); skill discovery ignores it.
+Rendering is not needed for stepping; pass ``render_mode="rgb_array"`` for videos.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+ANT_DEFAULTS: dict[str, Any] = {
+    "exclude_current_positions_from_observation": False,
+    "include_cfrc_ext_in_observation": False,
+    "terminate_when_unhealthy": False,
+    "frame_skip": 5,
+}
+HALF_CHEETAH_DEFAULTS: dict[str, Any] = {
+    "exclude_current_positions_from_observation": False,
+    "frame_skip": 5,
+}
+
+
+class XYInfo(gym.Wrapper):
+    """Adds ``info["xy"]``: ``qpos[:2]`` (``planar=False``) or ``(qpos[0], 0)`` (``planar=True``)."""
+
+    def __init__(self, env: gym.Env, planar: bool = False) -> None:
+        super().__init__(env)
+        self.planar = planar
+
+    def _xy(self) -> np.ndarray:
+        qpos = self.env.unwrapped.data.qpos
+        return np.array([qpos[0], 0.0 if self.planar else qpos[1]], dtype=np.float64)
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset and add ``info["xy"]``."""
+        obs, info = self.env.reset(**kwargs)
+        info["xy"] = self._xy()
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        """Step and add ``info["xy"]``."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info["xy"] = self._xy()
+        return obs, reward, terminated, truncated, info
+
+
+def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs: dict[str, Any]) -> gym.Env:
+    max_episode_steps = kwargs.pop("max_episode_steps", 200)
+    if not isinstance(max_episode_steps, int) or isinstance(max_episode_steps, bool) or max_episode_steps < 1:
+        raise ValueError(f"{name}: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
+    try:
+        env = gym.make(env_id, max_episode_steps=max_episode_steps, **{**defaults, **kwargs})
+    except TypeError as e:
+        raise TypeError(f"{name}: {e}") from None
+    return XYInfo(env, planar=planar)
+
+
+def make_ant(**kwargs: Any) -> gym.Env:
+    """Ant-v5, 29-d METRA observation, 200-step episodes; kwargs override ``ANT_DEFAULTS`` / pass to Ant-v5."""
+    return _make("ant", "Ant-v5", ANT_DEFAULTS, False, kwargs)
+
+
+def make_half_cheetah(**kwargs: Any) -> gym.Env:
+    """HalfCheetah-v5 with x in the observation (18-d), 200-step episodes; kwargs pass to HalfCheetah-v5."""
+    return _make("half_cheetah", "HalfCheetah-v5", HALF_CHEETAH_DEFAULTS, True, kwargs)

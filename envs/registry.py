@@ -1,0 +1,138 @@
+"""The environment registry: ``make``, ``make_vec``, ``list_envs`` and ``maze_layout``.
+
+Names: ``maze:square``, ``maze:tree`` (alias ``maze:square_tree``), ``maze:corridor``, ``maze:custom``
+(needs ``layout=``: ASCII text or a .txt path), ``ant``, ``half_cheetah`` and ``dmc:<domain>-<task>`` for
+any dm_control suite task. MuJoCo and dm_control are imported only when such an env is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
+
+from rlinfo.errors import RlinfoError
+
+from .dmc import FEATURED_TASKS
+from .maze import MazeEnv, MazeLayout, MazeVectorEnv
+
+BUILTIN_MAZES = {"maze:square": "square", "maze:tree": "tree", "maze:corridor": "corridor"}
+ALIASES = {"maze:square_tree": "maze:tree"}
+LOCOMOTION = ("ant", "half_cheetah")
+
+
+class UnknownEnvError(RlinfoError, ValueError):
+    """An environment name that the registry does not know."""
+
+
+class EnvArgumentError(RlinfoError, TypeError):
+    """A keyword argument that the named environment does not accept."""
+
+
+def list_envs() -> list[str]:
+    """Known environment names (dm_control: the featured tasks; any suite ``dmc:<domain>-<task>`` works)."""
+    return [*BUILTIN_MAZES, "maze:custom", *LOCOMOTION, *(f"dmc:{t}" for t in FEATURED_TASKS)]
+
+
+def _unknown(name: str) -> UnknownEnvError:
+    known = list_envs()
+    close = difflib.get_close_matches(name, known + list(ALIASES), n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UnknownEnvError(
+        f"unknown environment {name!r}{hint}; known: {', '.join(known)} (dmc:<domain>-<task> for any dm_control task)"
+    )
+
+
+def _check_kwargs(name: str, kwargs: dict[str, Any], fn: Any, exclude: tuple[str, ...] = ()) -> None:
+    allowed = [p for p in inspect.signature(fn).parameters if p not in ("self", "num_envs", *exclude)]
+    for key in kwargs:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise EnvArgumentError(
+                f"{name}: unexpected keyword argument {key!r}{hint}; accepted: {', '.join(allowed)}"
+            )
+
+
+def _maze_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if name in BUILTIN_MAZES:
+        if "layout" in kwargs:
+            raise EnvArgumentError(f"{name} has a fixed layout; use 'maze:custom' with layout=... instead")
+        _check_kwargs(name, kwargs, MazeEnv.__init__, exclude=("layout",))
+        return {**kwargs, "layout": BUILTIN_MAZES[name]}
+    if "layout" not in kwargs:
+        raise EnvArgumentError("maze:custom needs layout=<ASCII string or path to a .txt file>")
+    _check_kwargs(name, kwargs, MazeEnv.__init__)
+    return dict(kwargs)
+
+
+def _canonical(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"environment name must be a str, got {type(name).__name__}")
+    key = name.strip()
+    return ALIASES.get(key, key)
+
+
+def make(name: str, **kwargs: Any) -> gym.Env:
+    """Build one environment by name (see the module docstring); every env reports ``info["xy"]``.
+
+    Mazes take ``max_step`` (0.5), ``max_episode_steps`` (50), ``start_noise`` (0), ``substeps`` (1)
+    and, for ``maze:custom``, ``layout``. ``ant``/``half_cheetah`` take ``max_episode_steps`` (200) and
+    any gymnasium v5 keyword. ``dmc:*`` take ``max_episode_steps``, ``time_limit`` (s), ``render_mode``,
+    ``task_kwargs``, ``environment_kwargs``.
+    """
+    key = _canonical(name)
+    if key in BUILTIN_MAZES or key == "maze:custom":
+        return MazeEnv(**_maze_kwargs(key, kwargs))
+    if key in LOCOMOTION:
+        from .locomotion import make_ant, make_half_cheetah
+
+        return make_ant(**kwargs) if key == "ant" else make_half_cheetah(**kwargs)
+    if key.startswith("dmc:"):
+        from .dmc import DMCEnv, make_dmc
+
+        _check_kwargs(key, kwargs, DMCEnv.__init__, exclude=("domain", "task"))
+        return make_dmc(key[4:], **kwargs)
+    raise _unknown(str(name))
+
+
+def make_vec(name: str, num_envs: int, seed: int | None = None, **kwargs: Any) -> VectorEnv:
+    """``num_envs`` copies of ``make(name, **kwargs)`` as a gymnasium vector env (NEXT_STEP autoreset).
+
+    Mazes get the numpy-batched ``MazeVectorEnv``; other envs a ``SyncVectorEnv``. If ``seed`` is given
+    the vector env is reset once with it (SyncVectorEnv: sub-env i gets ``seed + i``) and its action
+    space is seeded, so later un-seeded resets are reproducible too.
+    """
+    if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+        raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+    key = _canonical(name)
+    env: VectorEnv
+    if key in BUILTIN_MAZES or key == "maze:custom":
+        env = MazeVectorEnv(int(num_envs), **_maze_kwargs(key, kwargs))
+    else:
+        first = make(key, **kwargs)  # validates the name and kwargs before building the rest
+        fns = [lambda: first] + [lambda: make(key, **dict(kwargs)) for _ in range(int(num_envs) - 1)]
+        env = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.NEXT_STEP)
+    if seed is not None:
+        env.reset(seed=int(seed))
+        env.action_space.seed(int(seed))
+        env.single_action_space.seed(int(seed))
+    return env
+
+
+def maze_layout(env: Any) -> MazeLayout | None:
+    """The ``MazeLayout`` of a maze env (single or vector, wrapped or not), else None."""
+    base = getattr(env, "unwrapped", env)
+    layout = getattr(base, "layout", None)
+    if isinstance(layout, MazeLayout):
+        return layout
+    subs = getattr(base, "envs", None)  # e.g. a SyncVectorEnv of MazeEnv
+    if isinstance(subs, (list, tuple)) and subs:
+        return maze_layout(subs[0])
+    return None

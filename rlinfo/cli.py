@@ -1,0 +1,122 @@
+"""The ``rlinfo`` command: ``train``, ``eval`` and ``list``.
+
+Every error caused by input (config, argument, env name, checkpoint, NaN) is printed as one line
+``rlinfo: error: ...`` and exits with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import NoReturn
+
+EXAMPLES = """examples:
+  rlinfo train                                # METRA on the tree maze (the embedded default)
+  rlinfo train diayn_maze seed=1              # a preset, with an override
+  rlinfo train my.yaml agent.lr=1e-4 total_steps=50000
+  rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
+  rlinfo list                                 # algorithms, environments and presets
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"rlinfo: error: {message} (see rlinfo --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rlinfo",
+        description="Skill discovery and exploration with information-theoretic rewards.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="{train,eval,list}", parser_class=_Parser)
+    train = sub.add_parser(
+        "train",
+        help="train an agent",
+        description="Train an agent. CONFIG is a preset name (see `rlinfo list`) or a YAML file; "
+        "without it the embedded default runs (METRA on the tree maze). Overrides are dotted "
+        "key=value pairs, e.g. total_steps=50000 seed=1 env.name=ant agent.lr=1e-4 "
+        "reward.params.skill_dim=4.",
+    )
+    train.add_argument("args", nargs="*", metavar="[CONFIG] [key=value ...]")
+    train.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate a run directory",
+        description="Recompute coverage and skills.png of a run from its directory alone.",
+    )
+    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev.add_argument("--no-figure", action="store_true", help="skip skills.png")
+    ev.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    ls = sub.add_parser("list", help="list algorithms, environments and presets")
+    ls.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    return parser
+
+
+def cmd_train(args: list[str]) -> int:
+    from rlinfo.agents.trainer import Trainer
+    from rlinfo.config import load_config
+    from rlinfo.rundir import create_run_dir
+
+    source = args[0] if args and "=" not in args[0] else None
+    overrides = args[1:] if source is not None else args
+    cfg = load_config(source, overrides)
+    cfg, run_dir = create_run_dir(cfg)
+    print(f"rlinfo: training {cfg.reward.name} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
+    result = Trainer(cfg, run_dir).train()
+    print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir.parent})")
+    return 0
+
+
+def cmd_eval(run_dir: str, figure: bool) -> int:
+    from rlinfo.agents.evaluate import evaluate_run
+
+    result = evaluate_run(run_dir, figure=figure)
+    print(json.dumps(result, sort_keys=True))
+    print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    return 0
+
+
+def cmd_list() -> int:
+    from rlinfo.config import preset_names
+    from rlinfo.envs import list_envs
+    from rlinfo.rewards import REWARDS
+
+    print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS]))
+    print("agents (agent.name):       sac")
+    print("environments (env.name):   " + ", ".join(list_envs()))
+    print("presets:                   " + ", ".join(preset_names()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or "--debug" in argv
+    try:
+        if args.command == "train":
+            return cmd_train(args.args)
+        if args.command == "eval":
+            return cmd_eval(args.run_dir, figure=not args.no_figure)
+        if args.command == "list":
+            return cmd_list()
+        build_parser().print_help()
+        return 2
+    except KeyboardInterrupt:
+        print("rlinfo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # every failure is one line unless --debug
+        if debug:
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"rlinfo: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""Typed run configuration: dataclasses, YAML presets and ``key=value`` command-line overrides.
+
+Resolution order: dataclass defaults (the embedded default: METRA on the tree maze) <- preset or
+YAML file <- command-line overrides. OmegaConf merges and type-checks; YAML files are read with
+``yaml.safe_load`` and nothing is ever ``eval``-ed. Every failure is a :class:`ConfigError` with a
+one-line message naming the key path (unknown keys also name the closest valid keys).
+
+Free-form parameter dicts (``reward.params``, ``env.kwargs``) are checked against the keyword
+arguments of the class or function they are passed to, see :func:`validate_kwargs`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from rlinfo.errors import ConfigError
+
+
+@dataclass
+class EnvConfig:
+    name: str = "maze:tree"  # any name from `rlinfo list`
+    num_envs: int = 16  # parallel environments in one vector env
+    kwargs: dict[str, Any] = field(default_factory=dict)  # passed to rlinfo.envs.make
+
+
+@dataclass
+class AgentConfig:
+    """Soft actor-critic (Haarnoja et al. 2018) with twin critics and automatic temperature."""
+
+    name: str = "sac"
+    hidden_dim: int = 256
+    num_layers: int = 2
+    lr: float = 3e-4
+    gamma: float = 0.99
+    tau: float = 5e-3  # Polyak rate of the target critics
+    batch_size: int = 256
+    alpha_init: float = 0.1
+    learn_alpha: bool = True
+    target_entropy_scale: float = 1.0  # target entropy = -scale * action_dim (METRA: 0.5)
+
+
+@dataclass
+class RewardConfig:
+    name: str = "metra"  # a module of rlinfo.rewards, or "none" for the extrinsic reward only
+    params: dict[str, Any] = field(default_factory=dict)  # constructor keyword arguments
+    intrinsic_weight: float = 1.0
+    extrinsic_weight: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    """Collect ``rollout_steps`` vector steps, then make ``grad_steps`` updates, and repeat.
+
+    Epoch-style (METRA): rollout_steps = episode length, grad_steps = K.
+    Per-step with update-to-data ratio u: rollout_steps = 1, grad_steps = u * num_envs.
+    """
+
+    rollout_steps: int = 50
+    grad_steps: int = 64
+    buffer_size: int = 200_000
+    learning_starts: int = 4_000  # env steps of uniformly random actions before learning
+    reward_update_every: int = 1  # reward-module updates every N agent updates
+    log_every: int = 2_000  # env steps between TensorBoard writes
+    checkpoint_every: int = 20_000  # env steps between checkpoints (0: only at the end)
+    eval_every: int = 0  # env steps between evaluations (0: only at the end)
+    threads: int = 0  # torch CPU threads (0: leave torch's default)
+    progress: bool = True
+
+
+@dataclass
+class EvalConfig:
+    num_rollouts: int = 48  # METRA's policy state coverage protocol
+    max_steps: int = 0  # rollout length (0: the env's own episode length)
+    figure: bool = True
+
+
+@dataclass
+class Config:
+    total_steps: int = 200_000
+    seed: int = 0
+    run_name: str = ""  # empty: <reward>_<env>_s<seed>_<time>
+    run_root: str = "runs"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    env: EnvConfig = field(default_factory=EnvConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+# ----------------------------------------------------------------------------- presets
+
+
+def preset_names() -> list[str]:
+    """Names of the YAML presets shipped in ``rlinfo.configs``."""
+    files = resources.files("rlinfo.configs").iterdir()
+    return sorted(f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml"))
+
+
+def read_yaml(source: str | Path) -> dict[str, Any]:
+    """Read a preset name or YAML file into a plain dict (``yaml.safe_load``; mapping required)."""
+    source = str(source)
+    if source.endswith((".yaml", ".yml")) or Path(source).is_file():
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {source}")
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    else:
+        presets = preset_names()
+        if source not in presets:
+            close = difflib.get_close_matches(source, presets, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"unknown preset {source!r}{hint} (presets: {', '.join(presets)})")
+        text = resources.files("rlinfo.configs").joinpath(f"{source}.yaml").read_text(encoding="utf-8")
+        where = f"preset {source}"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"malformed YAML in {where}{at}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of config keys, got {type(data).__name__}")
+    return data
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _field_type(path: str) -> Any:
+    """The annotated type of a dotted config path, or None if it is not a dataclass field."""
+    cls: Any = Config
+    annotation: Any = None
+    for part in path.split("."):
+        if not dataclasses.is_dataclass(cls):
+            return None
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            return None
+        annotation = cls = hints[part]
+    return annotation
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return "mapping" if dataclasses.is_dataclass(annotation) else annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _known_keys(parent: str) -> list[str]:
+    cls = _field_type(parent) if parent else Config
+    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
+
+
+def _explain(e: OmegaConfBaseException, source: str) -> ConfigError:
+    full_key = str(getattr(e, "full_key", "") or "")
+    if isinstance(e, ConfigKeyError) or "not in" in str(getattr(e, "msg", "")):
+        parent, _, key = full_key.rpartition(".")
+        known = _known_keys(parent)
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(f'{parent}.{c}' if parent else c) for c in close)}?"
+        valid = f" (valid keys: {', '.join(known)})"
+        return ConfigError(f"unknown config key {full_key!r} in {source}{hint if close else valid}")
+    expected = _type_name(_field_type(full_key)) if full_key else "a value of another type"
+    msg = str(getattr(e, "msg", e)).splitlines()[0]
+    where = repr(full_key) if full_key else "a config section"
+    return ConfigError(f"wrong type for {where} in {source}: expected {expected} ({msg})")
+
+
+def _check_sections(data: Any, cls: Any, prefix: str, source: str) -> None:
+    """Reject scalars given for whole sections (``env=3``) before OmegaConf sees them."""
+    hints = typing.get_type_hints(cls)
+    for key, value in (data.items() if isinstance(data, (dict, DictConfig)) else []):
+        annotation = hints.get(str(key))
+        if dataclasses.is_dataclass(annotation):
+            path = f"{prefix}{key}"
+            if not isinstance(value, (dict, DictConfig)):
+                raise ConfigError(
+                    f"wrong type for '{path}' in {source}: expected a mapping of {path}.* keys, "
+                    f"got {type(value).__name__} {value!r}"
+                )
+            _check_sections(value, annotation, f"{path}.", source)
+
+
+def _merge(base: DictConfig, data: Any, source: str) -> DictConfig:
+    _check_sections(data, Config, "", source)
+    try:
+        return typing.cast(DictConfig, OmegaConf.merge(base, data))
+    except OmegaConfBaseException as e:
+        raise _explain(e, source) from None
+
+
+def parse_overrides(overrides: list[str]) -> DictConfig:
+    """Parse ``key.path=value`` strings (values read as YAML scalars by OmegaConf)."""
+    for item in overrides:
+        key, eq, _ = item.partition("=")
+        if not eq or not key.strip() or " " in key.strip():
+            raise ConfigError(f"malformed override {item!r}: expected key=value, e.g. agent.lr=3e-4")
+    try:
+        return OmegaConf.from_dotlist(overrides)
+    except (OmegaConfBaseException, yaml.YAMLError) as e:
+        raise ConfigError(f"malformed override: {str(e).splitlines()[0]}") from None
+
+
+def load_config(source: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Resolve defaults <- preset/YAML ``source`` <- ``overrides`` into a validated :class:`Config`."""
+    cfg = OmegaConf.structured(Config)
+    if source is not None:
+        cfg = _merge(cfg, read_yaml(source), f"{source}")
+    if overrides:
+        cfg = _merge(cfg, parse_overrides(overrides), "command-line overrides")
+    config = typing.cast(Config, OmegaConf.to_object(cfg))
+    check_values(config)
+    return config
+
+
+def check_values(cfg: Config) -> None:
+    """Range checks that types alone cannot express."""
+    positive = {
+        "total_steps": cfg.total_steps,
+        "env.num_envs": cfg.env.num_envs,
+        "agent.hidden_dim": cfg.agent.hidden_dim,
+        "agent.batch_size": cfg.agent.batch_size,
+        "train.rollout_steps": cfg.train.rollout_steps,
+        "train.buffer_size": cfg.train.buffer_size,
+        "train.reward_update_every": cfg.train.reward_update_every,
+        "train.log_every": cfg.train.log_every,
+        "eval.num_rollouts": cfg.eval.num_rollouts,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key} must be positive, got {value}")
+    non_negative = {
+        "train.grad_steps": cfg.train.grad_steps,
+        "train.learning_starts": cfg.train.learning_starts,
+        "train.checkpoint_every": cfg.train.checkpoint_every,
+        "train.eval_every": cfg.train.eval_every,
+        "train.threads": cfg.train.threads,
+        "eval.max_steps": cfg.eval.max_steps,
+        "agent.num_layers": cfg.agent.num_layers,
+    }
+    for key, value in non_negative.items():
+        if value < 0:
+            raise ConfigError(f"{key} must be >= 0, got {value}")
+    for key, value in {"agent.lr": cfg.agent.lr, "agent.alpha_init": cfg.agent.alpha_init}.items():
+        if not value > 0:
+            raise ConfigError(f"{key} must be > 0, got {value}")
+    if not 0.0 <= cfg.agent.gamma <= 1.0:
+        raise ConfigError(f"agent.gamma must be in [0, 1], got {cfg.agent.gamma}")
+    if not 0.0 < cfg.agent.tau <= 1.0:
+        raise ConfigError(f"agent.tau must be in (0, 1], got {cfg.agent.tau}")
+    if cfg.device != "auto" and not (cfg.device == "cpu" or cfg.device.startswith("cuda")):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}")
+    if cfg.run_name and (Path(cfg.run_name).name != cfg.run_name or cfg.run_name in (".", "..")):
+        raise ConfigError(f"run_name must be a plain directory name, got {cfg.run_name!r}")
+
+
+def validate_kwargs(fn: Any, kwargs: dict[str, Any], path: str, reserved: tuple[str, ...] = ()) -> None:
+    """Check ``kwargs`` against the annotated keyword parameters of ``fn`` (a class or function).
+
+    Unknown names get the closest valid ones; values must match simple annotations (int, float,
+    bool, str; an int is accepted for a float). ``reserved`` names are filled in by rlinfo itself.
+    """
+    params = {
+        name: p
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in reserved and name != "self"
+    }
+    hints = typing.get_type_hints(fn.__init__ if inspect.isclass(fn) else fn)
+    for key, value in kwargs.items():
+        if key in reserved:
+            raise ConfigError(f"{path}.{key} is set by rlinfo and cannot be given")
+        if key not in params:
+            close = difflib.get_close_matches(key, list(params), n=3, cutoff=0.5)
+            hint = f"did you mean {' or '.join(repr(f'{path}.{c}') for c in close)}?" if close else ""
+            valid = f"valid keys: {', '.join(params) or '(none)'}"
+            raise ConfigError(f"unknown config key '{path}.{key}'; {hint or valid}")
+        expected = hints.get(key)
+        if expected is not None and not _matches(value, expected):
+            raise ConfigError(
+                f"wrong type for '{path}.{key}': expected {_type_name(expected)}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(annotation))
+    if annotation is Any:
+        return True
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def to_yaml(cfg: Config) -> str:
+    """The resolved config as YAML (what ``config.yaml`` in a run directory holds)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    return typing.cast(dict[str, Any], OmegaConf.to_container(OmegaConf.structured(cfg)))

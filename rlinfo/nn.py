@@ -1,0 +1,64 @@
+"""Small network building blocks shared by agents and reward modules."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+def mlp(
+    in_dim: int,
+    out_dim: int,
+    hidden_dim: int = 256,
+    num_layers: int = 2,
+    activation: type[nn.Module] = nn.ReLU,
+    layer_norm: bool = False,
+) -> nn.Sequential:
+    """A multi-layer perceptron with ``num_layers`` hidden layers of width ``hidden_dim``."""
+    layers: list[nn.Module] = []
+    d = in_dim
+    for _ in range(num_layers):
+        layers.append(nn.Linear(d, hidden_dim))
+        if layer_norm:
+            layers.append(nn.LayerNorm(hidden_dim))
+        layers.append(activation())
+        d = hidden_dim
+    layers.append(nn.Linear(d, out_dim))
+    return nn.Sequential(*layers)
+
+
+class EnsembleLinear(nn.Module):
+    """E independent linear layers evaluated as one batched matmul.
+
+    Weight [E, in, out], bias [E, 1, out]; input [E, B, in] (or [B, in], broadcast to every
+    member) -> output [E, B, out]. Each member is initialised like ``nn.Linear``.
+    """
+
+    def __init__(self, ensemble_size: int, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.ensemble_size, self.in_dim, self.out_dim = ensemble_size, in_dim, out_dim
+        self.weight = nn.Parameter(torch.empty(ensemble_size, in_dim, out_dim))
+        self.bias = nn.Parameter(torch.empty(ensemble_size, 1, out_dim))
+        bound = 1.0 / math.sqrt(in_dim)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.ensemble_size, -1, -1)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+def ensemble_mlp(
+    ensemble_size: int, in_dim: int, out_dim: int, hidden_dim: int = 256, num_layers: int = 2
+) -> nn.Sequential:
+    """An ensemble of E MLPs run as one batched network: [B, in] or [E, B, in] -> [E, B, out]."""
+    layers: list[nn.Module] = []
+    d = in_dim
+    for _ in range(num_layers):
+        layers += [EnsembleLinear(ensemble_size, d, hidden_dim), nn.ReLU()]
+        d = hidden_dim
+    layers.append(EnsembleLinear(ensemble_size, d, out_dim))
+    return nn.Sequential(*layers)

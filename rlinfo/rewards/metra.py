@@ -1,0 +1,180 @@
+"""METRA: Metric-Aware Abstraction (Park, Rybkin, Levine 2024, "METRA: Scalable Unsupervised RL
+with Metric-Aware Abstraction", ICLR 2024; reference code seohongpark/METRA).
+
+A representation φ: S → R^D is trained to maximise the Wasserstein dependency between states and
+skills under the temporal distance:
+
+    max_φ  E[(φ(s') − φ(s))ᵀ z]   s.t.   ‖φ(s) − φ(s')‖² ≤ 1  for every replay transition (s, s').
+
+With Δφ = φ(s') − φ(s) the intrinsic reward of a transition is
+
+    r = Δφᵀ z.
+
+The constraint is enforced by dual gradient descent with slack ε, λ = exp(log λ), log λ₀ = log λ_init:
+
+    L_φ = −E[ r + sg(λ) · min(ε, 1 − c(Δφ)) ]
+    L_λ = log λ · E[ sg(min(ε, 1 − c(Δφ))) ]        (own Adam, same lr: λ grows while violated)
+
+where c(Δφ) = Σ_d Δφ_d² (``constraint_reduction="sum"``, the paper's ‖Δφ‖² ≤ 1, default).
+**Deviation** (``constraint_reduction="mean"``): the reference code uses c = mean_d Δφ_d², so the
+effective constraint there is ‖Δφ‖² ≤ D.
+
+Skills: continuous z uniform on the unit sphere, or (``discrete=True``) the zero-centred one-hot
+(e_k − 𝟙/D)·D/(D−1); the reference code stores plain one-hots and centres them inside the reward,
+here the skill space already yields centred vectors, so r = Δφᵀz holds for both. Zero-shot goal
+skill: z = (φ(g) − φ(s)) / ‖φ(g) − φ(s)‖ (discrete: the centred one-hot of its argmax).
+
+φ here is a deterministic MLP (the reference code uses the mean of a Gaussian MLP, 2 × 1024 ReLU).
+Like the reference code, the λ step uses the constraint values computed before the φ step.
+Termination is ignored: the reward depends on states only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from rlinfo.nn import mlp
+from rlinfo.rewards.base import SkillReward
+from rlinfo.skills import ContinuousSkills, DiscreteSkills
+from rlinfo.types import Batch
+
+CONSTRAINT_REDUCTIONS = ("sum", "mean")
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"METRA: {name} must be an int >= {minimum}, got {value!r}")
+
+
+def _check_float(name: str, value: object, positive: bool) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (value <= 0 if positive else value < 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"METRA: {name} must be a finite number {bound}, got {value!r}")
+
+
+class METRA(SkillReward):
+    """METRA skill reward r = (φ(s') − φ(s))ᵀ z with φ trained under ‖Δφ‖² ≤ 1 by dual descent."""
+
+    name = "metra"
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        skill_dim: int = 2,
+        discrete: bool = False,
+        hidden_dim: int = 1024,
+        num_layers: int = 2,
+        lr: float = 1e-4,
+        dual_lambda_init: float = 30.0,
+        dual_slack: float = 1e-3,
+        constraint_reduction: str = "sum",
+    ) -> None:
+        super().__init__()
+        _check_int("obs_dim", obs_dim, 1)
+        _check_int("action_dim", action_dim, 0)
+        _check_int("skill_dim", skill_dim, 2 if discrete else 1)
+        _check_int("hidden_dim", hidden_dim, 1)
+        _check_int("num_layers", num_layers, 0)
+        _check_float("lr", lr, positive=True)
+        _check_float("dual_lambda_init", dual_lambda_init, positive=True)
+        _check_float("dual_slack", dual_slack, positive=False)
+        if constraint_reduction not in CONSTRAINT_REDUCTIONS:
+            raise ValueError(
+                f"METRA: constraint_reduction must be one of {', '.join(CONSTRAINT_REDUCTIONS)}, "
+                f"got {constraint_reduction!r}"
+            )
+        self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
+        self.discrete = discrete
+        self.epsilon = float(dual_slack)
+        self.constraint_reduction = constraint_reduction
+        self.skill_space = (
+            DiscreteSkills(skill_dim, zero_centered=True)
+            if discrete
+            else ContinuousSkills(skill_dim, "sphere")
+        )
+        self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
+        self.log_lambda = nn.Parameter(torch.tensor(math.log(dual_lambda_init)))
+        self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
+        self.optimizers["dual_lambda"] = torch.optim.Adam([self.log_lambda], lr=lr)
+
+    # ------------------------------------------------------------------ representation
+    def phi(self, obs: Tensor) -> Tensor:
+        """The learned representation φ(s) ∈ R^skill_dim (differentiable), shape [..., skill_dim]."""
+        return self.phi_net(obs.float())
+
+    @property
+    def dual_lambda(self) -> Tensor:
+        """Current Lagrange multiplier λ = exp(log λ) (detached scalar)."""
+        return self.log_lambda.detach().exp()
+
+    def constraint(self, delta_phi: Tensor) -> Tensor:
+        """c(Δφ) per transition: Σ_d Δφ_d² (``sum``) or mean_d Δφ_d² (``mean``), shape [B]."""
+        sq = delta_phi.pow(2)
+        return sq.sum(-1) if self.constraint_reduction == "sum" else sq.mean(-1)
+
+    def _skill(self, batch: Batch) -> Tensor:
+        if batch.skill is None:
+            raise ValueError("METRA needs batch.skill ([B, skill_dim]); got None")
+        if batch.skill.shape[-1] != self.skill_dim:
+            raise ValueError(f"METRA: batch.skill has dim {batch.skill.shape[-1]}, expected {self.skill_dim}")
+        return batch.skill.float()
+
+    # ------------------------------------------------------------------ reward and losses
+    def reward(self, batch: Batch) -> Tensor:
+        """r = (φ(s') − φ(s))ᵀ z, shape [B], without gradient."""
+        z = self._skill(batch)
+        with torch.no_grad():
+            delta_phi = self.phi(batch.next_obs) - self.phi(batch.obs)
+            return (delta_phi * z).sum(-1)
+
+    def losses(self, batch: Batch) -> dict[str, Tensor]:
+        """L_φ and L_λ on ``batch`` (both differentiable) plus the quantities they are built from.
+
+        ``loss_phi`` = −E[r + sg(λ)·min(ε, 1 − c)], ``loss_lambda`` = log λ · E[sg(min(ε, 1 − c))].
+        """
+        z = self._skill(batch)
+        delta_phi = self.phi(batch.next_obs) - self.phi(batch.obs)
+        r = (delta_phi * z).sum(-1)
+        c = self.constraint(delta_phi)
+        penalty = torch.clamp(1.0 - c, max=self.epsilon)  # min(ε, 1 − c)
+        loss_phi = -(r + self.log_lambda.detach().exp() * penalty).mean()
+        loss_lambda = self.log_lambda * penalty.detach().mean()
+        return {"loss_phi": loss_phi, "loss_lambda": loss_lambda, "reward": r, "constraint": c}
+
+    def update(self, batch: Batch) -> dict[str, Tensor]:
+        """One φ step, then one λ step (λ step uses the pre-step constraint, as the reference code).
+
+        Returns detached scalars measured before the steps: ``loss_phi``, ``loss_lambda``,
+        ``dual_lambda`` (the λ used in L_φ), ``constraint`` (mean c(Δφ)), ``reward_mean``.
+        """
+        out = self.losses(batch)
+        lam = self.dual_lambda
+        opt_phi, opt_lambda = self.optimizers["phi"], self.optimizers["dual_lambda"]
+        opt_phi.zero_grad(set_to_none=True)
+        out["loss_phi"].backward()
+        opt_phi.step()
+        opt_lambda.zero_grad(set_to_none=True)
+        out["loss_lambda"].backward()
+        opt_lambda.step()
+        return {
+            "loss_phi": out["loss_phi"].detach(),
+            "loss_lambda": out["loss_lambda"].detach(),
+            "dual_lambda": lam,
+            "constraint": out["constraint"].detach().mean(),
+            "reward_mean": out["reward"].detach().mean(),
+        }
+
+    # ------------------------------------------------------------------ zero-shot goals
+    def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
+        """z = normalise(φ(g) − φ(s)); discrete: the zero-centred one-hot of argmax(φ(g) − φ(s))."""
+        with torch.no_grad():
+            direction = self.phi(goal_obs) - self.phi(obs)
+            if self.discrete:
+                assert isinstance(self.skill_space, DiscreteSkills)
+                return self.skill_space.from_index(direction.argmax(-1)).to(direction.device)
+            return direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-8)
