@@ -6,6 +6,7 @@ the reward module from ``config.yaml`` and loads the latest checkpoint (``weight
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,21 @@ def episode_length(envs: Any, default: int = 200) -> int:
     return default
 
 
-def evaluate_policy(
-    cfg: Config,
-    agent: Any,
-    reward_module: IntrinsicReward | None,
-    device: torch.device,
-    figure_path: str | Path | None = None,
-) -> dict[str, Any]:
-    """``eval.num_rollouts`` deterministic rollouts, one random skill each; coverage (+ figure)."""
+@dataclass
+class SkillRollouts:
+    """Trajectories of one evaluation: xy [N, T+1, 2], the skill of each, and the maze (if any)."""
+
+    xy: np.ndarray
+    skills: np.ndarray
+    discrete: bool
+    layout: Any | None
+    steps: int
+
+
+def collect_rollouts(
+    cfg: Config, agent: Any, reward_module: IntrinsicReward | None, device: torch.device, random: bool = False
+) -> SkillRollouts:
+    """``eval.num_rollouts`` deterministic rollouts, one random skill each (``random``: uniform actions)."""
     from rlinfo.agents.builders import make_envs
     from rlinfo.envs import maze_layout
 
@@ -53,6 +61,8 @@ def evaluate_policy(
         skills = skill_space.sample(n, generator=gen) if skill_space is not None else torch.zeros(n, 0)
 
         def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
+            if random:
+                return envs.action_space.sample()
             x = torch.as_tensor(obs, dtype=torch.float32, device=device)
             if z.shape[-1]:
                 x = torch.cat([x, torch.as_tensor(z, dtype=torch.float32, device=device)], dim=-1)
@@ -62,18 +72,25 @@ def evaluate_policy(
         layout = maze_layout(envs)
     finally:
         envs.close()
-    result: dict[str, Any] = policy_state_coverage(xy, layout)
-    result.update(num_rollouts=n, rollout_steps=steps, env=cfg.env.name, reward=cfg.reward.name)
+    discrete = bool(skill_space is not None and skill_space.discrete)
+    return SkillRollouts(xy, skills.numpy(), discrete, layout, steps)
+
+
+def evaluate_policy(
+    cfg: Config,
+    agent: Any,
+    reward_module: IntrinsicReward | None,
+    device: torch.device,
+    figure_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Policy state coverage of :func:`collect_rollouts`, and the skills figure if a path is given."""
+    r = collect_rollouts(cfg, agent, reward_module, device)
+    result: dict[str, Any] = policy_state_coverage(r.xy, r.layout)
+    result.update(num_rollouts=len(r.xy), rollout_steps=r.steps, env=cfg.env.name, reward=cfg.reward.name)
     if figure_path is not None:
-        what = "fraction of free cells" if layout is not None else "cells"
-        plot_skills(
-            xy,
-            skills.numpy(),
-            figure_path,
-            discrete=bool(skill_space is not None and skill_space.discrete),
-            layout=layout,
-            title=f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})",
-        )
+        what = "of free cells" if r.layout is not None else "cells"
+        title = f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})"
+        plot_skills(r.xy, r.skills, figure_path, discrete=r.discrete, layout=r.layout, title=title)
     return result
 
 
@@ -110,4 +127,3 @@ def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
     result["steps"] = int(state.get("step", 0))
     write_eval(run_dir, result)
     return result
-

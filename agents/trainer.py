@@ -19,10 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
-
 from rlinfo.agents.builders import (
     build_agent,
     build_reward,
@@ -32,6 +28,10 @@ from rlinfo.agents.builders import (
     skill_dim_of,
 )
 from rlinfo.agents.evaluate import evaluate_policy, write_eval
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
 from rlinfo.buffers import ReplayBuffer
 from rlinfo.checkpoint import save_checkpoint
 from rlinfo.config import Config
@@ -63,6 +63,7 @@ class Trainer:
         self.global_step = 0  # stored env transitions
         self.num_updates = 0
         self.writer: SummaryWriter | None = None
+        self.history: list[dict[str, float]] = []  # one row of logged scalars per log interval
 
     # ------------------------------------------------------------------ pieces of the loop
 
@@ -169,7 +170,11 @@ class Trainer:
                 self.log(sums, counts, finished, sps, bar)
                 sums, counts, finished = defaultdict(lambda: torch.zeros((), device=self.device)), 0, []
                 next_log += cfg.train.log_every
-            if self.run_dir is not None and self.global_step >= next_ckpt and self.global_step < cfg.total_steps:
+            if (
+                self.run_dir is not None
+                and self.global_step >= next_ckpt
+                and self.global_step < cfg.total_steps
+            ):
                 self.save()
                 next_ckpt += cfg.train.checkpoint_every
             if cfg.train.eval_every and self.global_step >= next_eval and self.global_step < cfg.total_steps:
@@ -193,6 +198,7 @@ class Trainer:
                     f"non-finite {name} ({value}) at step {self.global_step}; the last checkpoint "
                     "in the run directory is intact"
                 )
+        self.history.append({"step": float(self.global_step), **scalars})
         postfix = {"sps": f"{sps:.0f}"}
         if finished:
             postfix["return"] = f"{np.mean([r for r, _ in finished]):.2f}"
@@ -213,7 +219,6 @@ class Trainer:
             else:
                 tag = f"losses/{group}/{stat}"
             self.writer.add_scalar(tag, value, step)
-        self.last_scalars = scalars
 
     def evaluate(self, figure: bool) -> dict[str, Any]:
         path = self.run_dir / "skills.png" if (figure and self.run_dir is not None) else None

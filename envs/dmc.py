@@ -81,9 +81,8 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         environment_kwargs: dict[str, Any] | None = None,
     ) -> None:
         """Load ``domain-task``; ``time_limit`` in seconds (dm_control), ``max_episode_steps`` in steps."""
-        if max_episode_steps is not None and (
-            not isinstance(max_episode_steps, int) or isinstance(max_episode_steps, bool) or max_episode_steps < 1
-        ):
+        mes = max_episode_steps
+        if mes is not None and (not isinstance(mes, int) or isinstance(mes, bool) or mes < 1):
             raise ValueError(f"dmc: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
         if time_limit is not None and not time_limit > 0:
             raise ValueError(f"dmc: time_limit must be > 0 seconds, got {time_limit!r}")
@@ -96,7 +95,9 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
             known = [f"{d}-{t}" for d, t in suite.ALL_TASKS]
             close = difflib.get_close_matches(f"{domain}-{task}", known, n=1)
             hint = f" (did you mean 'dmc:{close[0]}'?)" if close else ""
-            raise UnknownTaskError(f"unknown dm_control task 'dmc:{domain}-{task}'{hint}; known: {', '.join(known)}")
+            raise UnknownTaskError(
+                f"unknown dm_control task 'dmc:{domain}-{task}'{hint}; known: {', '.join(known)}"
+            )
         tk = dict(task_kwargs or {})
         if time_limit is not None:
             tk["time_limit"] = float(time_limit)
@@ -164,10 +165,12 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         return self._flatten(ts.observation), {"xy": self._xy()}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Apply ``action`` (clipped to the spec); discount-0 last step = terminated, time limit = truncated."""
+        """Apply ``action`` (clipped to the spec); a discount-0 last step terminates, time limits truncate."""
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self._act_low.shape:
-            raise ValueError(f"dmc {self.domain}-{self.task}: action shape {a.shape}, expected {self._act_low.shape}")
+            raise ValueError(
+                f"dmc:{self.domain}-{self.task}: action shape {a.shape}, expected {self._act_low.shape}"
+            )
         ts = self._env.step(np.clip(a, self._act_low, self._act_high))
         self._t += 1
         terminated = bool(ts.last() and ts.discount == 0)
@@ -195,5 +198,7 @@ def make_dmc(spec: str, **kwargs: Any) -> DMCEnv:
     """``make_dmc("walker-run", ...)``: split ``domain-task`` at the first ``-`` and build a ``DMCEnv``."""
     domain, sep, task = spec.partition("-")
     if not sep or not domain or not task:
-        raise UnknownTaskError(f"dm_control env names look like 'dmc:<domain>-<task>' (e.g. dmc:walker-run), got 'dmc:{spec}'")
+        raise UnknownTaskError(
+            f"dm_control env names look like 'dmc:<domain>-<task>' (e.g. dmc:walker-run), got 'dmc:{spec}'"
+        )
     return DMCEnv(domain, task, **kwargs)

@@ -11,10 +11,15 @@ Rendering is not needed for stepping; pass ``render_mode="rgb_array"`` for video
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import inspect
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from .registry import EnvArgumentError
 
 ANT_DEFAULTS: dict[str, Any] = {
     "exclude_current_positions_from_observation": False,
@@ -52,19 +57,40 @@ class XYInfo(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+def accepted_kwargs(env_cls: type) -> list[str]:
+    """Keywords a gymnasium MuJoCo env class accepts (its own, ``MujocoEnv``'s, ``max_episode_steps``)."""
+    from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+
+    skip = {"self", "kwargs", "model_path", "observation_space"}
+    names = [
+        *inspect.signature(env_cls.__init__).parameters,
+        *inspect.signature(MujocoEnv.__init__).parameters,
+    ]
+    return ["max_episode_steps", *dict.fromkeys(n for n in names if n not in skip)]
+
+
 def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs: dict[str, Any]) -> gym.Env:
+    env_cls = gym.spec(env_id).entry_point
+    if isinstance(env_cls, str):
+        module, _, attr = env_cls.partition(":")
+        env_cls = getattr(importlib.import_module(module), attr)
+    allowed = accepted_kwargs(env_cls)
+    for key in kwargs:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise EnvArgumentError(
+                f"{name}: unexpected keyword argument {key!r}{hint}; accepted: {', '.join(allowed)}"
+            )
     max_episode_steps = kwargs.pop("max_episode_steps", 200)
     if not isinstance(max_episode_steps, int) or isinstance(max_episode_steps, bool) or max_episode_steps < 1:
         raise ValueError(f"{name}: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
-    try:
-        env = gym.make(env_id, max_episode_steps=max_episode_steps, **{**defaults, **kwargs})
-    except TypeError as e:
-        raise TypeError(f"{name}: {e}") from None
+    env = gym.make(env_id, max_episode_steps=max_episode_steps, **{**defaults, **kwargs})
     return XYInfo(env, planar=planar)
 
 
 def make_ant(**kwargs: Any) -> gym.Env:
-    """Ant-v5, 29-d METRA observation, 200-step episodes; kwargs override ``ANT_DEFAULTS`` / pass to Ant-v5."""
+    """Ant-v5, 29-d METRA observation, 200-step episodes; kwargs override ``ANT_DEFAULTS``, go to Ant-v5."""
     return _make("ant", "Ant-v5", ANT_DEFAULTS, False, kwargs)
 
 

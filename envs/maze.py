@@ -11,16 +11,19 @@ wall cell. Because a part moves less than one cell, the clamp is exact: only the
 matters, and its bounds are precomputed per cell (``_MazeDynamics``), so a batched step is a handful
 of numpy operations with no loop over environments.
 
-Reward 0 (no task), never terminates, truncates after ``max_episode_steps`` steps (default 50: with
-``max_step = 0.5`` a straight-line skill travels up to 25 cells, enough to reach every leaf of the
-tree maze and both ends of the corridor, while a 50-step random walk stays within ~2–3 cells).
+Reward 0 (no task), never terminates, truncates after ``max_episode_steps`` steps. The default is the
+layout's ``default_episode_steps``: 50 for ``tree``, ``corridor`` and custom layouts (with ``max_step =
+0.5`` a straight-line skill travels up to 25 cells, enough for every leaf of the tree and both ends of
+the corridor, while a random walk spreads ~2 cells), 25 for the small ``square`` (48 straight lines
+cover ~95% of it in 25 steps, 48 uniform random walks ~35%; at 50 steps random walks reach ~60%).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from rlinfo.errors import RlinfoError
 EPS = 1e-3  # how far short of a wall a clamped point stops (keeps floor() of the float32 obs in the cell)
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
 BUILTIN_LAYOUTS = ("square", "tree", "corridor")
+BUILTIN_EPISODE_STEPS = {"square": 25, "tree": 50, "corridor": 50}
 _CHARS = {"#", ".", "S"}
 
 
@@ -48,7 +52,8 @@ class MazeLayout:
 
     Attributes: ``name``, ``text`` (the ASCII source, top row first), ``walls`` (bool [height, width]),
     ``start`` (float64 (x, y), centre of the S cell), ``start_cell`` ((ix, iy)), ``width``, ``height``,
-    ``free_cells`` (number of non-wall cells, S included).
+    ``free_cells`` (number of non-wall cells, S included), ``default_episode_steps`` (the env's default
+    ``max_episode_steps`` on this layout).
     """
 
     name: str
@@ -56,6 +61,7 @@ class MazeLayout:
     walls: np.ndarray
     start: np.ndarray
     start_cell: tuple[int, int]
+    default_episode_steps: int = 50
     width: int = field(init=False)
     height: int = field(init=False)
     free_cells: int = field(init=False)
@@ -72,8 +78,10 @@ class MazeLayout:
     def from_text(cls, text: str, name: str = "custom") -> MazeLayout:
         """Parse an ASCII layout; raise ``LayoutError`` (one line) if it is malformed."""
         lines = [line.rstrip() for line in textwrap.dedent(text.replace("\r", "")).split("\n")]
+        first = 0  # lines are reported 1-based, counting the blank lines stripped here
         while lines and not lines[0]:
             lines.pop(0)
+            first += 1
         while lines and not lines[-1]:
             lines.pop()
         if not lines:
@@ -82,13 +90,14 @@ class MazeLayout:
         for r, line in enumerate(lines):
             if len(line) != width:
                 raise LayoutError(
-                    f"maze layout {name!r}: ragged rows, row {r} has {len(line)} characters, row 0 has {width}"
+                    f"maze layout {name!r}: ragged rows, line {first + r + 1} has {len(line)} characters, "
+                    f"line {first + 1} has {width}"
                 )
             for c, ch in enumerate(line):
                 if ch not in _CHARS:
                     raise LayoutError(
-                        f"maze layout {name!r}: unknown character {ch!r} at row {r}, column {c}; "
-                        "allowed: '#' wall, '.' free, 'S' start"
+                        f"maze layout {name!r}: unknown character {ch!r} at line {first + r + 1}, "
+                        f"column {c + 1}; allowed: '#' wall, '.' free, 'S' start"
                     )
         grid = np.array([list(line) for line in lines])
         starts = np.argwhere(grid == "S")
@@ -120,10 +129,13 @@ class MazeLayout:
             return cls.from_file(spec)
         if not isinstance(spec, str):
             raise TypeError(f"maze layout must be a str, a path or a MazeLayout, got {type(spec).__name__}")
-        if "\n" in spec or (spec and set(spec) <= _CHARS):
+        if not spec.strip():
+            raise LayoutError("maze layout is empty")
+        if "\n" in spec or set(spec) <= _CHARS:
             return cls.from_text(spec)
         if spec in BUILTIN_LAYOUTS:
-            return cls.from_file(LAYOUT_DIR / f"{spec}.txt")
+            layout = cls.from_file(LAYOUT_DIR / f"{spec}.txt")
+            return replace(layout, default_episode_steps=BUILTIN_EPISODE_STEPS[spec])
         return cls.from_file(spec)
 
     # ------------------------------------------------------------------ queries
@@ -181,20 +193,24 @@ class MazeLayout:
         )
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
 class _MazeDynamics:
     """Batched point-mass motion with exact wall clamping (see the module docstring)."""
 
     def __init__(self, layout: MazeLayout, max_step: float, substeps: int, start_noise: float) -> None:
         if not isinstance(substeps, (int, np.integer)) or isinstance(substeps, bool) or substeps < 1:
             raise ValueError(f"maze substeps must be an int >= 1, got {substeps!r}")
-        if not np.isfinite(max_step) or max_step <= 0:
+        if not _is_number(max_step) or not math.isfinite(max_step) or max_step <= 0:
             raise ValueError(f"maze max_step must be a positive number, got {max_step!r}")
         if max_step / substeps > 1.0:
             raise ValueError(
                 f"maze max_step / substeps must be <= 1 cell (walls are 1 cell thick), got "
                 f"{max_step}/{substeps}; increase substeps"
             )
-        if not 0.0 <= start_noise < 0.5:
+        if not _is_number(start_noise) or not 0.0 <= start_noise < 0.5:
             raise ValueError(f"maze start_noise must be in [0, 0.5) cells, got {start_noise!r}")
         self.layout = layout
         self.step_size = float(max_step) / int(substeps)
@@ -205,29 +221,35 @@ class _MazeDynamics:
         padded[1:-1, 1:-1] = layout.walls
         ix = np.arange(w, dtype=np.float64)[None, :].repeat(h, 0)
         iy = np.arange(h, dtype=np.float64)[:, None].repeat(w, 1)
-        # per cell: (lo, hi) limits along x and along y; +-inf where the neighbour is free
-        self.x_bounds = np.stack(
-            [np.where(padded[1:-1, :-2], ix + EPS, -np.inf), np.where(padded[1:-1, 2:], ix + 1 - EPS, np.inf)],
-            axis=-1,
-        ).reshape(-1, 2)
-        self.y_bounds = np.stack(
-            [np.where(padded[:-2, 1:-1], iy + EPS, -np.inf), np.where(padded[2:, 1:-1], iy + 1 - EPS, np.inf)],
-            axis=-1,
-        ).reshape(-1, 2)
+        # per cell (flat index iy * width + ix): limits along x and along y; +-inf where the neighbour is free
+        self.lo_x = np.where(padded[1:-1, :-2], ix + EPS, -np.inf).reshape(-1)
+        self.hi_x = np.where(padded[1:-1, 2:], ix + 1 - EPS, np.inf).reshape(-1)
+        self.lo_y = np.where(padded[:-2, 1:-1], iy + EPS, -np.inf).reshape(-1)
+        self.hi_y = np.where(padded[2:, 1:-1], iy + 1 - EPS, np.inf).reshape(-1)
         self.width = w
 
-    def move(self, pos: np.ndarray, action: np.ndarray) -> np.ndarray:
-        """New positions [N, 2] from positions ``pos`` [N, 2] (in free cells) and actions [N, 2]."""
-        d = np.clip(action, -1.0, 1.0) * self.step_size
-        x, y = pos[:, 0], pos[:, 1]
+    def move(self, pos: np.ndarray, action: np.ndarray) -> None:
+        """Move positions ``pos`` [N, 2] (float64, in free cells) in place by actions [N, 2].
+
+        Raises ``ValueError`` if an action is not finite (NaN would otherwise corrupt the state).
+        """
+        if not math.isfinite(action.sum()):
+            raise ValueError("maze actions must be finite (got NaN or inf)")
+        d = np.maximum(action, -1.0, dtype=np.float64)  # float64 whatever the action dtype
+        np.minimum(d, 1.0, out=d)
+        d *= self.step_size
         dx, dy = d[:, 0], d[:, 1]
+        x, y = pos[:, 0], pos[:, 1]
         w = self.width
         for _ in range(self.substeps):
-            b = self.x_bounds[y.astype(np.intp) * w + x.astype(np.intp)]
-            x = np.clip(x + dx, b[:, 0], b[:, 1])
-            b = self.y_bounds[y.astype(np.intp) * w + x.astype(np.intp)]
-            y = np.clip(y + dy, b[:, 0], b[:, 1])
-        return np.stack([x, y], axis=1)
+            row = y.astype(np.intp)
+            row *= w
+            c = row + x.astype(np.intp)
+            x = np.minimum(np.maximum(x + dx, self.lo_x[c]), self.hi_x[c])
+            c = row + x.astype(np.intp)
+            y = np.minimum(np.maximum(y + dy, self.lo_y[c]), self.hi_y[c])
+        pos[:, 0] = x
+        pos[:, 1] = y
 
     def starts(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` start positions: the S-cell centre plus optional uniform noise."""
@@ -243,7 +265,9 @@ def _spaces(layout: MazeLayout) -> tuple[spaces.Box, spaces.Box]:
     return obs, spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
 
 
-def _check_episode_steps(max_episode_steps: int) -> int:
+def _check_episode_steps(max_episode_steps: int | None, layout: MazeLayout) -> int:
+    if max_episode_steps is None:
+        return layout.default_episode_steps
     if not isinstance(max_episode_steps, (int, np.integer)) or isinstance(max_episode_steps, bool):
         raise TypeError(f"max_episode_steps must be an int, got {type(max_episode_steps).__name__}")
     if max_episode_steps < 1:
@@ -260,12 +284,12 @@ class MazeEnv(gym.Env[np.ndarray, np.ndarray]):
         self,
         layout: str | os.PathLike[str] | MazeLayout = "square",
         max_step: float = 0.5,
-        max_episode_steps: int = 50,
+        max_episode_steps: int | None = None,
         start_noise: float = 0.0,
         substeps: int = 1,
     ) -> None:
         self.layout = MazeLayout.load(layout)
-        self.max_episode_steps = _check_episode_steps(max_episode_steps)
+        self.max_episode_steps = _check_episode_steps(max_episode_steps, self.layout)
         self._dyn = _MazeDynamics(self.layout, max_step, substeps, start_noise)
         self.observation_space, self.action_space = _spaces(self.layout)
         self._pos = self._dyn.starts(1, self.np_random)
@@ -286,9 +310,7 @@ class MazeEnv(gym.Env[np.ndarray, np.ndarray]):
         a = np.asarray(action, dtype=np.float64)
         if a.shape != (2,):
             raise ValueError(f"maze action must have shape (2,), got {a.shape}")
-        if np.isnan(a).any():
-            raise ValueError(f"maze action contains NaN: {a}")
-        self._pos = self._dyn.move(self._pos, a[None])
+        self._dyn.move(self._pos, a[None])
         self._t += 1
         obs = self._pos[0].astype(np.float32)
         return obs, 0.0, False, self._t >= self.max_episode_steps, {"xy": obs.copy()}
@@ -315,7 +337,7 @@ class MazeVectorEnv(VectorEnv):
         num_envs: int,
         layout: str | os.PathLike[str] | MazeLayout = "square",
         max_step: float = 0.5,
-        max_episode_steps: int = 50,
+        max_episode_steps: int | None = None,
         start_noise: float = 0.0,
         substeps: int = 1,
     ) -> None:
@@ -323,20 +345,21 @@ class MazeVectorEnv(VectorEnv):
             raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
         self.num_envs = int(num_envs)
         self.layout = MazeLayout.load(layout)
-        self.max_episode_steps = _check_episode_steps(max_episode_steps)
+        self.max_episode_steps = _check_episode_steps(max_episode_steps, self.layout)
         self._dyn = _MazeDynamics(self.layout, max_step, substeps, start_noise)
         self.single_observation_space, self.single_action_space = _spaces(self.layout)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.render_mode = None
-        self._pos = self._dyn.starts(self.num_envs, self.np_random)
-        self._t = np.zeros(self.num_envs, dtype=np.int64)
-        self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        self._ones = np.ones(self.num_envs, dtype=bool)
+        n = self.num_envs
+        self._pos = self._dyn.starts(n, self.np_random)
+        self._t = np.zeros(n, dtype=np.int64)  # steps since each env's reset
+        self._autoreset = np.zeros(n, dtype=bool)  # envs truncated at the previous step
+        self._any_autoreset = False
+        self._countdown = self.max_episode_steps  # steps until the earliest truncation (a Python int)
+        self._ones = np.ones(n, dtype=bool)
         self._ones.setflags(write=False)
-
-    def _out(self, obs: np.ndarray) -> dict[str, Any]:
-        return {"xy": obs.copy(), "_xy": self._ones}
+        self._act_shape = (n, 2)
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -353,40 +376,44 @@ class MazeVectorEnv(VectorEnv):
             mask = np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
                 raise ValueError(f"reset_mask must be a bool array of shape ({self.num_envs},)")
-        n = int(mask.sum())
-        self._pos[mask] = self._dyn.starts(n, self.np_random)
+        self._pos[mask] = self._dyn.starts(int(mask.sum()), self.np_random)
         self._t[mask] = 0
         self._autoreset[mask] = False
+        self._any_autoreset = bool(self._autoreset.any())
+        self._countdown = self.max_episode_steps - int(self._t.max())
         obs = self._pos.astype(np.float32)
-        return obs, self._out(obs)
+        return obs, {"xy": obs.copy(), "_xy": self._ones}
 
     def step(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step every env; envs truncated at the previous step are reset instead (NEXT_STEP)."""
-        a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (self.num_envs, 2):
-            raise ValueError(f"maze actions must have shape ({self.num_envs}, 2), got {a.shape}")
-        done = self._autoreset
-        if done.any():
-            a = np.where(done[:, None], 0.0, a)
-            if np.isnan(a).any():
-                raise ValueError("maze actions contain NaN")
-            self._pos = self._dyn.move(self._pos, a)
+        a = np.asarray(actions)
+        if a.shape != self._act_shape:
+            raise ValueError(f"maze actions must have shape {self._act_shape}, got {a.shape}")
+        n = self.num_envs
+        if self._any_autoreset:
+            done = self._autoreset
+            self._dyn.move(self._pos, np.where(done[:, None], 0.0, a))  # the reset envs' actions are ignored
             self._pos[done] = self._dyn.starts(int(done.sum()), self.np_random)
             self._t += 1
             self._t[done] = 0
+            self._autoreset = np.zeros(n, dtype=bool)
+            self._countdown = self.max_episode_steps - int(self._t.max())
         else:
-            if np.isnan(a).any():
-                raise ValueError("maze actions contain NaN")
-            self._pos = self._dyn.move(self._pos, a)
+            self._dyn.move(self._pos, a)
             self._t += 1
-        truncated = self._t >= self.max_episode_steps
-        self._autoreset = truncated
+            self._countdown -= 1
+        if self._countdown <= 0:
+            truncated = self._t >= self.max_episode_steps
+            self._autoreset = truncated.copy()
+            self._any_autoreset = True
+        else:
+            truncated = np.zeros(n, dtype=bool)
+            self._any_autoreset = False
         obs = self._pos.astype(np.float32)
-        reward = np.zeros(self.num_envs)
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        return obs, reward, terminated, truncated.copy(), self._out(obs)
+        info = {"xy": obs.copy(), "_xy": self._ones}
+        return obs, np.zeros(n), np.zeros(n, dtype=bool), truncated, info
 
     @property
     def positions(self) -> np.ndarray:

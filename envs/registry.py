@@ -43,7 +43,8 @@ def _unknown(name: str) -> UnknownEnvError:
     close = difflib.get_close_matches(name, known + list(ALIASES), n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return UnknownEnvError(
-        f"unknown environment {name!r}{hint}; known: {', '.join(known)} (dmc:<domain>-<task> for any dm_control task)"
+        f"unknown environment {name!r}{hint}; known: {', '.join(known)} "
+        "(and dmc:<domain>-<task> for any dm_control suite task)"
     )
 
 
@@ -80,10 +81,11 @@ def _canonical(name: Any) -> str:
 def make(name: str, **kwargs: Any) -> gym.Env:
     """Build one environment by name (see the module docstring); every env reports ``info["xy"]``.
 
-    Mazes take ``max_step`` (0.5), ``max_episode_steps`` (50), ``start_noise`` (0), ``substeps`` (1)
-    and, for ``maze:custom``, ``layout``. ``ant``/``half_cheetah`` take ``max_episode_steps`` (200) and
-    any gymnasium v5 keyword. ``dmc:*`` take ``max_episode_steps``, ``time_limit`` (s), ``render_mode``,
-    ``task_kwargs``, ``environment_kwargs``.
+    Mazes take ``max_step`` (0.5), ``max_episode_steps`` (square 25, tree/corridor/custom 50),
+    ``start_noise`` (0), ``substeps`` (1) and, for ``maze:custom``, ``layout``.
+    ``ant``/``half_cheetah`` take ``max_episode_steps`` (200) and any gymnasium v5 keyword.
+    ``dmc:*`` take ``max_episode_steps``, ``time_limit`` (s), ``render_mode``, ``task_kwargs``,
+    ``environment_kwargs``.
     """
     key = _canonical(name)
     if key in BUILTIN_MAZES or key == "maze:custom":

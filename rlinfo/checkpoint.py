@@ -51,7 +51,9 @@ def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any]) -> Pa
     path = ckpt_dir / f"step_{step:09d}.pt"
     payload = {"format": FORMAT, "version": VERSION, "step": step, "state": state}
     _atomic_write(path, lambda f: torch.save(payload, f))
-    write_json(ckpt_dir / "latest.json", {"format": FORMAT, "version": VERSION, "step": step, "file": path.name})
+    write_json(
+        ckpt_dir / "latest.json", {"format": FORMAT, "version": VERSION, "step": step, "file": path.name}
+    )
     return path
 
 
@@ -89,5 +91,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path} is not an rlinfo checkpoint")
     version = payload.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise CheckpointError(f"{path} has checkpoint format version {version}; this rlinfo reads <= {VERSION}")
+        raise CheckpointError(
+            f"{path} has checkpoint format version {version}; this rlinfo reads <= {VERSION}"
+        )
     return payload["state"]

@@ -20,6 +20,9 @@ EXAMPLES = """examples:
 """
 
 
+DEFAULT_PRESET = "metra_maze"  # what `rlinfo train` runs without a CONFIG argument
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"rlinfo: error: {message} (see rlinfo --help)\n")
@@ -64,6 +67,7 @@ def cmd_train(args: list[str]) -> int:
 
     source = args[0] if args and "=" not in args[0] else None
     overrides = args[1:] if source is not None else args
+    source = source or DEFAULT_PRESET
     cfg = load_config(source, overrides)
     cfg, run_dir = create_run_dir(cfg)
     print(f"rlinfo: training {cfg.reward.name} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
@@ -96,7 +100,10 @@ def cmd_list() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already printed as one line
+        return int(e.code or 0)
     debug = bool(getattr(args, "debug", False)) or "--debug" in argv
     try:
         if args.command == "train":

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import torch
-
 from rlinfo.agents.sac import SAC
+
 from rlinfo.nn import EnsembleLinear
 
 
@@ -62,7 +62,9 @@ def test_tanh_log_prob_matches_density_of_the_squashed_gaussian():
 
 
 def test_action_bounds_are_respected():
-    agent = SAC(obs_dim=3, action_dim=2, action_low=torch.tensor([0.0, -2.0]), action_high=torch.tensor([1.0, 2.0]))
+    agent = SAC(
+        obs_dim=3, action_dim=2, action_low=torch.tensor([0.0, -2.0]), action_high=torch.tensor([1.0, 2.0])
+    )
     a = agent.act(torch.randn(1000, 3) * 10)
     assert (a[:, 0] >= 0).all() and (a[:, 0] <= 1).all() and (a[:, 1].abs() <= 2).all()
 

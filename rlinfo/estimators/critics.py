@@ -152,7 +152,7 @@ class LipschitzCritic(nn.Module):
             raise ValueError(f"constraint must be 'spectral_norm' or 'gradient_penalty', got {constraint!r}")
         self.x_dim, self.constraint = x_dim, constraint
         dims = [x_dim + y_dim] + [hidden_dim] * num_layers + [1]
-        linears = [nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])]
+        linears = [nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)]
         if constraint == "spectral_norm":
             linears = [parametrizations.spectral_norm(lin) for lin in linears]
         self.first = linears[0]
@@ -163,7 +163,9 @@ class LipschitzCritic(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         w = self.first.weight  # [H, dx + dy], normalised when spectral_norm is on
-        h = (x @ w[:, : self.x_dim].T).unsqueeze(1) + (y @ w[:, self.x_dim :].T + self.first.bias).unsqueeze(0)
+        ax = x @ w[:, : self.x_dim].T
+        ay = y @ w[:, self.x_dim :].T + self.first.bias
+        h = ax.unsqueeze(1) + ay.unsqueeze(0)  # pre-activation of all pairs, [Bx, By, H]
         return self.rest(h).squeeze(-1)
 
     def score_pairs(self, x: Tensor, y: Tensor) -> Tensor:

@@ -44,9 +44,9 @@ def _as_2d(x: Tensor, name: str) -> Tensor:
 
 def _chebyshev(a: Tensor, b: Tensor) -> Tensor:
     """max_k |a_ik - b_jk| as [n, m], built one coordinate at a time (memory O(n * m))."""
-    out = (a[:, :1] - b[:, 0]).abs()
+    out = (a[:, :1] - b[:, 0]).abs_()
     for k in range(1, a.shape[1]):
-        out = torch.maximum(out, (a[:, k : k + 1] - b[:, k]).abs())
+        torch.maximum(out, (a[:, k : k + 1] - b[:, k]).abs_(), out=out)
     return out
 
 
@@ -64,7 +64,7 @@ def knn_distances(
     k: int,
     metric: Metric = "euclidean",
     include_self: bool = False,
-    chunk_size: int = 1024,
+    chunk_size: int = 512,
 ) -> Tensor:
     """Distances from each row of x ``[N, d]`` to its k nearest rows, ``[N, k]``, ascending.
 
@@ -84,7 +84,7 @@ def knn_distances(
         c = xc.shape[0]
         rows = torch.arange(c, device=x.device)
         if metric == "euclidean":
-            d = sq[s : s + c, None] + sq[None, :] - 2.0 * (xc @ x.T)
+            d = torch.addmm(sq[None, :], xc, x.T, alpha=-2.0).add_(sq[s : s + c, None])
         elif metric == "chebyshev":
             d = _chebyshev(xc, x)
         else:
@@ -106,7 +106,7 @@ def log_unit_ball_volume(d: int, metric: Metric = "euclidean") -> float:
     return d * math.log(2.0)
 
 
-def knn_entropy(x: Tensor, k: int = 3, metric: Metric = "euclidean", chunk_size: int = 1024) -> Tensor:
+def knn_entropy(x: Tensor, k: int = 3, metric: Metric = "euclidean", chunk_size: int = 512) -> Tensor:
     """Kozachenko-Leonenko estimate of the differential entropy of the rows of x ``[N, d]``, in nats.
 
     H_hat = psi(N) - psi(k) + log c_d + (d / N) sum_i log rho_{i,k}
@@ -127,7 +127,7 @@ def knn_entropy(x: Tensor, k: int = 3, metric: Metric = "euclidean", chunk_size:
     return const.to(device=x.device, dtype=dtype) + d * mean_log
 
 
-def ksg_mi(x: Tensor, y: Tensor, k: int = 3, chunk_size: int = 1024) -> Tensor:
+def ksg_mi(x: Tensor, y: Tensor, k: int = 3, chunk_size: int = 512) -> Tensor:
     """Kraskov-Stoegbauer-Grassberger mutual information, estimator 1 (Kraskov et al. 2004, eq. 8), nats.
 
     I_hat = psi(k) + psi(N) - < psi(n_x(i) + 1) + psi(n_y(i) + 1) >_i
@@ -193,7 +193,7 @@ def particle_entropy_reward(
     c: float = 1.0,
     clip: float = 0.0,
     include_self: bool = False,
-    chunk_size: int = 1024,
+    chunk_size: int = 512,
 ) -> Tensor:
     """Particle-based entropy reward of APT (Liu & Abbeel 2021) and CIC (Laskin et al. 2022), ``[B]``.
 

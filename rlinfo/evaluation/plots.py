@@ -38,11 +38,12 @@ def plot_skills(
     if layout is not None:
         layout.draw(ax)
     colors = skill_colors(skills, discrete)
-    for traj, color in zip(xy, colors):
+    for traj, color in zip(xy, colors, strict=True):
         ax.plot(traj[:, 0], traj[:, 1], color=color, lw=1.4, alpha=0.9)
         ax.plot(traj[-1, 0], traj[-1, 1], "o", color=color, ms=3.5)
     ax.plot(xy[:, 0, 0], xy[:, 0, 1], "k*", ms=9, label="start")
-    ax.set_aspect("equal", adjustable="datalim")
+    if layout is None:
+        ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title, fontsize=10)

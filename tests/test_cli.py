@@ -1,0 +1,100 @@
+"""The `rlinfo` command: train/eval/list, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from rlinfo.cli import main
+
+TINY = [
+    "total_steps=800",
+    "env.num_envs=4",
+    "agent.hidden_dim=32",
+    "reward.params.hidden_dim=32",
+    "train.learning_starts=200",
+    "train.grad_steps=4",
+    "train.progress=false",
+    "eval.num_rollouts=8",
+]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_then_eval_reproduces_coverage(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", *TINY, f"run_root={tmp_path}", "run_name=r")
+    assert code == 0
+    run_dir = tmp_path / "r"
+    trained = json.loads((run_dir / "eval.json").read_text())
+    assert f"coverage: {trained['coverage']:.4g}" in out
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "skills.png").is_file()
+    copy = tmp_path / "copied"
+    shutil.copytree(run_dir, copy)  # the run directory alone is enough
+    (copy / "eval.json").unlink()
+    (copy / "skills.png").unlink()
+    code, out, _ = run(capsys, "eval", str(copy))
+    assert code == 0
+    evaluated = json.loads((copy / "eval.json").read_text())
+    assert evaluated["coverage"] == trained["coverage"] and (copy / "skills.png").is_file()
+
+
+def test_existing_explicit_run_name_is_not_overwritten(tmp_path, capsys):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("precious")
+    code, _, err = run(capsys, "train", *TINY, f"run_root={tmp_path}", "run_name=taken")
+    assert code == 2 and "already exists" in err
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["train", "agent.lrr=1"], "did you mean 'agent.lr'"),
+        (["train", "metra_maz"], "did you mean metra_maze"),
+        (["train", "env.name=maze:tre"], "maze:tree"),
+        (["train", "reward.name=metr"], "did you mean metra"),
+        (["train", "reward.params.skil_dim=3"], "reward.params.skill_dim"),
+        (["train", "env.kwargs.max_step=-1"], "max_step"),
+        (["eval", "/nonexistent/run"], "not found"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(argv, fragment, capsys, tmp_path):
+    code, out, err = run(capsys, *argv, *([f"run_root={tmp_path}"] if argv[0] == "train" else []))
+    assert code == 2
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_argparse_errors_exit_2_in_one_line(capsys):
+    assert main(["eval"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_list_names_algorithms_envs_and_presets(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for name in ("metra", "diayn", "maze:tree", "ant", "dmc:walker-run", "metra_maze", "metra_ant"):
+        assert name in out
+
+
+def test_installed_entry_point_prints_no_traceback(tmp_path):
+    exe = shutil.which("rlinfo")
+    assert exe is not None, "the rlinfo console script is not installed"
+    proc = subprocess.run([exe, "train", "agent.lrr=1"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("rlinfo: error: unknown config key 'agent.lrr'")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    debug = subprocess.run(
+        [exe, "--debug", "train", "agent.lrr=1"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert "Traceback" in debug.stderr
+    help_ = subprocess.run([exe, "train", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert help_.returncode == 0 and "key=value" in help_.stdout
