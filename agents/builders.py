@@ -7,8 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from rlinfo.agents.sac import SAC
 
+from rlinfo.agents.sac import SAC
 from rlinfo.config import AgentConfig, Config, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError
 from rlinfo.rewards import REWARDS, IntrinsicReward, SkillReward

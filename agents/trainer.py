@@ -19,6 +19,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
 from rlinfo.agents.builders import (
     build_agent,
     build_reward,
@@ -28,10 +32,6 @@ from rlinfo.agents.builders import (
     skill_dim_of,
 )
 from rlinfo.agents.evaluate import evaluate_policy, write_eval
-from torch import Tensor
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
-
 from rlinfo.buffers import ReplayBuffer
 from rlinfo.checkpoint import save_checkpoint
 from rlinfo.config import Config

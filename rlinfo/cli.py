@@ -12,7 +12,7 @@ import sys
 from typing import NoReturn
 
 EXAMPLES = """examples:
-  rlinfo train                                # METRA on the tree maze (the embedded default)
+  rlinfo train                                # the embedded default: METRA on maze:square
   rlinfo train diayn_maze seed=1              # a preset, with an override
   rlinfo train my.yaml agent.lr=1e-4 total_steps=50000
   rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train an agent",
         description="Train an agent. CONFIG is a preset name (see `rlinfo list`) or a YAML file; "
-        "without it the embedded default runs (METRA on the tree maze). Overrides are dotted "
+        "without it the embedded default runs (preset metra_maze: METRA on maze:square). "
+        "Overrides are dotted "
         "key=value pairs, e.g. total_steps=50000 seed=1 env.name=ant agent.lr=1e-4 "
         "reward.params.skill_dim=4.",
     )

@@ -1,6 +1,6 @@
 """Typed run configuration: dataclasses, YAML presets and ``key=value`` command-line overrides.
 
-Resolution order: dataclass defaults (the embedded default: METRA on the tree maze) <- preset or
+Resolution order: dataclass defaults (METRA on the open-square maze) <- preset or
 YAML file <- command-line overrides. OmegaConf merges and type-checks; YAML files are read with
 ``yaml.safe_load`` and nothing is ever ``eval``-ed. Every failure is a :class:`ConfigError` with a
 one-line message naming the key path (unknown keys also name the closest valid keys).
@@ -30,7 +30,7 @@ from rlinfo.errors import ConfigError
 
 @dataclass
 class EnvConfig:
-    name: str = "maze:tree"  # any name from `rlinfo list`
+    name: str = "maze:square"  # any name from `rlinfo list`
     num_envs: int = 16  # parallel environments in one vector env
     kwargs: dict[str, Any] = field(default_factory=dict)  # passed to rlinfo.envs.make
 

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
 from rlinfo.envs import (
     LayoutError,
     MazeEnv,

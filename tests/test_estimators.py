@@ -201,12 +201,13 @@ def test_joint_critic_matches_naive_concatenation() -> None:
         for i in range(4):
             for j in range(5):
                 h = torch.relu(torch.cat([x[i], y[j]]) @ w1[e] + b1[e, 0])
-                for layer in critic.rest:
+                for layer in critic.hidden:
                     h = (
                         torch.relu(h)
                         if isinstance(layer, torch.nn.ReLU)
                         else h @ layer.weight[e] + layer.bias[e, 0]
                     )
+                h = h @ critic.head.weight[e] + critic.head.bias[e, 0]
                 assert scores[e, i, j].item() == pytest.approx(h.item(), abs=1e-5)
     lip = LipschitzCritic(3, 2, hidden_dim=8, constraint="gradient_penalty")
     assert torch.allclose(lip(x[:4], y[:4]).diagonal(), lip.score_pairs(x[:4], y[:4]), atol=1e-6)
@@ -256,7 +257,8 @@ def test_knn_entropy_uniform_cube_3d() -> None:
     # seeds 0-5, more for larger k), hence k = 1.
     x = 2.0 * torch.rand(20_000, 3, generator=torch.Generator().manual_seed(0))
     assert knn_entropy(x, k=1).item() == pytest.approx(3 * math.log(2.0), abs=0.05)
-    assert knn_entropy(x, k=1, metric="chebyshev").item() == pytest.approx(3 * math.log(2.0), abs=0.05)
+    # Max-norm variant (unit-ball volume 2^d): a looser check on fewer points, it is O(N^2 d) elementwise.
+    assert knn_entropy(x[:4000], k=1, metric="chebyshev").item() == pytest.approx(3 * math.log(2.0), abs=0.1)
 
 
 def test_ksg_gaussian_rho_09() -> None:
@@ -288,11 +290,13 @@ def test_particle_entropy_reward_and_running_mean() -> None:
 
 # ------------------------------------------------------------------------------------------- training
 def test_smile_training_converges_at_2_nats() -> None:
+    # 400 Adam steps of a small joint critic on a 5-D Gaussian pair with I = 2 nats. Over seeds 0-1 this
+    # ends at 1.85-1.90 nats (last 100 steps) and 1.89-1.93 (fresh batch of 512).
     torch.manual_seed(0)
-    d, mi, b = 20, 2.0, 64
+    d, mi, b = 5, 2.0, 64
     rho = math.sqrt(1 - math.exp(-2 * mi / d))
-    critic = SeparableCritic(d, d, hidden_dim=64, embed_dim=16)
-    opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+    critic = JointCritic(d, d, hidden_dim=64, num_layers=2)
+    opt = torch.optim.Adam(critic.parameters(), lr=2e-3)
 
     def sample(n: int) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.randn(n, d)
@@ -307,4 +311,4 @@ def test_smile_training_converges_at_2_nats() -> None:
         estimates.append(value.item())
     assert np.mean(estimates[-100:]) == pytest.approx(mi, abs=0.3)
     with torch.no_grad():
-        assert smile(critic(*sample(1024)), tau=5.0).item() == pytest.approx(mi, abs=0.3)
+        assert smile(critic(*sample(512)), tau=5.0).item() == pytest.approx(mi, abs=0.3)

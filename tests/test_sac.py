@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import torch
-from rlinfo.agents.sac import SAC
 
+from rlinfo.agents.sac import SAC
 from rlinfo.nn import EnsembleLinear
 
 

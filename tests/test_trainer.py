@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from rlinfo.agents.evaluate import evaluate_run
 from rlinfo.agents.trainer import Trainer
-
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import load_config
 from rlinfo.rundir import create_run_dir

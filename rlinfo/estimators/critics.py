@@ -59,8 +59,9 @@ class SeparableCritic(nn.Module):
 
 class JointCritic(nn.Module):
     """f(x, y) = MLP([x, y]) scored on every pair (x_i, y_j), with ``num_layers`` (>= 1) hidden ReLU layers
-    of width ``hidden_dim``. The first layer is factorised (see module docstring): the cost of scoring all
-    B^2 pairs is B^2 * hidden for the first layer plus B^2 * hidden^2 per further hidden layer."""
+    of width ``hidden_dim``. The first layer is factorised (see module docstring) and the scalar output
+    layer is a broadcast multiply-and-sum (batched matmuls with a unit dimension are slow on CPU), so the
+    cost of scoring all B^2 pairs is O(B^2 * hidden) plus B^2 * hidden^2 per further hidden layer."""
 
     def __init__(
         self,
@@ -79,8 +80,8 @@ class JointCritic(nn.Module):
         layers: list[nn.Module] = []
         for _ in range(num_layers - 1):
             layers += [EnsembleLinear(e, hidden_dim, hidden_dim), nn.ReLU()]
-        layers.append(EnsembleLinear(e, hidden_dim, 1))
-        self.rest = nn.Sequential(*layers)
+        self.hidden = nn.Sequential(*layers)
+        self.head = EnsembleLinear(e, hidden_dim, 1)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         w, b = self.first.weight, self.first.bias  # [E, dx + dy, H], [E, 1, H]
@@ -89,7 +90,9 @@ class JointCritic(nn.Module):
         ay = torch.baddbmm(b, y.expand(e, -1, -1), w[:, self.x_dim :])  # [E, By, H]
         h = torch.relu(ax.unsqueeze(2) + ay.unsqueeze(1))  # [E, Bx, By, H]
         bx, by = h.shape[1], h.shape[2]
-        out = self.rest(h.reshape(e, bx * by, -1)).reshape(e, bx, by)
+        h = self.hidden(h.view(e, bx * by, -1))  # [E, Bx * By, H]
+        out = (h * self.head.weight.transpose(1, 2)).sum(-1) + self.head.bias.view(e, 1)
+        out = out.view(e, bx, by)
         return _squeeze(out, self.ensemble_size)
 
 
