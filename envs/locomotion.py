@@ -11,7 +11,6 @@ Rendering is not needed for stepping; pass ``render_mode="rgb_array"`` for video
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from .registry import EnvArgumentError
+from .registry import reject_unknown_kwargs
 
 ANT_DEFAULTS: dict[str, Any] = {
     "exclude_current_positions_from_observation": False,
@@ -74,14 +73,7 @@ def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs
     if isinstance(env_cls, str):
         module, _, attr = env_cls.partition(":")
         env_cls = getattr(importlib.import_module(module), attr)
-    allowed = accepted_kwargs(env_cls)
-    for key in kwargs:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise EnvArgumentError(
-                f"{name}: unexpected keyword argument {key!r}{hint}; accepted: {', '.join(allowed)}"
-            )
+    reject_unknown_kwargs(name, kwargs, accepted_kwargs(env_cls))
     max_episode_steps = kwargs.pop("max_episode_steps", 200)
     if not isinstance(max_episode_steps, int) or isinstance(max_episode_steps, bool) or max_episode_steps < 1:
         raise ValueError(f"{name}: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")

@@ -50,6 +50,11 @@ def _unknown(name: str) -> UnknownEnvError:
 
 def _check_kwargs(name: str, kwargs: dict[str, Any], fn: Any, exclude: tuple[str, ...] = ()) -> None:
     allowed = [p for p in inspect.signature(fn).parameters if p not in ("self", "num_envs", *exclude)]
+    reject_unknown_kwargs(name, kwargs, allowed)
+
+
+def reject_unknown_kwargs(name: str, kwargs: dict[str, Any], allowed: list[str]) -> None:
+    """One-line :class:`EnvArgumentError` for a keyword not in ``allowed`` (with the closest one)."""
     for key in kwargs:
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)

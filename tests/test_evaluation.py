@@ -1,0 +1,53 @@
+"""Coverage metric and rollouts: hand-checked cell counts, early termination, the skills figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rlinfo.envs import make, maze_layout
+from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy, unique_cells
+
+
+def test_unique_cells_floors_both_coordinates():
+    xy = np.array([[[0.1, 0.2], [0.9, 0.99], [1.0, 0.5]], [[-0.5, 0.1], [-0.01, 0.9], [1.5, 0.5]]])
+    # cells: (0,0), (0,0), (1,0) | (-1,0), (-1,0), (1,0)  ->  3 distinct
+    assert unique_cells(xy) == 3
+
+
+def test_maze_coverage_is_a_fraction_of_free_cells():
+    layout = maze_layout(make("maze:square"))
+    xy = np.array([[[1.5, 1.5], [2.5, 1.5], [3.5, 1.5], [3.6, 1.7]]])
+    result = policy_state_coverage(xy, layout)
+    assert result["coverage_cells"] == 3
+    assert result["coverage"] == pytest.approx(3 / layout.free_cells)
+
+
+class _TwoEnvs:
+    """A stand-in vector env: env 0 terminates after 2 steps, env 1 runs on; xy = step count."""
+
+    def reset(self, seed=None):
+        self.t = 0
+        return np.zeros((2, 1)), {"xy": np.zeros((2, 2))}
+
+    def step(self, action):
+        self.t += 1
+        terminated = np.array([self.t == 2, False])
+        xy = np.full((2, 2), float(self.t))
+        if self.t == 3:  # next-step autoreset of env 0: back at the start
+            xy[0] = 0.0
+        return np.zeros((2, 1)), np.zeros(2), terminated, np.zeros(2, bool), {"xy": xy}
+
+
+def test_rollout_keeps_the_last_position_after_termination():
+    xy = rollout_xy(_TwoEnvs(), lambda obs, z: np.zeros((2, 1)), np.zeros((2, 0)), steps=4, seed=0)
+    assert xy.shape == (2, 5, 2)
+    assert xy[0, :, 0].tolist() == [0, 1, 2, 2, 2]  # the autoreset position is never recorded
+    assert xy[1, :, 0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_skills_figure_is_written(tmp_path):
+    layout = maze_layout(make("maze:square"))
+    xy = np.cumsum(np.random.default_rng(0).normal(size=(6, 10, 2)) * 0.3, axis=1) + 5.5
+    path = plot_skills(xy, np.eye(6), tmp_path / "s.png", discrete=True, layout=layout, title="t")
+    assert path.stat().st_size > 5_000
