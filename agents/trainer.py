@@ -132,6 +132,8 @@ class Trainer:
         bar = tqdm(total=cfg.total_steps, disable=not cfg.train.progress, unit="step", dynamic_ncols=True)
         while self.global_step < cfg.total_steps:
             for _ in range(cfg.train.rollout_steps):
+                if self.global_step >= cfg.total_steps:
+                    break
                 obs = torch.as_tensor(obs_np, dtype=torch.float32, device=self.device)
                 action = self.act(obs, skills)
                 next_np, rew, term, trunc, _ = self.envs.step(action)

@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--total-steps", type=int, default=None, help="override the presets' budget")
     parser.add_argument("--jobs", type=int, default=2, help="parallel training processes")
     parser.add_argument("--out", default="bench_out/maze")
+    parser.add_argument("--report-only", action="store_true", help="redo table + figure from runs.jsonl")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,11 +147,15 @@ def main() -> None:
     from tqdm import tqdm
 
     rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, *job) for job in jobs]
-        for future in tqdm(futures, desc="runs"):
-            rows.append(future.result())
-            (out / "runs.jsonl").open("a").write(json.dumps(rows[-1]) + "\n")
+    if args.report_only:  # rebuild the table and figures from an earlier run's runs.jsonl
+        rows = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines() if line.strip()]
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run_one, *job) for job in jobs]
+            for future in tqdm(futures, desc="runs"):
+                rows.append(future.result())
+                with (out / "runs.jsonl").open("a") as f:
+                    f.write(json.dumps(rows[-1]) + "\n")
     table = summarise(rows)
     with (out / "maze_coverage.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(table[0]))

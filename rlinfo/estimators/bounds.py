@@ -187,10 +187,12 @@ class MINE(nn.Module):
     """Stateful MINE bound: keeps the moving average of e = E_Q[e^f] used in the gradient of ``mine``.
 
     ema_t = momentum * ema_{t-1} + (1 - momentum) * e_t, clamped below at ``min_ema``, initialised to e_1
-    (the first batch). The update includes the current batch before it is used, as in Song & Ermon's
-    reference code (momentum 0.9, clamp 1e-4). Belghazi et al. (2018) describe the moving average without
-    fixing its rate; momentum 0.99 corresponds to their "small learning rate" reading. The state is a
-    buffer, so it is saved in ``state_dict`` and follows ``.to(device)``; no host synchronisation.
+    (the first batch). The update includes the current batch before it is used, with Song & Ermon's
+    constants (momentum 0.9, clamp 1e-4). Their reference code, however, hands the *batch* value e_t (not
+    the average) back as the next step's state, so its average spans two batches; this one is a true
+    exponential moving average. A rate of 0.01 (momentum 0.99) is sometimes attributed to Belghazi et al.
+    (2018); we could not verify it. The state is a buffer: saved in ``state_dict``, follows ``.to``, no host
+    synchronisation.
 
     Example::
 
