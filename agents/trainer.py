@@ -13,7 +13,7 @@ termination is stored as ``terminated``.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,43 @@ from rlinfo.config import Config
 from rlinfo.errors import NonFiniteError
 from rlinfo.rewards import SkillReward
 from rlinfo.types import Batch
+
+
+@dataclass
+class _Episodes:
+    """What the collector carries between vector steps."""
+
+    obs: np.ndarray  # current observations [num_envs, obs_dim]
+    skills: Tensor  # skill of each sub-env's current episode [num_envs, skill_dim]
+    autoreset: np.ndarray = field(init=False)  # True where the next step is a reset step
+    ep_return: np.ndarray = field(init=False)
+    ep_length: np.ndarray = field(init=False)
+    finished: list[tuple[float, int]] = field(default_factory=list)  # (return, length) since last log
+
+    def __post_init__(self) -> None:
+        n = len(self.obs)
+        self.autoreset = np.zeros(n, dtype=bool)
+        self.ep_return, self.ep_length = np.zeros(n), np.zeros(n, dtype=np.int64)
+
+
+class _Metrics:
+    """Sums of update statistics kept on the device; read once per log interval."""
+
+    def __init__(self, start_step: int = 0) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.count = 0
+        self.start_step, self.start_time = start_step, time.perf_counter()
+
+    def add(self, stats: dict[str, Tensor]) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums[k] + v.detach() if k in self.sums else v.detach().clone()
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: (v / max(self.count, 1)).item() for k, v in self.sums.items()}
+
+    def steps_per_second(self, step: int) -> float:
+        return (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
 
 
 class Trainer:
@@ -113,64 +150,58 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
+    def collect_step(self, state: _Episodes) -> None:
+        """One vector-env step: act, store the real transitions, start new episodes' skills."""
+        obs = torch.as_tensor(state.obs, dtype=torch.float32, device=self.device)
+        action = self.act(obs, state.skills)
+        next_obs, rew, term, trunc, _ = self.envs.step(action)
+        keep = ~state.autoreset  # a step right after an episode end is a reset, not a transition
+        self.buffer.add(
+            Batch(
+                obs=obs,
+                action=torch.as_tensor(action, dtype=torch.float32),
+                next_obs=torch.as_tensor(next_obs, dtype=torch.float32),
+                terminated=torch.as_tensor(term),
+                skill=state.skills if self.skill_dim else None,
+                reward=torch.as_tensor(rew, dtype=torch.float32),
+            ),
+            keep=torch.as_tensor(keep, device=self.device),
+        )
+        state.ep_return += np.where(keep, rew, 0.0)
+        state.ep_length += keep
+        for i in np.flatnonzero(keep & (term | trunc)):
+            state.finished.append((float(state.ep_return[i]), int(state.ep_length[i])))
+            state.ep_return[i], state.ep_length[i] = 0.0, 0
+        if state.autoreset.any():  # these sub-envs just returned a reset observation
+            state.skills[torch.as_tensor(state.autoreset)] = self.sample_skills(int(state.autoreset.sum()))
+        state.autoreset = term | trunc
+        state.obs = next_obs
+        self.global_step += int(keep.sum())
+
     def train(self) -> dict[str, Any]:
         """Run until ``total_steps`` transitions are stored; return the final evaluation."""
         cfg = self.cfg
         if self.run_dir is not None:
             self.writer = SummaryWriter(str(self.run_dir))
-        num_envs = cfg.env.num_envs
-        obs_np, _ = self.envs.reset(seed=cfg.seed)
-        skills = self.sample_skills(num_envs)
-        autoreset = np.zeros(num_envs, dtype=bool)
-        ep_return, ep_length = np.zeros(num_envs), np.zeros(num_envs, dtype=np.int64)
-        finished: list[tuple[float, int]] = []
-        sums: dict[str, Tensor] = defaultdict(lambda: torch.zeros((), device=self.device))
-        counts = 0
+        obs, _ = self.envs.reset(seed=cfg.seed)
+        state = _Episodes(obs, self.sample_skills(cfg.env.num_envs))
+        metrics = _Metrics()
         next_log, next_ckpt = cfg.train.log_every, cfg.train.checkpoint_every or cfg.total_steps
         next_eval = cfg.train.eval_every or cfg.total_steps
-        start, start_step = time.perf_counter(), 0
         bar = tqdm(total=cfg.total_steps, disable=not cfg.train.progress, unit="step", dynamic_ncols=True)
         while self.global_step < cfg.total_steps:
             for _ in range(cfg.train.rollout_steps):
                 if self.global_step >= cfg.total_steps:
                     break
-                obs = torch.as_tensor(obs_np, dtype=torch.float32, device=self.device)
-                action = self.act(obs, skills)
-                next_np, rew, term, trunc, _ = self.envs.step(action)
-                keep = ~autoreset
-                self.buffer.add(
-                    Batch(
-                        obs=obs,
-                        action=torch.as_tensor(action, dtype=torch.float32),
-                        next_obs=torch.as_tensor(next_np, dtype=torch.float32),
-                        terminated=torch.as_tensor(term),
-                        skill=skills if self.skill_dim else None,
-                        reward=torch.as_tensor(rew, dtype=torch.float32),
-                    ),
-                    keep=torch.as_tensor(keep, device=self.device),
-                )
-                ep_return += np.where(keep, rew, 0.0)
-                ep_length += keep
-                for i in np.flatnonzero(keep & (term | trunc)):
-                    finished.append((float(ep_return[i]), int(ep_length[i])))
-                    ep_return[i], ep_length[i] = 0.0, 0
-                if autoreset.any():  # these sub-envs just returned a reset observation
-                    skills[torch.as_tensor(autoreset)] = self.sample_skills(int(autoreset.sum()))
-                autoreset = term | trunc
-                obs_np = next_np
-                added = int(keep.sum())
-                self.global_step += added
-                bar.update(added)
+                before = self.global_step
+                self.collect_step(state)
+                bar.update(self.global_step - before)
             if self.global_step >= cfg.train.learning_starts:
                 for _ in range(cfg.train.grad_steps):
-                    for k, v in self.update().items():
-                        sums[k] = sums[k] + v.detach()
-                    counts += 1
+                    metrics.add(self.update())
             if self.global_step >= next_log or self.global_step >= cfg.total_steps:
-                sps = (self.global_step - start_step) / max(time.perf_counter() - start, 1e-9)
-                start, start_step = time.perf_counter(), self.global_step
-                self.log(sums, counts, finished, sps, bar)
-                sums, counts, finished = defaultdict(lambda: torch.zeros((), device=self.device)), 0, []
+                self.log(metrics, state.finished, bar)
+                metrics, state.finished = _Metrics(self.global_step), []
                 next_log += cfg.train.log_every
             if (
                 self.run_dir is not None
@@ -191,9 +222,10 @@ class Trainer:
         self.envs.close()
         return result
 
-    def log(self, sums: dict[str, Tensor], counts: int, finished: list, sps: float, bar: tqdm) -> None:
+    def log(self, metrics: _Metrics, finished: list[tuple[float, int]], bar: tqdm) -> None:
         """Read the device metrics once per interval, check them, write TensorBoard and the bar."""
-        scalars = {k: (v / max(counts, 1)).item() for k, v in sums.items()}
+        sps = metrics.steps_per_second(self.global_step)
+        scalars = metrics.means()
         for name, value in scalars.items():
             if not np.isfinite(value):
                 raise NonFiniteError(
