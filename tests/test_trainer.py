@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rlinfo.agents.evaluate import evaluate_run
 from rlinfo.agents.trainer import Trainer
@@ -79,7 +80,12 @@ def test_checkpoint_round_trip_gives_same_actions_and_eval(tmp_path):
     result = trainer.train()
     for name in ("config.yaml", "eval.json", "skills.png"):
         assert (run_dir / name).is_file()
-    assert list(run_dir.glob("events.out.tfevents.*"))
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    expected = {"charts/sps", "charts/episodic_return", "losses/critic", "losses/actor", "losses/alpha"}
+    expected |= {"losses/metra/loss_phi", "losses/metra/dual_lambda", "rewards/metra/mean", "eval/coverage"}
+    assert expected <= tags, expected - tags
     state = load_checkpoint(latest_checkpoint(run_dir))
     assert state["step"] == trainer.global_step
     fresh = Trainer(cfg)
