@@ -12,8 +12,9 @@ termination is stored as ``terminated``.
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,19 @@ from rlinfo.agents.builders import (
     skill_dim_of,
 )
 from rlinfo.agents.evaluate import evaluate_policy, write_eval
+from rlinfo.agents.resume import (
+    BufferChunks,
+    env_state,
+    non_finite_error,
+    resume_config,
+    rng_state,
+    set_env_state,
+    set_rng_state,
+)
 from rlinfo.buffers import ReplayBuffer
-from rlinfo.checkpoint import save_checkpoint
+from rlinfo.checkpoint import checkpoint_errors, latest_checkpoint, load_checkpoint, save_checkpoint
 from rlinfo.config import Config
-from rlinfo.errors import NonFiniteError
+from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
 from rlinfo.rewards import SkillReward
 from rlinfo.types import Batch
 
@@ -77,6 +87,15 @@ class _Metrics:
         return (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
 
 
+@dataclass
+class _Marks:
+    """The next env steps at which the loop logs, checkpoints and evaluates."""
+
+    log: int
+    ckpt: int
+    eval: int
+
+
 class Trainer:
     """Owns the envs, the agent, the reward module and the buffer of one run."""
 
@@ -100,6 +119,11 @@ class Trainer:
         self.global_step = 0  # stored env transitions
         self.num_updates = 0
         self.writer: SummaryWriter | None = None
+        self.purge_step: int | None = None  # on resume: drop TensorBoard events after the checkpoint
+        self.episodes: _Episodes | None = None
+        self.metrics = _Metrics()
+        self.marks: _Marks | None = None  # next log / checkpoint / eval steps
+        self.chunks = BufferChunks(self.run_dir / "checkpoints" / "buffer") if self.run_dir else None
         self.history: list[dict[str, float]] = []  # one row of logged scalars per log interval
 
     # ------------------------------------------------------------------ pieces of the loop
@@ -155,6 +179,10 @@ class Trainer:
         obs = torch.as_tensor(state.obs, dtype=torch.float32, device=self.device)
         action = self.act(obs, state.skills)
         next_obs, rew, term, trunc, _ = self.envs.step(action)
+        for what, value in (("observation", next_obs), ("reward", rew)):  # numpy on the CPU: no device sync
+            if not np.isfinite(value).all():
+                bad = np.asarray(value)[~np.isfinite(value)][0]
+                raise self.non_finite(f"{what} from env {self.cfg.env.name!r}", bad)
         keep = ~state.autoreset  # a step right after an episode end is a reset, not a transition
         self.buffer.add(
             Batch(
@@ -178,17 +206,33 @@ class Trainer:
         state.obs = next_obs
         self.global_step += int(keep.sum())
 
+    def start(self) -> None:
+        """Reset the envs and set up the collector, metrics and marks of a fresh run."""
+        cfg = self.cfg
+        obs, _ = self.envs.reset(seed=cfg.seed)
+        self.episodes = _Episodes(obs, self.sample_skills(cfg.env.num_envs))
+        self.metrics = _Metrics()
+        train = cfg.train
+        self.marks = _Marks(
+            train.log_every, train.checkpoint_every or cfg.total_steps, train.eval_every or cfg.total_steps
+        )
+
     def train(self) -> dict[str, Any]:
         """Run until ``total_steps`` transitions are stored; return the final evaluation."""
         cfg = self.cfg
         if self.run_dir is not None:
-            self.writer = SummaryWriter(str(self.run_dir))
-        obs, _ = self.envs.reset(seed=cfg.seed)
-        state = _Episodes(obs, self.sample_skills(cfg.env.num_envs))
-        metrics = _Metrics()
-        next_log, next_ckpt = cfg.train.log_every, cfg.train.checkpoint_every or cfg.total_steps
-        next_eval = cfg.train.eval_every or cfg.total_steps
-        bar = tqdm(total=cfg.total_steps, disable=not cfg.train.progress, unit="step", dynamic_ncols=True)
+            self.writer = SummaryWriter(str(self.run_dir), purge_step=self.purge_step)
+        if self.episodes is None:
+            self.start()
+        state, marks = self.episodes, self.marks
+        assert state is not None and marks is not None
+        bar = tqdm(
+            total=cfg.total_steps,
+            initial=self.global_step,
+            disable=not cfg.train.progress,
+            unit="step",
+            dynamic_ncols=True,
+        )
         while self.global_step < cfg.total_steps:
             for _ in range(cfg.train.rollout_steps):
                 if self.global_step >= cfg.total_steps:
@@ -198,21 +242,18 @@ class Trainer:
                 bar.update(self.global_step - before)
             if self.global_step >= cfg.train.learning_starts:
                 for _ in range(cfg.train.grad_steps):
-                    metrics.add(self.update())
-            if self.global_step >= next_log or self.global_step >= cfg.total_steps:
-                self.log(metrics, state.finished, bar)
-                metrics, state.finished = _Metrics(self.global_step), []
-                next_log += cfg.train.log_every
-            if (
-                self.run_dir is not None
-                and self.global_step >= next_ckpt
-                and self.global_step < cfg.total_steps
-            ):
-                self.save()
-                next_ckpt += cfg.train.checkpoint_every
-            if cfg.train.eval_every and self.global_step >= next_eval and self.global_step < cfg.total_steps:
+                    self.metrics.add(self.update())
+            if self.global_step >= marks.log or self.global_step >= cfg.total_steps:
+                self.log(self.metrics, state.finished, bar)
+                self.metrics, state.finished = _Metrics(self.global_step), []
+                marks.log += cfg.train.log_every
+            running = self.global_step < cfg.total_steps
+            if cfg.train.eval_every and self.global_step >= marks.eval and running:
                 self.evaluate(figure=False)
-                next_eval += cfg.train.eval_every
+                marks.eval += cfg.train.eval_every
+            if self.run_dir is not None and self.global_step >= marks.ckpt and running:
+                self.save()
+                marks.ckpt += cfg.train.checkpoint_every
         bar.close()
         result = self.evaluate(figure=cfg.eval.figure)
         if self.run_dir is not None:
@@ -228,10 +269,7 @@ class Trainer:
         scalars = metrics.means()
         for name, value in scalars.items():
             if not np.isfinite(value):
-                raise NonFiniteError(
-                    f"non-finite {name} ({value}) at step {self.global_step}; the last checkpoint "
-                    "in the run directory is intact"
-                )
+                raise self.non_finite(name, value)
         self.history.append({"step": float(self.global_step), **scalars})
         postfix = {"sps": f"{sps:.0f}"}
         if finished:
@@ -267,6 +305,7 @@ class Trainer:
         return result
 
     def state_dict(self) -> dict[str, Any]:
+        """Networks, optimisers (log α and METRA's dual λ are parameters), plus the loop state."""
         state: dict[str, Any] = {
             "step": self.global_step,
             "agent": self.agent.state_dict(),
@@ -275,8 +314,105 @@ class Trainer:
         if self.reward_module is not None:
             state["reward"] = self.reward_module.state_dict()
             state["reward_optim"] = self.reward_module.optimizer_state()
+        state["loop"], meta = self.loop_state()
+        state["meta"] = json.dumps(meta)
         return state
 
+    def loop_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(tensors, JSON) of counters, RNGs, collector, partial metrics and the env."""
+        rng_tensors, rng_meta = rng_state(self)
+        tensors: dict[str, Any] = {"rng": rng_tensors, "metric_sums": dict(self.metrics.sums)}
+        meta: dict[str, Any] = {
+            "global_step": self.global_step,
+            "num_updates": self.num_updates,
+            "marks": None if self.marks is None else asdict(self.marks),
+            "rng": rng_meta,
+            "metrics": {"count": self.metrics.count, "start_step": self.metrics.start_step},
+        }
+        ep = self.episodes
+        if ep is not None:
+            tensors["episodes"] = {
+                "obs": torch.from_numpy(np.array(ep.obs)),
+                "skills": ep.skills.clone(),
+                "autoreset": torch.from_numpy(ep.autoreset.copy()),
+                "ep_return": torch.from_numpy(ep.ep_return.copy()),
+                "ep_length": torch.from_numpy(ep.ep_length.copy()),
+            }
+            meta["finished"] = ep.finished
+        env = env_state(self.envs)
+        if env is not None:
+            tensors["env"], meta["env"] = env
+        return tensors, meta
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (and the chunked buffer); mismatches are CheckpointErrors."""
+        try:
+            self.agent.load_state_dict(state["agent"])
+            for k, opt in self.agent.optimizers.items():
+                opt.load_state_dict(state["agent_optim"][k])
+            if self.reward_module is not None:
+                self.reward_module.load_state_dict(state["reward"])
+                self.reward_module.load_optimizer_state(state["reward_optim"])
+            self.load_loop_state(state["loop"], json.loads(state["meta"]))
+            if self.chunks is not None:
+                self.chunks.load(self.buffer, json.loads(state["buffer"]))
+        except CheckpointError:
+            raise
+        except KeyError as e:
+            raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
+        except (RuntimeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
+
+    def load_loop_state(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+        cfg = self.cfg
+        self.global_step, self.num_updates = int(meta["global_step"]), int(meta["num_updates"])
+        self.marks = _Marks(**meta["marks"])
+        if not cfg.train.checkpoint_every:
+            self.marks.ckpt = cfg.total_steps
+        if not cfg.train.eval_every:
+            self.marks.eval = cfg.total_steps
+        set_rng_state(self, tensors["rng"], meta["rng"])
+        self.metrics = _Metrics(int(meta["metrics"]["start_step"]))
+        self.metrics.sums = {k: v.to(self.device) for k, v in tensors["metric_sums"].items()}
+        self.metrics.count = int(meta["metrics"]["count"])
+        if "env" in meta and "env" in tensors:  # the maze vector env: continue exactly
+            set_env_state(self.envs, tensors["env"], meta["env"])
+            ep = tensors["episodes"]
+            self.episodes = _Episodes(ep["obs"].numpy().copy(), ep["skills"].clone())
+            self.episodes.autoreset = ep["autoreset"].numpy().copy()
+            self.episodes.ep_return = ep["ep_return"].numpy().copy()
+            self.episodes.ep_length = ep["ep_length"].numpy().copy()
+        else:  # other envs cannot be restored mid-episode: new episodes from a step-dependent seed
+            obs, _ = self.envs.reset(seed=cfg.seed + self.global_step)
+            self.episodes = _Episodes(obs, self.sample_skills(cfg.env.num_envs))
+        self.episodes.finished = [(float(r), int(n)) for r, n in meta.get("finished", [])]
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Trainer:
+        """A trainer that continues the run in ``run_dir`` from its latest checkpoint."""
+        cfg = resume_config(run_dir, overrides)
+        state = load_checkpoint(latest_checkpoint(run_dir))
+        trainer = cls(cfg, run_dir)
+        trainer.load_state_dict(state)
+        if trainer.global_step >= cfg.total_steps:
+            raise RlinfoError(
+                f"run {run_dir} already reached total_steps={cfg.total_steps}; to train further resume with "
+                f"a larger total_steps=..."
+            )
+        trainer.purge_step = trainer.global_step + 1  # events the killed process wrote later are dropped
+        return trainer
+
     def save(self) -> Path:
-        assert self.run_dir is not None
-        return save_checkpoint(self.run_dir, self.global_step, self.state_dict())
+        """Write the dirty buffer chunks, then the checkpoint; then delete unreferenced chunks."""
+        assert self.run_dir is not None and self.chunks is not None
+        with checkpoint_errors(self.run_dir, self.global_step):
+            manifest = self.chunks.write(self.buffer, self.global_step)
+        state = self.state_dict()
+        state["buffer"] = json.dumps(manifest)
+        path = save_checkpoint(self.run_dir, self.global_step, state)
+        self.chunks.prune()
+        return path
+
+    def non_finite(self, what: str, value: Any) -> NonFiniteError:
+        """The error that stops a run at a NaN/inf: names the quantity and step and how to resume."""
+        return non_finite_error(what, value, self.global_step, self.run_dir)

@@ -39,6 +39,7 @@ class ReplayBuffer:
         self.skill = torch.zeros(capacity, skill_dim, device=self.device) if skill_dim else None
         self.pos = 0  # next write index
         self.size = 0
+        self.added = 0  # transitions ever added (chunked checkpoints save what changed since the last)
 
     def __len__(self) -> int:
         return self.size
@@ -76,6 +77,7 @@ class ReplayBuffer:
             self.skill[idx] = batch.skill.to(self.device, torch.float32)
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
+        self.added += n
 
     def sample(
         self, batch_size: int, generator: torch.Generator | None = None, relabel: RewardFn | None = None
@@ -102,7 +104,7 @@ class ReplayBuffer:
 
     def state_dict(self) -> dict[str, Tensor | int]:
         """Tensors of the filled part plus the write position (for checkpoints)."""
-        state: dict[str, Tensor | int] = {"pos": self.pos, "size": self.size}
+        state: dict[str, Tensor | int] = {"pos": self.pos, "size": self.size, "added": self.added}
         for name in ("obs", "next_obs", "action", "reward", "terminated", "skill"):
             value = getattr(self, name)
             if value is not None:
@@ -118,6 +120,7 @@ class ReplayBuffer:
             if target is not None:
                 target[:size] = typing_tensor(state[name]).to(self.device)
         self.pos, self.size = int(state["pos"]), size
+        self.added = int(state.get("added", size))  # type: ignore[arg-type]
 
 
 def typing_tensor(value: Tensor | int) -> Tensor:

@@ -12,9 +12,12 @@ Layout inside a run directory::
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ FORMAT = "rlinfo-checkpoint"
 VERSION = 1
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     """Write through a temporary file in the same directory, then ``os.replace`` it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -42,19 +45,66 @@ def _atomic_write(path: Path, write: Any) -> None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    _atomic_write(path, lambda f: f.write((json.dumps(data, indent=2, sort_keys=True) + "\n").encode()))
+    atomic_write(path, lambda f: f.write((json.dumps(data, indent=2, sort_keys=True) + "\n").encode()))
 
 
 def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any]) -> Path:
-    """Save ``state`` (nested dicts of tensors and plain values) as the checkpoint of ``step``."""
+    """Save ``state`` (nested dicts of tensors and plain values) as the checkpoint of ``step``.
+
+    ``latest.json`` is replaced last, so a failure (full disk, kill) leaves the previous checkpoint
+    as the latest one; an ``OSError`` becomes a one-line :class:`CheckpointError` saying so.
+    """
     ckpt_dir = Path(run_dir) / "checkpoints"
     path = ckpt_dir / f"step_{step:09d}.pt"
     payload = {"format": FORMAT, "version": VERSION, "step": step, "state": state}
-    _atomic_write(path, lambda f: torch.save(payload, f))
-    write_json(
-        ckpt_dir / "latest.json", {"format": FORMAT, "version": VERSION, "step": step, "file": path.name}
-    )
+    with checkpoint_errors(run_dir, step):
+        atomic_write(path, lambda f: torch.save(payload, f))
+        write_json(
+            ckpt_dir / "latest.json", {"format": FORMAT, "version": VERSION, "step": step, "file": path.name}
+        )
     return path
+
+
+@contextmanager
+def checkpoint_errors(run_dir: str | Path, step: int) -> Iterator[None]:
+    """Turn an ``OSError`` while writing the checkpoint of ``step`` into a one-line CheckpointError."""
+    try:
+        yield
+    except OSError as e:
+        what = f"cannot write the checkpoint of step {step} in {run_dir}"
+        raise CheckpointError(f"{describe_os_error(e, what)}; {previous(run_dir)}") from None
+
+
+def describe_os_error(e: OSError, what: str) -> str:
+    """One line for an OSError: a full disk and a permission problem get their own wording."""
+    if e.errno == errno.ENOSPC:
+        return f"{what}: disk full (no space left on device)"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{what}: permission denied (directory not writable)"
+    return f"{what}: {e.strerror or e}"
+
+
+def previous(run_dir: str | Path) -> str:
+    """A phrase naming the checkpoint that is still the latest (for error messages)."""
+    try:
+        meta = json.loads((Path(run_dir) / "checkpoints" / "latest.json").read_text())
+        return f"the previous checkpoint (step {int(meta['step'])}) is intact"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no earlier checkpoint exists"
+
+
+def load_tensors(path: Path, fmt: str) -> dict[str, Any]:
+    """Load a tensors-only file tagged ``{"format": fmt}`` (weights_only; never unpickles code)."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"cannot load {path}: {reason[:200]}") from None
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise CheckpointError(f"{path} is not an rlinfo {fmt} file")
+    return payload
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path:

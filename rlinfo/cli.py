@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   rlinfo train                                # the embedded default: METRA on maze:square
   rlinfo train diayn_maze seed=1              # a preset, with an override
   rlinfo train my.yaml agent.lr=1e-4 total_steps=50000
+  rlinfo train --resume runs/<run-name> total_steps=200000   # continue a killed/finished run
   rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
   rlinfo list                                 # algorithms, environments and presets
 """
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reward.params.skill_dim=4.",
     )
     train.add_argument("args", nargs="*", metavar="[CONFIG] [key=value ...]")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its latest checkpoint (overrides: e.g. total_steps=...)",
+    )
     train.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     ev = sub.add_parser(
         "eval",
@@ -59,6 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list algorithms, environments and presets")
     ls.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
+
+
+def cmd_resume(run_dir: str, overrides: list[str]) -> int:
+    from rlinfo.agents.trainer import Trainer
+    from rlinfo.errors import RlinfoError
+
+    if any("=" not in a for a in overrides):
+        raise RlinfoError("with --resume give only key=value overrides; the config comes from RUN_DIR")
+    trainer = Trainer.resume(run_dir, overrides)
+    cfg = trainer.cfg
+    print(f"rlinfo: resuming {run_dir} at step {trainer.global_step} of {cfg.total_steps}")
+    result = trainer.train()
+    print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    return 0
 
 
 def cmd_train(args: list[str]) -> int:
@@ -107,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     debug = bool(getattr(args, "debug", False)) or "--debug" in argv
     try:
+        if args.command == "train" and args.resume is not None:
+            return cmd_resume(args.resume, args.args)
         if args.command == "train":
             return cmd_train(args.args)
         if args.command == "eval":
