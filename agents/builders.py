@@ -31,6 +31,11 @@ def make_envs(cfg: Config, num_envs: int, seed: int) -> gym.vector.VectorEnv:
         return make_vec(cfg.env.name, num_envs=num_envs, seed=seed, **cfg.env.kwargs)
     except (ValueError, TypeError, FileNotFoundError) as e:
         raise RlinfoError(f"cannot make env {cfg.env.name!r}: {str(e).splitlines()[0]}") from None
+    except RlinfoError:
+        raise
+    except Exception as e:  # e.g. MuJoCo rendering or a simulator library unavailable
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise RlinfoError(f"cannot make env {cfg.env.name!r}: {type(e).__name__}: {reason}") from None
 
 
 def env_dims(envs: gym.vector.VectorEnv) -> tuple[int, int, np.ndarray, np.ndarray]:

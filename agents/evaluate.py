@@ -14,10 +14,11 @@ import numpy as np
 import torch
 
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
-from rlinfo.config import Config, load_config
-from rlinfo.errors import CheckpointError, RlinfoError
+from rlinfo.config import Config
+from rlinfo.errors import CheckpointError
 from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy
 from rlinfo.rewards import IntrinsicReward, SkillReward
+from rlinfo.rundir import load_run_config
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -103,12 +104,8 @@ def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
     from rlinfo.agents.builders import build_agent, build_reward, env_dims, make_envs, skill_dim_of
 
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RlinfoError(f"run directory not found: {run_dir}")
+    cfg = load_run_config(run_dir)
     config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise RlinfoError(f"{run_dir} is not an rlinfo run directory (no config.yaml)")
-    cfg = load_config(config_path)
     ckpt = latest_checkpoint(run_dir)
     state = load_checkpoint(ckpt)
     device = torch.device("cpu")

@@ -26,6 +26,7 @@ DEFAULT_PRESET = "metra_maze"  # what `rlinfo train` runs without a CONFIG argum
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        message = " ".join(message.splitlines())  # user text may hold line breaks
         self.exit(2, f"rlinfo: error: {message} (see rlinfo --help)\n")
 
 

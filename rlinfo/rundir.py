@@ -6,8 +6,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-from rlinfo.config import Config, to_yaml
-from rlinfo.errors import RlinfoError
+from rlinfo.config import Config, load_config, to_yaml
+from rlinfo.errors import CheckpointError, RlinfoError
 
 
 def default_run_name(cfg: Config) -> str:
@@ -34,5 +34,19 @@ def create_run_dir(cfg: Config) -> tuple[Config, Path]:
     except OSError as e:
         raise RlinfoError(f"cannot create run directory {path}: {e.strerror or e}") from None
     cfg = dataclasses.replace(cfg, run_name=path.name)
-    (path / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+    try:
+        (path / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+    except OSError as e:
+        raise RlinfoError(f"cannot write {path / 'config.yaml'}: {e.strerror or e}") from None
     return cfg, path
+
+
+def load_run_config(run_dir: str | Path) -> Config:
+    """The resolved ``config.yaml`` of a run directory (one-line errors if it is not one)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"run directory not found: {run_dir}")
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not an rlinfo run directory (missing config.yaml)")
+    return load_config(path)

@@ -110,9 +110,10 @@ def figure(out: Path, env: str, seed: int, table: list[dict[str, Any]]) -> Path:
         data = np.load(out / f"xy_{method}_{env.replace(':', '-')}_s{seed}.npz")
         layout.draw(ax)
         skills = data["skills"]
-        colors = (
-            skill_colors(skills, discrete=method == "diayn") if skills.shape[1] else ["k"] * len(data["xy"])
-        )
+        if method == "random" or not skills.shape[1]:
+            colors = ["0.35"] * len(data["xy"])  # uniform random actions: no skills, one grey
+        else:
+            colors = skill_colors(skills, discrete=method == "diayn")
         for traj, color in zip(data["xy"], colors, strict=True):
             ax.plot(traj[:, 0], traj[:, 1], color=color, lw=1.2, alpha=0.85)
         row = next(r for r in table if r["env"] == env and r["method"] == method)
