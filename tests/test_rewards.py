@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rlinfo.rewards import DIAYN, METRA, REWARDS, IntrinsicReward, make_reward
+from rlinfo.rewards import DIAYN, METRA, REWARDS, RND, IntrinsicReward, make_reward
 from rlinfo.types import Batch
 
 
@@ -225,10 +225,10 @@ def test_missing_skill_is_a_clear_error():
 
 
 def test_make_reward_registry():
-    assert REWARDS == {"diayn": DIAYN, "metra": METRA}
+    assert REWARDS == {"diayn": DIAYN, "metra": METRA, "rnd": RND}
     m = make_reward("metra", obs_dim=3, action_dim=1, skill_dim=4, discrete=True, hidden_dim=8)
     assert isinstance(m, METRA) and m.skill_space.dim == 4 and m.skill_space.discrete
-    with pytest.raises(ValueError, match="unknown reward 'nope'; known: diayn, metra") as info:
+    with pytest.raises(ValueError, match="unknown reward 'nope'; known: diayn, metra, rnd") as info:
         make_reward("nope")
     assert "\n" not in str(info.value)
 

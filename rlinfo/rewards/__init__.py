@@ -15,8 +15,9 @@ from typing import Any
 from rlinfo.rewards.base import IntrinsicReward, SkillReward
 from rlinfo.rewards.diayn import DIAYN
 from rlinfo.rewards.metra import METRA
+from rlinfo.rewards.rnd import RND
 
-REWARDS: dict[str, type[IntrinsicReward]] = {"diayn": DIAYN, "metra": METRA}
+REWARDS: dict[str, type[IntrinsicReward]] = {"diayn": DIAYN, "metra": METRA, "rnd": RND}
 
 
 def make_reward(name: str, **kwargs: Any) -> IntrinsicReward:
@@ -28,4 +29,4 @@ def make_reward(name: str, **kwargs: Any) -> IntrinsicReward:
     return cls(**kwargs)
 
 
-__all__ = ["DIAYN", "METRA", "REWARDS", "IntrinsicReward", "SkillReward", "make_reward"]
+__all__ = ["DIAYN", "METRA", "REWARDS", "RND", "IntrinsicReward", "SkillReward", "make_reward"]
