@@ -13,6 +13,7 @@ environment or an agent.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -20,6 +21,20 @@ from torch import Tensor, nn
 
 from rlinfo.skills import SkillSpace
 from rlinfo.types import Batch
+
+
+def check_int(owner: str, name: str, value: object, minimum: int) -> None:
+    """One-line ``ValueError`` unless ``value`` is an int (not a bool) >= ``minimum``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+
+
+def check_float(owner: str, name: str, value: object, positive: bool = True) -> None:
+    """One-line ``ValueError`` unless ``value`` is a finite number > 0 (``positive``) or >= 0."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (value <= 0 if positive else value < 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}")
 
 
 class IntrinsicReward(nn.Module):

@@ -20,14 +20,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward
+from rlinfo.rewards.base import SkillReward, check_float, check_int
 from rlinfo.skills import DiscreteSkills
 from rlinfo.types import Batch
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"DIAYN: {name} must be an int >= {minimum}, got {value!r}")
 
 
 class DIAYN(SkillReward):
@@ -45,13 +40,12 @@ class DIAYN(SkillReward):
         lr: float = 3e-4,
     ) -> None:
         super().__init__()
-        _check_int("obs_dim", obs_dim, 1)
-        _check_int("action_dim", action_dim, 0)
-        _check_int("skill_dim", skill_dim, 2)
-        _check_int("hidden_dim", hidden_dim, 1)
-        _check_int("num_layers", num_layers, 0)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"DIAYN: lr must be a finite number > 0, got {lr!r}")
+        check_int("DIAYN", "obs_dim", obs_dim, 1)
+        check_int("DIAYN", "action_dim", action_dim, 0)
+        check_int("DIAYN", "skill_dim", skill_dim, 2)
+        check_int("DIAYN", "hidden_dim", hidden_dim, 1)
+        check_int("DIAYN", "num_layers", num_layers, 0)
+        check_float("DIAYN", "lr", lr)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.skill_space = DiscreteSkills(skill_dim)
         self.log_p_z = -math.log(skill_dim)  # log p(z) = log(1/n), uniform prior

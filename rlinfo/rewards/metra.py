@@ -37,23 +37,11 @@ import torch
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward
+from rlinfo.rewards.base import SkillReward, check_float, check_int
 from rlinfo.skills import ContinuousSkills, DiscreteSkills
 from rlinfo.types import Batch
 
 CONSTRAINT_REDUCTIONS = ("sum", "mean")
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"METRA: {name} must be an int >= {minimum}, got {value!r}")
-
-
-def _check_float(name: str, value: object, positive: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or (value <= 0 if positive else value < 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"METRA: {name} must be a finite number {bound}, got {value!r}")
 
 
 class METRA(SkillReward):
@@ -75,14 +63,14 @@ class METRA(SkillReward):
         constraint_reduction: str = "sum",
     ) -> None:
         super().__init__()
-        _check_int("obs_dim", obs_dim, 1)
-        _check_int("action_dim", action_dim, 0)
-        _check_int("skill_dim", skill_dim, 2 if discrete else 1)
-        _check_int("hidden_dim", hidden_dim, 1)
-        _check_int("num_layers", num_layers, 0)
-        _check_float("lr", lr, positive=True)
-        _check_float("dual_lambda_init", dual_lambda_init, positive=True)
-        _check_float("dual_slack", dual_slack, positive=False)
+        check_int("METRA", "obs_dim", obs_dim, 1)
+        check_int("METRA", "action_dim", action_dim, 0)
+        check_int("METRA", "skill_dim", skill_dim, 2 if discrete else 1)
+        check_int("METRA", "hidden_dim", hidden_dim, 1)
+        check_int("METRA", "num_layers", num_layers, 0)
+        check_float("METRA", "lr", lr, positive=True)
+        check_float("METRA", "dual_lambda_init", dual_lambda_init, positive=True)
+        check_float("METRA", "dual_slack", dual_slack, positive=False)
         if constraint_reduction not in CONSTRAINT_REDUCTIONS:
             raise ValueError(
                 f"METRA: constraint_reduction must be one of {', '.join(CONSTRAINT_REDUCTIONS)}, "

@@ -18,21 +18,14 @@ are updated in :meth:`update` only, so :meth:`reward` is a pure function of the 
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import IntrinsicReward
+from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
 from rlinfo.types import Batch
 
 OBS_CLIP = 5.0
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"RND: {name} must be an int >= {minimum}, got {value!r}")
 
 
 class RunningMeanStd(nn.Module):
@@ -82,12 +75,11 @@ class RND(IntrinsicReward):
         lr: float = 1e-3,
     ) -> None:
         super().__init__()
-        _check_int("obs_dim", obs_dim, 1)
-        _check_int("action_dim", action_dim, 0)
-        _check_int("hidden_dim", hidden_dim, 1)
-        _check_int("rep_dim", rep_dim, 1)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"RND: lr must be a finite number > 0, got {lr!r}")
+        check_int("RND", "obs_dim", obs_dim, 1)
+        check_int("RND", "action_dim", action_dim, 0)
+        check_int("RND", "hidden_dim", hidden_dim, 1)
+        check_int("RND", "rep_dim", rep_dim, 1)
+        check_float("RND", "lr", lr)
         self.obs_dim, self.action_dim, self.rep_dim = obs_dim, action_dim, rep_dim
         self.target = mlp(obs_dim, rep_dim, hidden_dim, 2)
         self.predictor = mlp(obs_dim, rep_dim, hidden_dim, 2)
