@@ -70,13 +70,10 @@ def skill_dim_of(module: IntrinsicReward | None) -> int:
 
 
 def build_agent(cfg: AgentConfig, obs_dim: int, action_dim: int, low: Any, high: Any) -> SAC:
+    """The agent named by ``cfg.name``; ``cfg.params`` are extra constructor keyword arguments."""
     if cfg.name != "sac":
         raise ConfigError(f"unknown agent.name {cfg.name!r} (known: sac)")
-    return SAC(
-        obs_dim,
-        action_dim,
-        torch.as_tensor(low, dtype=torch.float32),
-        torch.as_tensor(high, dtype=torch.float32),
+    explicit = dict(
         hidden_dim=cfg.hidden_dim,
         num_layers=cfg.num_layers,
         lr=cfg.lr,
@@ -86,3 +83,11 @@ def build_agent(cfg: AgentConfig, obs_dim: int, action_dim: int, low: Any, high:
         learn_alpha=cfg.learn_alpha,
         target_entropy_scale=cfg.target_entropy_scale,
     )
+    validate_kwargs(
+        SAC,
+        cfg.params,
+        "agent.params",
+        reserved=("obs_dim", "action_dim", "action_low", "action_high", *explicit),
+    )
+    bounds = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
+    return SAC(obs_dim, action_dim, *bounds, **explicit, **cfg.params)

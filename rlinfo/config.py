@@ -49,6 +49,9 @@ class AgentConfig:
     alpha_init: float = 0.1
     learn_alpha: bool = True
     target_entropy_scale: float = 1.0  # target entropy = -scale * action_dim (METRA: 0.5)
+    # Keyword arguments specific to the agent class named by ``name`` (e.g. PPO's clip range, the
+    # multi-critic agent's channel weights); checked against that class's constructor.
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
