@@ -8,10 +8,13 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
-from rlinfo.config import AgentConfig, Config, validate_kwargs
+from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError
-from rlinfo.rewards import REWARDS, IntrinsicReward, SkillReward
+from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
+
+AGENTS = ("sac", "slim")  # slim: multi-critic SAC (agents/multi_critic.py), one critic per channel
 
 
 def resolve_device(name: str) -> torch.device:
@@ -47,7 +50,13 @@ def env_dims(envs: gym.vector.VectorEnv) -> tuple[int, int, np.ndarray, np.ndarr
 
 
 def build_reward(cfg: Config, obs_dim: int, action_dim: int) -> IntrinsicReward | None:
-    """The reward module named by ``cfg.reward.name`` (None for ``"none"``)."""
+    """The reward module named by ``cfg.reward.name`` (None for ``"none"``).
+
+    With ``cfg.reward.channels`` the weighted sum r = Σ_c w_c r_c of the channels (``WeightedSum``).
+    """
+    if cfg.reward.channels:
+        channels = build_channels(cfg, obs_dim, action_dim)
+        return WeightedSum(dict(channels.channels.items()), channels.weights)
     name = cfg.reward.name
     if name == "none":
         return None
@@ -65,14 +74,61 @@ def build_reward(cfg: Config, obs_dim: int, action_dim: int) -> IntrinsicReward 
         raise ConfigError(f"reward.params: {str(e).splitlines()[0]}") from None
 
 
+def build_channels(cfg: Config, obs_dim: int, action_dim: int) -> RewardChannels:
+    """The named reward channels of ``cfg.reward.channels`` (one critic each in a multi-critic agent).
+
+    Each channel ``{name, params, weight, normalize}`` builds ``REWARDS[name](obs_dim, action_dim,
+    **params)``, wrapped in ``Normalized(mode=...)`` when ``normalize`` is true (mode ``std``) or a mode.
+    """
+    check_reward_channels(cfg.reward.channels)
+    if not cfg.reward.channels:
+        raise ConfigError("reward.channels is empty: give at least one, e.g. reward.channels.a.name=rnd")
+    modules: dict[str, IntrinsicReward] = {}
+    weights: dict[str, float] = {}
+    for ch, spec in cfg.reward.channels.items():
+        path = f"reward.channels.{ch}"
+        name, params = spec["name"], dict(spec.get("params", {}))
+        if name not in REWARDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(REWARDS), n=2)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ConfigError(f"unknown {path}.name {name!r}{hint} (known: {', '.join(REWARDS)})")
+        cls = REWARDS[name]
+        validate_kwargs(cls, params, f"{path}.params", reserved=("obs_dim", "action_dim"))
+        try:
+            module = cls(obs_dim=obs_dim, action_dim=action_dim, **params)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"{path}.params: {str(e).splitlines()[0]}") from None
+        normalize = spec.get("normalize", False)
+        if normalize:
+            module = Normalized(module, mode="std" if normalize is True else normalize)
+        modules[ch], weights[ch] = module, float(spec.get("weight", 1.0))
+    try:
+        return RewardChannels(modules, weights)
+    except ValueError as e:
+        raise ConfigError(f"reward.channels: {str(e).splitlines()[0]}") from None
+
+
 def skill_dim_of(module: IntrinsicReward | None) -> int:
+    """Skill dimension of a SkillReward (composites with one skill child are SkillRewards too), else 0."""
     return module.skill_space.dim if isinstance(module, SkillReward) else 0
 
 
-def build_agent(cfg: AgentConfig, obs_dim: int, action_dim: int, low: Any, high: Any) -> SAC:
-    """The agent named by ``cfg.name``; ``cfg.params`` are extra constructor keyword arguments."""
-    if cfg.name != "sac":
-        raise ConfigError(f"unknown agent.name {cfg.name!r} (known: sac)")
+def build_agent(
+    cfg: AgentConfig,
+    obs_dim: int,
+    action_dim: int,
+    low: Any,
+    high: Any,
+    channel_weights: list[float] | None = None,
+) -> SAC:
+    """The agent named by ``cfg.name``; ``cfg.params`` are extra constructor keyword arguments.
+
+    ``slim`` (multi-critic SAC) takes its channel weights from ``reward.channels.<c>.weight``.
+    """
+    if cfg.name not in AGENTS:
+        raise ConfigError(f"unknown agent.name {cfg.name!r} (known: {', '.join(AGENTS)})")
     explicit = dict(
         hidden_dim=cfg.hidden_dim,
         num_layers=cfg.num_layers,
@@ -83,11 +139,16 @@ def build_agent(cfg: AgentConfig, obs_dim: int, action_dim: int, low: Any, high:
         learn_alpha=cfg.learn_alpha,
         target_entropy_scale=cfg.target_entropy_scale,
     )
-    validate_kwargs(
-        SAC,
-        cfg.params,
-        "agent.params",
-        reserved=("obs_dim", "action_dim", "action_low", "action_high", *explicit),
-    )
+    cls: Any = MultiCriticSAC if cfg.name == "slim" else SAC
+    reserved = ("obs_dim", "action_dim", "action_low", "action_high", "channel_weights", *explicit)
+    validate_kwargs(cls, cfg.params, "agent.params", reserved=reserved)
     bounds = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
+    if cfg.name == "slim":
+        if not channel_weights:
+            raise ConfigError("agent.name=slim needs reward.channels (one critic per channel)")
+        try:
+            weights = {"channel_weights": channel_weights}
+            return cls(obs_dim, action_dim, *bounds, **weights, **explicit, **cfg.params)
+        except ValueError as e:
+            raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
     return SAC(obs_dim, action_dim, *bounds, **explicit, **cfg.params)

@@ -113,7 +113,8 @@ def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
     obs_dim, action_dim, low, high = env_dims(probe)
     probe.close()
     module = build_reward(cfg, obs_dim, action_dim)
-    agent = build_agent(cfg.agent, obs_dim + skill_dim_of(module), action_dim, low, high)
+    weights = list(module.weights.values()) if cfg.agent.name == "slim" and cfg.reward.channels else None
+    agent = build_agent(cfg.agent, obs_dim + skill_dim_of(module), action_dim, low, high, weights)
     try:
         agent.load_state_dict(state["agent"])
         if module is not None:

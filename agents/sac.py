@@ -9,6 +9,17 @@ Haarnoja et al. (2018), "Soft Actor-Critic Algorithms and Applications":
 
 Truncated episodes bootstrap (only ``terminated`` zeroes the target). The two critics are one
 ``ensemble_mlp`` with weights [2, in, out]: a single batched matmul per layer.
+
+``critic="successor_features"`` (CSF, Zheng et al. 2025, "Can a MISL Fly?"): the last ``skill_dim``
+inputs are the skill z and each critic head outputs successor features ψ_i(s, a, z) ∈ R^D with
+Q_i = ψ_iᵀz. The "reward" passed to :meth:`SAC.update` is then the vector cumulant c = Δφ [B, D] and
+
+    y_ψ = c + γ (1 − terminated) ψ̄_j(s', a'),   j = argmin_i ψ̄_iᵀz,   a' ~ π(·|s')
+    L_ψ = ½ Σ_i E[‖ψ_i(s, a) − y_ψ‖²]
+
+as in the paper and its code: the entropy bonus enters the actor loss only. ``sf_soft_target=True``
+adds − α log π(a'|s') · z/‖z‖² inside the bracket, so that zᵀy_ψ equals the soft target y above
+for the scalar reward r = Δφᵀz (our option, not the paper's).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from torch import Tensor, nn
 from rlinfo.nn import ensemble_mlp, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+CRITICS = ("q", "successor_features")
 
 
 class TanhGaussianActor(nn.Module):
@@ -77,14 +89,26 @@ class SAC(nn.Module):
         alpha_init: float = 0.1,
         learn_alpha: bool = True,
         target_entropy_scale: float = 1.0,
+        critic: str = "q",
+        skill_dim: int = 0,
+        sf_soft_target: bool = False,
     ) -> None:
         super().__init__()
+        if critic not in CRITICS:
+            raise ValueError(f"SAC: critic must be one of {', '.join(CRITICS)}, got {critic!r}")
+        self.successor_features = critic == "successor_features"
+        if self.successor_features and not 1 <= skill_dim < obs_dim:
+            raise ValueError(
+                f"SAC: critic=successor_features needs 1 <= skill_dim < obs_dim={obs_dim}, got {skill_dim!r}"
+            )
+        self.skill_dim, self.sf_soft_target = skill_dim, sf_soft_target
         low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
         high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
         self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
         self.target_entropy = -target_entropy_scale * action_dim
         self.actor = TanhGaussianActor(obs_dim, action_dim, low, high, hidden_dim, num_layers)
-        self.critic = ensemble_mlp(2, obs_dim + action_dim, 1, hidden_dim, num_layers)
+        out_dim = skill_dim if self.successor_features else 1
+        self.critic = ensemble_mlp(2, obs_dim + action_dim, out_dim, hidden_dim, num_layers)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))
         self.optimizers = {
@@ -102,12 +126,41 @@ class SAC(nn.Module):
         return self.actor.mode(obs) if deterministic else self.actor.sample(obs)[0]
 
     def q_values(self, critic: nn.Module, obs: Tensor, action: Tensor) -> Tensor:
-        """[2, B] values of both ensemble members."""
-        return critic(torch.cat([obs, action], dim=-1)).squeeze(-1)
+        """[2, B] values of both ensemble members (successor features: Q_i = ψ_iᵀz)."""
+        out = critic(torch.cat([obs, action], dim=-1))
+        return (out * obs[:, -self.skill_dim :]).sum(-1) if self.successor_features else out.squeeze(-1)
+
+    @torch.no_grad()
+    def sf_target(self, cumulant: Tensor, next_obs: Tensor, terminated: Tensor) -> Tensor:
+        """y_ψ [B, D] of the successor-feature critic (see the module docstring)."""
+        if cumulant.dim() != 2 or cumulant.shape[-1] != self.skill_dim:
+            raise ValueError(
+                f"SAC(critic=successor_features): reward must be the cumulant [B, {self.skill_dim}], "
+                f"got shape {tuple(cumulant.shape)}"
+            )
+        next_action, next_log_prob = self.actor.sample(next_obs)
+        z = next_obs[:, -self.skill_dim :]
+        psi_next = self.critic_target(torch.cat([next_obs, next_action], dim=-1))  # [2, B, D]
+        j = (psi_next * z).sum(-1).argmin(dim=0)  # the head with the smaller Q, per sample
+        psi_min = psi_next[j, torch.arange(len(j), device=j.device)]
+        if self.sf_soft_target:
+            z_dir = z / z.pow(2).sum(-1, keepdim=True).clamp_min(1e-8)
+            psi_min = psi_min - self.alpha * next_log_prob.unsqueeze(-1) * z_dir
+        return cumulant + self.gamma * (~terminated).float().unsqueeze(-1) * psi_min
+
+    def sf_critic_loss(
+        self, obs: Tensor, action: Tensor, cumulant: Tensor, next_obs: Tensor, terminated: Tensor
+    ) -> Tensor:
+        """L_ψ = ½ Σ_i E[‖ψ_i(s, a) − y_ψ‖²] on the vector cumulant [B, D]."""
+        target = self.sf_target(cumulant, next_obs, terminated)
+        psi = self.critic(torch.cat([obs, action], dim=-1))
+        return 0.5 * ((psi - target.unsqueeze(0)) ** 2).sum(-1).mean(dim=1).sum()
 
     def critic_loss(
         self, obs: Tensor, action: Tensor, reward: Tensor, next_obs: Tensor, terminated: Tensor
     ) -> Tensor:
+        if self.successor_features:
+            return self.sf_critic_loss(obs, action, reward, next_obs, terminated)
         with torch.no_grad():
             next_action, next_log_prob = self.actor.sample(next_obs)
             next_q = self.q_values(self.critic_target, next_obs, next_action).min(dim=0).values
@@ -128,7 +181,10 @@ class SAC(nn.Module):
     def update(
         self, obs: Tensor, action: Tensor, reward: Tensor, next_obs: Tensor, terminated: Tensor
     ) -> dict[str, Tensor]:
-        """One gradient step of critics, actor and temperature, then the Polyak target update."""
+        """One gradient step of critics, actor and temperature, then the Polyak target update.
+
+        ``reward`` is [B], or the cumulant [B, skill_dim] for ``critic="successor_features"``.
+        """
         loss_q = self.critic_loss(obs, action, reward, next_obs, terminated)
         self._step("critic", loss_q)
         loss_pi, log_prob = self.actor_loss(obs)

@@ -112,7 +112,19 @@ class Trainer:
         if self.reward_module is not None:
             self.reward_module.to(self.device)
         self.skill_dim = skill_dim_of(self.reward_module)
-        self.agent = build_agent(cfg.agent, obs_dim + self.skill_dim, action_dim, low, high).to(self.device)
+        self.multi_critic = cfg.agent.name == "slim"  # per-channel rewards [B, C], one critic each
+        slim_channels = self.multi_critic and cfg.reward.channels
+        weights = list(self.reward_module.weights.values()) if slim_channels else None
+        self.agent = build_agent(cfg.agent, obs_dim + self.skill_dim, action_dim, low, high, weights).to(
+            self.device
+        )
+        if getattr(self.agent, "successor_features", False) and (  # CSF's critic: TD on the cumulant Δφ
+            not hasattr(self.reward_module, "cumulant") or self.agent.skill_dim != self.skill_dim
+        ):
+            raise RlinfoError(
+                "agent.params.critic=successor_features needs a reward with a cumulant (csf) and "
+                f"agent.params.skill_dim={self.skill_dim}"
+            )
         self.buffer = ReplayBuffer(cfg.train.buffer_size, obs_dim, action_dim, self.skill_dim, self.device)
         self.sample_gen = torch.Generator(self.device).manual_seed(cfg.seed)
         self.skill_gen = torch.Generator().manual_seed(cfg.seed + 1)
@@ -153,8 +165,16 @@ class Trainer:
         module = self.reward_module
         if module is not None and self.num_updates % self.cfg.train.reward_update_every == 0:
             stats.update({f"{module.name}/{k}": v for k, v in module.update(batch).items()})
-        batch.reward = self.relabel(batch)
-        stats["reward/mean"] = batch.reward.mean()
+        if self.multi_critic:  # SLIM: each channel's reward goes to its own critic
+            rewards = self.reward_module.rewards(batch)
+            batch.reward = self.cfg.reward.intrinsic_weight * rewards
+            names = self.reward_module.names
+            stats.update({f"reward/mean_{c}": rewards[:, i].mean() for i, c in enumerate(names)})
+        else:
+            batch.reward = self.relabel(batch)
+            stats["reward/mean"] = batch.reward.mean()
+        if getattr(self.agent, "successor_features", False):  # ψ's TD target is the vector cumulant Δφ
+            batch.reward = self.cfg.reward.intrinsic_weight * self.reward_module.cumulant(batch)
         agent_stats = self.agent.update(
             self.agent_input(batch.obs, batch.skill),
             batch.action,

@@ -1,8 +1,9 @@
 """The environment registry: ``make``, ``make_vec``, ``list_envs`` and ``maze_layout``.
 
 Names: ``maze:square``, ``maze:tree`` (alias ``maze:square_tree``), ``maze:corridor``, ``maze:custom``
-(needs ``layout=``: ASCII text or a .txt path), ``ant``, ``half_cheetah`` and ``dmc:<domain>-<task>`` for
-any dm_control suite task. MuJoCo and dm_control are imported only when such an env is built.
+(needs ``layout=``: ASCII text or a .txt path), ``ant``, ``half_cheetah``, ``tabletop`` and
+``dmc:<domain>-<task>`` for any dm_control suite task. MuJoCo and dm_control are imported only when
+such an env is built.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .maze import MazeEnv, MazeLayout, MazeVectorEnv
 BUILTIN_MAZES = {"maze:square": "square", "maze:tree": "tree", "maze:corridor": "corridor"}
 ALIASES = {"maze:square_tree": "maze:tree"}
 LOCOMOTION = ("ant", "half_cheetah")
+MANIPULATION = ("tabletop",)  # issue 6: planar arm pushing a puck (envs/tabletop.py)
 
 
 class UnknownEnvError(RlinfoError, ValueError):
@@ -35,7 +37,7 @@ class EnvArgumentError(RlinfoError, TypeError):
 
 def list_envs() -> list[str]:
     """Known environment names (dm_control: the featured tasks; any suite ``dmc:<domain>-<task>`` works)."""
-    return [*BUILTIN_MAZES, "maze:custom", *LOCOMOTION, *(f"dmc:{t}" for t in FEATURED_TASKS)]
+    return [*BUILTIN_MAZES, "maze:custom", *LOCOMOTION, *MANIPULATION, *(f"dmc:{t}" for t in FEATURED_TASKS)]
 
 
 def _unknown(name: str) -> UnknownEnvError:
@@ -99,6 +101,11 @@ def make(name: str, **kwargs: Any) -> gym.Env:
         from .locomotion import make_ant, make_half_cheetah
 
         return make_ant(**kwargs) if key == "ant" else make_half_cheetah(**kwargs)
+    if key == "tabletop":
+        from .tabletop import TabletopEnv
+
+        _check_kwargs(key, kwargs, TabletopEnv.__init__)
+        return TabletopEnv(**kwargs)
     if key.startswith("dmc:"):
         from .dmc import DMCEnv, make_dmc
 

@@ -114,7 +114,7 @@ def cmd_list() -> int:
     from rlinfo.rewards import REWARDS
 
     print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS]))
-    print("agents (agent.name):       sac")
+    print("agents (agent.name):       sac, slim (multi-critic: one critic per reward.channels entry)")
     print("environments (env.name):   " + ", ".join(list_envs()))
     print("presets:                   " + ", ".join(preset_names()))
     return 0

@@ -60,6 +60,10 @@ class RewardConfig:
     params: dict[str, Any] = field(default_factory=dict)  # constructor keyword arguments
     intrinsic_weight: float = 1.0
     extrinsic_weight: float = 0.0
+    # Several reward modules at once (``name`` and ``params`` are then ignored): channel name ->
+    # {name: <module>, params: {...}, weight: 1.0, normalize: false|true|std|meanstd}. SAC gets the
+    # weighted sum; a multi-critic agent one critic per channel. See rlinfo.rewards.compose.
+    channels: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -271,6 +275,35 @@ def check_values(cfg: Config) -> None:
         raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}")
     if cfg.run_name and (Path(cfg.run_name).name != cfg.run_name or cfg.run_name in (".", "..")):
         raise ConfigError(f"run_name must be a plain directory name, got {cfg.run_name!r}")
+    check_reward_channels(cfg.reward.channels)
+
+
+CHANNEL_KEYS = ("name", "params", "weight", "normalize")
+
+
+def check_reward_channels(channels: dict[str, Any]) -> None:
+    """Structure of ``reward.channels`` (module names and params are checked when the modules are built)."""
+    for ch, spec in channels.items():
+        path = f"reward.channels.{ch}"
+        if not isinstance(spec, dict):
+            keys = ", ".join(CHANNEL_KEYS)
+            raise ConfigError(f"wrong type for '{path}': expected a mapping with keys {keys}")
+        for key in spec:
+            if key not in CHANNEL_KEYS:
+                close = difflib.get_close_matches(str(key), CHANNEL_KEYS, n=1, cutoff=0.5)
+                valid = "valid keys: " + ", ".join(CHANNEL_KEYS)
+                hint = f"did you mean '{path}.{close[0]}'?" if close else valid
+                raise ConfigError(f"unknown config key '{path}.{key}'; {hint}")
+        if not isinstance(spec.get("name"), str):
+            raise ConfigError(f"'{path}.name' is required: the reward module of channel {ch!r}")
+        if not isinstance(spec.get("params", {}), dict):
+            raise ConfigError(f"wrong type for '{path}.params': expected a mapping of constructor arguments")
+        weight = spec.get("weight", 1.0)
+        if not _matches(weight, float) or weight != weight or abs(weight) == float("inf"):
+            raise ConfigError(f"wrong type for '{path}.weight': expected a finite float, got {weight!r}")
+        norm = spec.get("normalize", False)
+        if not (isinstance(norm, bool) or norm in ("std", "meanstd")):
+            raise ConfigError(f"'{path}.normalize' must be false, true, std or meanstd, got {norm!r}")
 
 
 def validate_kwargs(fn: Any, kwargs: dict[str, Any], path: str, reserved: tuple[str, ...] = ()) -> None:

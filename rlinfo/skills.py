@@ -3,7 +3,7 @@
 * ``DiscreteSkills(n)``: one-hot vectors e_k, k ~ U{0..n-1}. With ``zero_centered=True`` the
   vectors are (e_k - 1/n) * n / (n - 1), the zero-mean form METRA and LSD use for discrete skills.
 * ``ContinuousSkills(dim, dist)``: ``"gaussian"`` z ~ N(0, I); ``"sphere"`` z uniform on the unit
-  sphere (METRA's continuous skills); ``"box"`` z ~ U[0, 1]^dim (CIC).
+  sphere (METRA's continuous skills); ``"box"`` z ~ U[0, 1]^dim (CIC); ``"cube"`` z ~ U[-1, 1]^dim (DADS).
 """
 
 from __future__ import annotations
@@ -56,12 +56,16 @@ class ContinuousSkills:
     def __post_init__(self) -> None:
         if self.dim < 1:
             raise ValueError(f"ContinuousSkills needs dim >= 1, got {self.dim}")
-        if self.dist not in ("gaussian", "sphere", "box"):
-            raise ValueError(f"unknown skill distribution {self.dist!r}; expected gaussian, sphere or box")
+        if self.dist not in ("gaussian", "sphere", "box", "cube"):
+            raise ValueError(
+                f"unknown skill distribution {self.dist!r}; expected gaussian, sphere, box or cube"
+            )
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> Tensor:
         if self.dist == "box":
             return torch.rand(count, self.dim, generator=generator)
+        if self.dist == "cube":
+            return 2.0 * torch.rand(count, self.dim, generator=generator) - 1.0
         z = torch.randn(count, self.dim, generator=generator)
         if self.dist == "sphere":
             z = z / z.norm(dim=-1, keepdim=True).clamp_min(1e-8)

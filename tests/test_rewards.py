@@ -225,10 +225,10 @@ def test_missing_skill_is_a_clear_error():
 
 
 def test_make_reward_registry():
-    assert REWARDS == {"diayn": DIAYN, "metra": METRA, "rnd": RND}
+    assert {"diayn": DIAYN, "metra": METRA, "rnd": RND}.items() <= REWARDS.items()
     m = make_reward("metra", obs_dim=3, action_dim=1, skill_dim=4, discrete=True, hidden_dim=8)
     assert isinstance(m, METRA) and m.skill_space.dim == 4 and m.skill_space.discrete
-    with pytest.raises(ValueError, match="unknown reward 'nope'; known: diayn, metra, rnd") as info:
+    with pytest.raises(ValueError, match="unknown reward 'nope'; known: .*diayn, .*metra, .*rnd") as info:
         make_reward("nope")
     assert "\n" not in str(info.value)
 

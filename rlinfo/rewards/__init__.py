@@ -12,12 +12,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlinfo.rewards.apt import APT
 from rlinfo.rewards.base import IntrinsicReward, SkillReward
+from rlinfo.rewards.compose import ExtrinsicReward, Normalized, RewardChannels, WeightedSum
+from rlinfo.rewards.csf import CSF
 from rlinfo.rewards.diayn import DIAYN
+from rlinfo.rewards.disagreement import Disagreement
+from rlinfo.rewards.empowerment import Empowerment
+from rlinfo.rewards.icm import ICM
+from rlinfo.rewards.lsd import LSD
 from rlinfo.rewards.metra import METRA
+from rlinfo.rewards.proto import ProtoRL
 from rlinfo.rewards.rnd import RND
+from rlinfo.rewards.tabletop import TabletopMETRA, TabletopReach, TabletopSafety
 
 REWARDS: dict[str, type[IntrinsicReward]] = {"diayn": DIAYN, "metra": METRA, "rnd": RND}
+REWARDS.update({"extrinsic": ExtrinsicReward, "apt": APT, "icm": ICM})  # issue 5: exploration, empowerment
+REWARDS.update({"disagreement": Disagreement, "proto": ProtoRL, "empowerment": Empowerment})
+REWARDS.update({"lsd": LSD, "csf": CSF})  # issue 4: Wasserstein-dependency skill rewards
+REWARDS.update({"tabletop_reach": TabletopReach, "tabletop_safety": TabletopSafety})  # issue 6
+REWARDS.update({"tabletop_metra": TabletopMETRA})
 
 
 def make_reward(name: str, **kwargs: Any) -> IntrinsicReward:
@@ -30,3 +44,7 @@ def make_reward(name: str, **kwargs: Any) -> IntrinsicReward:
 
 
 __all__ = ["DIAYN", "METRA", "REWARDS", "RND", "IntrinsicReward", "SkillReward", "make_reward"]
+__all__ += ["APT", "ICM", "Disagreement", "Empowerment", "ExtrinsicReward", "ProtoRL"]
+__all__ += ["Normalized", "RewardChannels", "WeightedSum"]
+__all__ += ["CSF", "LSD"]
+__all__ += ["TabletopMETRA", "TabletopReach", "TabletopSafety"]

@@ -37,14 +37,15 @@ import torch
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward, check_float, check_int
+from rlinfo.rewards.base import check_float, check_int
+from rlinfo.rewards.wdm import WDMSkillReward
 from rlinfo.skills import ContinuousSkills, DiscreteSkills
 from rlinfo.types import Batch
 
 CONSTRAINT_REDUCTIONS = ("sum", "mean")
 
 
-class METRA(SkillReward):
+class METRA(WDMSkillReward):
     """METRA skill reward r = (φ(s') − φ(s))ᵀ z with φ trained under ‖Δφ‖² ≤ 1 by dual descent."""
 
     name = "metra"
@@ -90,11 +91,7 @@ class METRA(SkillReward):
         self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
         self.optimizers["dual_lambda"] = torch.optim.Adam([self.log_lambda], lr=lr)
 
-    # ------------------------------------------------------------------ representation
-    def phi(self, obs: Tensor) -> Tensor:
-        """The learned representation φ(s) ∈ R^skill_dim (differentiable), shape [..., skill_dim]."""
-        return self.phi_net(obs.float())
-
+    # ------------------------------------------------------------------ representation (φ: wdm.py)
     @property
     def dual_lambda(self) -> Tensor:
         """Current Lagrange multiplier λ = exp(log λ) (detached scalar)."""
@@ -105,28 +102,14 @@ class METRA(SkillReward):
         sq = delta_phi.pow(2)
         return sq.sum(-1) if self.constraint_reduction == "sum" else sq.mean(-1)
 
-    def _skill(self, batch: Batch) -> Tensor:
-        if batch.skill is None:
-            raise ValueError("METRA needs batch.skill ([B, skill_dim]); got None")
-        if batch.skill.shape[-1] != self.skill_dim:
-            raise ValueError(f"METRA: batch.skill has dim {batch.skill.shape[-1]}, expected {self.skill_dim}")
-        return batch.skill.float()
-
-    # ------------------------------------------------------------------ reward and losses
-    def reward(self, batch: Batch) -> Tensor:
-        """r = (φ(s') − φ(s))ᵀ z, shape [B], without gradient."""
-        z = self._skill(batch)
-        with torch.no_grad():
-            delta_phi = self.phi(batch.next_obs) - self.phi(batch.obs)
-            return (delta_phi * z).sum(-1)
-
+    # ------------------------------------------------------------------ losses (reward r = Δφᵀz: wdm.py)
     def losses(self, batch: Batch) -> dict[str, Tensor]:
         """L_φ and L_λ on ``batch`` (both differentiable) plus the quantities they are built from.
 
         ``loss_phi`` = −E[r + sg(λ)·min(ε, 1 − c)], ``loss_lambda`` = log λ · E[sg(min(ε, 1 − c))].
         """
         z = self._skill(batch)
-        delta_phi = self.phi(batch.next_obs) - self.phi(batch.obs)
+        delta_phi = self.delta_phi(batch)
         r = (delta_phi * z).sum(-1)
         c = self.constraint(delta_phi)
         penalty = torch.clamp(1.0 - c, max=self.epsilon)  # min(ε, 1 − c)
@@ -156,13 +139,3 @@ class METRA(SkillReward):
             "constraint": out["constraint"].detach().mean(),
             "reward_mean": out["reward"].detach().mean(),
         }
-
-    # ------------------------------------------------------------------ zero-shot goals
-    def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
-        """z = normalise(φ(g) − φ(s)); discrete: the zero-centred one-hot of argmax(φ(g) − φ(s))."""
-        with torch.no_grad():
-            direction = self.phi(goal_obs) - self.phi(obs)
-            if self.discrete:
-                assert isinstance(self.skill_space, DiscreteSkills)
-                return self.skill_space.from_index(direction.argmax(-1)).to(direction.device)
-            return direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-8)

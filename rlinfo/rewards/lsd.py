@@ -1,0 +1,82 @@
+"""LSD: Lipschitz-constrained Skill Discovery (Park, Choi, Kim, Lee, Kim 2022, "Lipschitz-constrained
+Unsupervised Skill Discovery", ICLR 2022; reference code seohongpark/LSD).
+
+A representation φ: S → R^D, 1-Lipschitz in the Euclidean norm (‖φ(s) − φ(s')‖ ≤ ‖s − s'‖), is
+trained to maximise
+
+    L_φ = −E[(φ(s') − φ(s))ᵀ z],
+
+and the intrinsic reward of a transition is the same quantity, r = Δφᵀz (see ``wdm.py``). The
+Lipschitz constraint is enforced by spectral normalisation of every linear layer of φ (Miyato et
+al. 2018): each weight is divided by its largest singular value, estimated by one power iteration
+per training forward pass, so every layer, and with 1-Lipschitz ReLUs the whole network, is
+1-Lipschitz. This is LSD = the Wasserstein dependency measure with the Euclidean metric; METRA
+replaces it by the temporal distance.
+
+Skills: continuous z ~ N(0, I) (the paper's 2-D / 3-D Ant skills, ``skill_dist="gaussian"``;
+``"sphere"`` gives METRA's unit-norm skills), or ``discrete=True``: the zero-centred one-hot
+(e_k − 𝟙/D)·D/(D−1). Zero-shot goal skill: z = normalise(φ(g) − φ(s)) (discrete: argmax), as in
+METRA. Paper hyperparameters: φ lr 3e-5, width 1024 (2 hidden layers), SAC with fixed α (0.01 Ant).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from rlinfo.nn import mlp
+from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, wdm_skills
+from rlinfo.types import Batch
+
+
+def spectral_mlp(in_dim: int, out_dim: int, hidden_dim: int, num_layers: int) -> nn.Sequential:
+    """``mlp`` with spectral normalisation on every ``nn.Linear``: a 1-Lipschitz network."""
+    net = mlp(in_dim, out_dim, hidden_dim, num_layers)
+    for i, layer in enumerate(net):
+        if isinstance(layer, nn.Linear):
+            net[i] = spectral_norm(layer)
+    return net
+
+
+class LSD(WDMSkillReward):
+    """LSD skill reward r = (φ(s') − φ(s))ᵀ z with a 1-Lipschitz (spectrally normalised) φ."""
+
+    name = "lsd"
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        skill_dim: int = 2,
+        discrete: bool = False,
+        skill_dist: str = "gaussian",
+        hidden_dim: int = 1024,
+        num_layers: int = 2,
+        lr: float = 3e-5,
+    ) -> None:
+        super().__init__()
+        check_phi_args("LSD", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        self.skill_space = wdm_skills("LSD", skill_dim, discrete, skill_dist)
+        self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
+        self.discrete = discrete
+        # eval mode outside update(): reward() and skill_for_goal() use the current σ estimates
+        # and leave the power-iteration vectors alone (no side effects); update() iterates once
+        self.phi_net = spectral_mlp(obs_dim, skill_dim, hidden_dim, num_layers).eval()
+        self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
+
+    def loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """(L_φ = −E[Δφᵀz] (differentiable), r = Δφᵀz per transition [B])."""
+        r = (self.delta_phi(batch) * self._skill(batch)).sum(-1)
+        return -r.mean(), r
+
+    def update(self, batch: Batch) -> dict[str, Tensor]:
+        """One φ step (one power iteration per layer); returns ``loss_phi``, ``reward_mean`` before it."""
+        self.phi_net.train()
+        loss, r = self.loss(batch)
+        self.phi_net.eval()
+        opt = self.optimizers["phi"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss_phi": loss.detach(), "reward_mean": r.detach().mean()}

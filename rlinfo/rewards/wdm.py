@@ -1,0 +1,84 @@
+"""Wasserstein-dependency skill rewards: the pieces METRA, LSD and CSF share.
+
+All three learn a representation φ: S → R^D and reward a transition (s, s') with skill z by
+
+    r = Δφᵀ z,   Δφ = φ(s') − φ(s),
+
+the per-step (telescoped) form of the Wasserstein dependency measure I_W(S; Z) with critic
+f(s, z) = φ(s)ᵀz (Ozair et al. 2019, "Wasserstein Dependency Measure for Representation
+Learning"). They differ only in how φ is kept from growing without bound: METRA's ‖Δφ‖ ≤ 1 on
+replay transitions (temporal distance), LSD's 1-Lipschitz φ (Euclidean distance), CSF's
+contrastive log-sum-exp over other skills. The zero-shot skill that moves from s to a goal g is
+
+    z = (φ(g) − φ(s)) / ‖φ(g) − φ(s)‖      (discrete skills: the centred one-hot of the argmax).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rlinfo.rewards.base import SkillReward, check_float, check_int
+from rlinfo.skills import ContinuousSkills, DiscreteSkills, SkillSpace
+from rlinfo.types import Batch
+
+
+def check_phi_args(
+    owner: str, obs_dim: int, action_dim: int, hidden_dim: int, num_layers: int, lr: float
+) -> None:
+    """One-line ``ValueError`` for a bad dimension, width, depth or learning rate of φ."""
+    check_int(owner, "obs_dim", obs_dim, 1)
+    check_int(owner, "action_dim", action_dim, 0)
+    check_int(owner, "hidden_dim", hidden_dim, 1)
+    check_int(owner, "num_layers", num_layers, 0)
+    check_float(owner, "lr", lr, positive=True)
+
+
+def wdm_skills(owner: str, skill_dim: int, discrete: bool, skill_dist: str) -> SkillSpace:
+    """Zero-centred one-hots (``discrete``) or ``ContinuousSkills(skill_dim, skill_dist)``."""
+    check_int(owner, "skill_dim", skill_dim, 2 if discrete else 1)
+    if discrete:
+        return DiscreteSkills(skill_dim, zero_centered=True)
+    if skill_dist not in ("gaussian", "sphere"):
+        raise ValueError(f"{owner}: skill_dist must be gaussian or sphere, got {skill_dist!r}")
+    return ContinuousSkills(skill_dim, skill_dist)
+
+
+class WDMSkillReward(SkillReward):
+    """Base class: subclasses set ``phi_net``, ``skill_space``, ``skill_dim``, ``discrete``."""
+
+    phi_net: nn.Module
+    skill_dim: int
+    discrete: bool
+
+    def phi(self, obs: Tensor) -> Tensor:
+        """The learned representation φ(s) ∈ R^skill_dim (differentiable), shape [..., skill_dim]."""
+        return self.phi_net(obs.float())
+
+    def _skill(self, batch: Batch) -> Tensor:
+        name = type(self).__name__
+        if batch.skill is None:
+            raise ValueError(f"{name} needs batch.skill ([B, skill_dim]); got None")
+        if batch.skill.shape[-1] != self.skill_dim:
+            dim = batch.skill.shape[-1]
+            raise ValueError(f"{name}: batch.skill has dim {dim}, expected {self.skill_dim}")
+        return batch.skill.float()
+
+    def delta_phi(self, batch: Batch) -> Tensor:
+        """Δφ = φ(s') − φ(s), shape [B, skill_dim] (differentiable)."""
+        return self.phi(batch.next_obs) - self.phi(batch.obs)
+
+    def reward(self, batch: Batch) -> Tensor:
+        """r = (φ(s') − φ(s))ᵀ z, shape [B], without gradient."""
+        z = self._skill(batch)
+        with torch.no_grad():
+            return (self.delta_phi(batch) * z).sum(-1)
+
+    def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
+        """z = normalise(φ(g) − φ(s)); discrete: the zero-centred one-hot of argmax(φ(g) − φ(s))."""
+        with torch.no_grad():
+            direction = self.phi(goal_obs) - self.phi(obs)
+            if self.discrete:
+                assert isinstance(self.skill_space, DiscreteSkills)
+                return self.skill_space.from_index(direction.argmax(-1)).to(direction.device)
+            return direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-8)

@@ -1,0 +1,123 @@
+"""Entropy controllers: coefficients move toward the target, EPO's band penalty, the peak mask."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rlinfo.agents.entropy import EPO, build_controller, peak_mask, phase_weight
+
+
+def grad_of(ctrl, entropy):
+    h = entropy.clone().requires_grad_(True)
+    ctrl.loss(h).backward()
+    return h.grad
+
+
+def test_fixed_bonus_is_minus_beta_mean_entropy():
+    ctrl = build_controller({"name": "fixed", "coef": 0.5})
+    h = torch.tensor([1.0, 2.0, 3.0])
+    assert ctrl.loss(h).item() == pytest.approx(-1.0)
+    torch.testing.assert_close(grad_of(ctrl, h), torch.full((3,), -0.5 / 3))
+    ctrl.update(10.0)  # a fixed bonus never moves
+    assert ctrl.coef.item() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("name", ["target", "aepo"])
+def test_coefficient_rises_below_target_and_falls_above(name):
+    ctrl = build_controller({"name": name, "target": 1.0, "coef": 0.1})
+    ctrl.update(0.5)  # entropy below target: push entropy up (larger coefficient of −H)
+    low = ctrl.coef.item()
+    assert low >= 0.1 - 1e-7
+    ctrl.update(0.5)
+    assert ctrl.coef.item() >= low and ctrl.coef.item() > 0
+    ctrl.update(2.0)
+    ctrl.update(2.0)
+    assert ctrl.coef.item() < low
+    if name == "aepo":  # above target the bonus turns into a penalty
+        assert ctrl.coef.item() == pytest.approx(-0.1)
+
+
+def test_target_controller_dual_step_value():
+    ctrl = build_controller({"name": "target", "target": 1.0, "coef": 0.1, "lr": 0.5})
+    ctrl.update(0.2)  # log α ← log 0.1 − 0.5 (0.2 − 1.0) = log 0.1 + 0.4
+    assert ctrl.coef.item() == pytest.approx(0.1 * math.exp(0.4), rel=1e-5)
+
+
+def test_target_scale_uses_log_num_actions():
+    ctrl = build_controller({"name": "target", "target_scale": 0.5}, max_entropy=math.log(4))
+    assert ctrl.target == pytest.approx(0.5 * math.log(4))
+    with pytest.raises(ValueError, match="target_scale needs discrete"):
+        build_controller({"name": "target", "target_scale": 0.5})
+
+
+def test_epo_penalty_zero_gradient_inside_band_nonzero_outside():
+    ctrl = EPO(coef=0.0, penalty=1.0, band="additive", delta=0.2, phase=False)
+    ctrl.update(1.0)  # history: average 1.0, band [0.8, 1.2]
+    inside = grad_of(ctrl, torch.tensor([0.9, 1.1]))
+    assert torch.all(inside == 0)
+    above = grad_of(ctrl, torch.tensor([1.5, 1.5]))  # penalty pushes entropy down
+    below = grad_of(ctrl, torch.tensor([0.1, 0.3]))  # ... and up
+    torch.testing.assert_close(above, torch.full((2,), 0.5))
+    torch.testing.assert_close(below, torch.full((2,), -0.5))
+    assert ctrl.loss(torch.tensor([1.5, 1.5])).item() == pytest.approx(0.3)
+
+
+def test_epo_additive_band_works_for_negative_entropy_and_relative_refuses_it():
+    add = EPO(coef=0.0, band="additive", delta=0.1, phase=False)
+    add.update(-2.0)
+    lo, hi = add.bounds()
+    assert (lo.item(), hi.item()) == pytest.approx((-2.1, -1.9))
+    rel = EPO(coef=0.0, band="relative", phase=False)
+    rel.update(-2.0)
+    with pytest.raises(ValueError, match="band=additive"):
+        rel.loss(torch.tensor([-2.0]))
+
+
+def test_epo_relative_band_and_history_average():
+    ctrl = EPO(coef=0.0, band="relative", kappa_low=0.5, kappa_high=1.5, phase=False)
+    ctrl.update(1.0)
+    ctrl.update(3.0)  # average 2.0 -> band [1.0, 3.0]
+    lo, hi = ctrl.bounds()
+    assert (lo.item(), hi.item()) == pytest.approx((1.0, 3.0))
+
+
+def test_epo_no_penalty_before_history_and_phase_schedule():
+    ctrl = EPO(coef=0.0, penalty=1.0)
+    assert grad_of(ctrl, torch.tensor([100.0])).abs().sum() == 0
+    assert phase_weight(0.0) == pytest.approx(1.0)
+    assert phase_weight(0.49) == pytest.approx(1 - 0.2 * (1 - math.exp(-2 * 0.98)))
+    assert phase_weight(0.5) == pytest.approx(0.8)
+    assert phase_weight(1.0) == pytest.approx(0.8 * math.exp(-3))
+
+
+def test_peak_mask_selects_top_fraction():
+    h = torch.tensor([0.1, 0.9, 0.5, 0.7, 0.2])
+    assert peak_mask(h, 0.4).tolist() == [False, True, False, True, False]
+    assert peak_mask(h, 1.0).all()
+    ctrl = build_controller({"name": "fixed", "coef": 1.0, "peak_fraction": 0.4})
+    assert ctrl.loss(h).item() == pytest.approx(-0.8)
+    g = grad_of(ctrl, h)
+    assert (g != 0).tolist() == [False, True, False, True, False]
+
+
+def test_builder_errors_are_one_line():
+    with pytest.raises(ValueError, match="name must be one of"):
+        build_controller({"name": "bogus"})
+    with pytest.raises(ValueError, match="unknown key 'cof'"):
+        build_controller({"name": "fixed", "cof": 0.1})
+    with pytest.raises(ValueError, match="needs target"):
+        build_controller({"name": "aepo"})
+    with pytest.raises(ValueError, match="peak_fraction"):
+        build_controller({"name": "fixed", "peak_fraction": 0.0})
+    assert build_controller(None).loss(torch.ones(3)).item() == 0.0
+
+
+def test_controller_state_round_trips():
+    a = build_controller({"name": "target", "target": 1.0})
+    a.update(0.0)
+    b = build_controller({"name": "target", "target": 1.0})
+    b.load_state_dict(a.state_dict())
+    assert b.coef.item() == pytest.approx(a.coef.item())
