@@ -8,7 +8,7 @@ entropy. Reference: Tiapkin et al. (2023), *Fast Rates for Maximum Entropy Explo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -33,14 +33,15 @@ def entropy(p: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def visitation_entropy(state_counts: np.ndarray) -> float:
-    """Entropy of the empirical state visitation d(s) = N(s) / (N·H), N(s) visits over N episodes of H steps."""
+    """Entropy of the empirical state visitation d(s) = N(s) / (N·H): N(s) visits in N episodes of H steps."""
     return float(entropy(state_counts))
 
 
 class ModelCounts:
     """Stage-independent counts N(s, a), N(s, a, s'), N(s) and the empirical model P̂.
 
-    P̂(s'|s, a) = N(s, a, s') / N(s, a), uniform 1/S while N(s, a) = 0 (as the reference code).
+    P̂(s'|s, a) = N(s, a, s') / N(s, a), uniform 1/S while N(s, a) = 0 (as the reference code);
+    ``next_entropy[s, a]`` = H(P̂(·|s, a)) (log S while unvisited), refreshed with the rows of P̂.
     The paper's analysis uses per-step counts N_h; the reference code pools the steps (recorded
     deviation, see docs).
     """
@@ -52,6 +53,7 @@ class ModelCounts:
         self.n_sas = np.zeros((n_states, n_actions, n_states))
         self.n_s = np.zeros(n_states)
         self.p_hat = np.full((n_states, n_actions, n_states), 1.0 / n_states)
+        self.next_entropy = np.full((n_states, n_actions), np.log(n_states))
 
     @property
     def n_samples(self) -> int:
@@ -65,6 +67,7 @@ class ModelCounts:
         rows = np.unique(np.stack([states, actions]), axis=1)
         s, a = rows[0], rows[1]
         self.p_hat[s, a] = self.n_sas[s, a] / self.n_sa[s, a, None]
+        self.next_entropy[s, a] = entropy(self.n_sas[s, a])
 
 
 def backward_induction(
@@ -129,6 +132,20 @@ def policy_visitation(mdp: FiniteMDP, policy: np.ndarray) -> np.ndarray:
     return d
 
 
+def trajectory_entropy(mdp: FiniteMDP, policy: np.ndarray) -> float:
+    """Exact trajectory entropy of π (the UCBVI-Ent objective), by the chain rule:
+
+        TE(π) = Σ_h Σ_s d_h(s) Σ_a π_h(a|s) [−log π_h(a|s) + H(P_h(·|s, a))]
+    """
+    pi = np.broadcast_to(policy, (mdp.horizon, mdp.n_states, mdp.n_actions))
+    d = policy_visitation(mdp, pi)
+    total = 0.0
+    for h in range(mdp.horizon):
+        step = entropy(pi[h]) + np.sum(pi[h] * entropy(mdp.p(h)), axis=-1)
+        total += float(d[h] @ step)
+    return total
+
+
 class Planner(Protocol):
     """An explorer: maps the counts so far to the policy π[h, s, a] of the next episode."""
 
@@ -143,16 +160,17 @@ class RunResult:
     """Per-logged-episode statistics of one run.
 
     ``entropy[i]`` is the visitation entropy of all samples up to ``samples[i]`` = episodes · H;
-    ``exact_entropy`` is the entropy of (1/H) Σ_h d_h of the output policy (NaN if not computed).
+    ``exact_entropy`` is the entropy of (1/H) Σ_h d_h of the output policy (NaN if not computed);
+    ``policy`` [H, S, A] is the policy planned from all the data (the output when ``output="last"``).
     """
 
     name: str
     samples: np.ndarray
     entropy: np.ndarray
     state_counts: np.ndarray
+    policy: np.ndarray
     exact_visitation: np.ndarray | None = None
     exact_entropy: float = float("nan")
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _sample(cdf: np.ndarray, u: float) -> int:
@@ -179,7 +197,9 @@ def rollout(mdp: FiniteMDP, policy: np.ndarray, rng: np.random.Generator, p_cdf:
 
 def log_points(n_episodes: int, n_logs: int) -> np.ndarray:
     """Episode numbers (1-based) at which :func:`run` logs: geometric spacing, always the last one."""
-    pts = np.unique(np.geomspace(1, n_episodes, max(n_logs, 1)).round().astype(int))
+    if n_logs >= n_episodes:
+        return np.arange(1, n_episodes + 1)
+    pts = np.unique(np.geomspace(1, n_episodes, n_logs).round().astype(int))
     return np.union1d(pts, [n_episodes])
 
 
@@ -194,11 +214,16 @@ def run(
 ) -> RunResult:
     """Play ``n_episodes`` episodes of ``planner`` in ``mdp`` and log the visitation entropy.
 
+    Logs after ``n_logs`` geometrically spaced episodes (``n_logs = n_episodes``: every episode).
+
     With ``exact``, the output policy's visitation is computed by :func:`policy_visitation`: the
     uniform mixture of all played policies (``planner.output == "mixture"``, averaged episode by
     episode) or the policy planned from all the data (``"last"``).
     """
     check_int("run", "n_episodes", n_episodes, 1)
+    check_int("run", "n_logs", n_logs, 1)
+    if planner.output not in ("mixture", "last"):
+        raise ValueError(f"run: planner.output must be 'mixture' or 'last', got {planner.output!r}")
     rng = np.random.default_rng(seed)
     counts = ModelCounts(mdp.n_states, mdp.n_actions)
     p_cdf = np.cumsum(mdp.transitions, axis=-1)
@@ -219,9 +244,10 @@ def run(
         if t in logs:
             samples.append(counts.n_samples)
             ent.append(visitation_entropy(counts.n_s))
-    result = RunResult(planner.name, np.array(samples), np.array(ent), counts.n_s.copy())
+    final = planner.plan(counts, mdp.horizon)
+    result = RunResult(planner.name, np.array(samples), np.array(ent), counts.n_s.copy(), final)
     if exact:
-        d = mixture / n_episodes if planner.output == "mixture" else policy_visitation(mdp, planner.plan(counts, mdp.horizon))
+        d = mixture / n_episodes if planner.output == "mixture" else policy_visitation(mdp, final)
         result.exact_visitation = d.mean(axis=0)
         result.exact_entropy = float(entropy(result.exact_visitation))
     return result

@@ -36,23 +36,26 @@ class FiniteMDP:
     grid_shape: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        for name in ("initial_state", "horizon"):  # accept numpy integers
+            if isinstance(getattr(self, name), np.integer):
+                object.__setattr__(self, name, int(getattr(self, name)))
         p = np.asarray(self.transitions, dtype=np.float64)
         if p.ndim not in (3, 4):
-            raise ValueError(f"FiniteMDP: transitions must have shape [S, A, S] or [H, S, A, S], got {p.shape}")
+            raise ValueError(f"FiniteMDP: transitions must be [S, A, S] or [H, S, A, S], got {p.shape}")
         if p.shape[-1] != p.shape[-3] or p.shape[-1] < 2 or p.shape[-2] < 1:
-            raise ValueError(f"FiniteMDP: transitions must be [.., S, A, S] with S >= 2, A >= 1, got {p.shape}")
+            raise ValueError(f"FiniteMDP: transitions must be [.., S, A, S], S >= 2, A >= 1; got {p.shape}")
         if not np.all(np.isfinite(p)) or np.any(p < 0):
             raise ValueError("FiniteMDP: transitions must be finite and non-negative")
         if not np.allclose(p.sum(axis=-1), 1.0, atol=1e-8):
             raise ValueError("FiniteMDP: every transitions[.., s, a, :] row must sum to 1")
         check_int("FiniteMDP", "horizon", self.horizon, 1)
         if p.ndim == 4 and p.shape[0] != self.horizon:
-            raise ValueError(f"FiniteMDP: step-dependent transitions have {p.shape[0]} steps, horizon {self.horizon}")
+            raise ValueError(f"FiniteMDP: {p.shape[0]} transition steps for horizon {self.horizon}")
         check_int("FiniteMDP", "initial_state", self.initial_state, 0)
         if self.initial_state >= p.shape[-1]:
-            raise ValueError(f"FiniteMDP: initial_state must be < S = {p.shape[-1]}, got {self.initial_state}")
+            raise ValueError(f"FiniteMDP: initial_state must be < S={p.shape[-1]}, got {self.initial_state}")
         if self.grid_shape is not None and int(np.prod(self.grid_shape)) != p.shape[-1]:
-            raise ValueError(f"FiniteMDP: grid_shape {self.grid_shape} does not hold S = {p.shape[-1]} states")
+            raise ValueError(f"FiniteMDP: grid_shape {self.grid_shape} does not hold S={p.shape[-1]}")
         object.__setattr__(self, "transitions", p)
 
     @property
