@@ -14,8 +14,11 @@ from typing import Any
 
 from rlinfo.rewards.apt import APT
 from rlinfo.rewards.base import IntrinsicReward, SkillReward
+from rlinfo.rewards.becl import BeCL
+from rlinfo.rewards.cic import CIC
 from rlinfo.rewards.compose import ExtrinsicReward, Normalized, RewardChannels, WeightedSum
 from rlinfo.rewards.csf import CSF
+from rlinfo.rewards.dads import DADS
 from rlinfo.rewards.diayn import DIAYN
 from rlinfo.rewards.disagreement import Disagreement
 from rlinfo.rewards.empowerment import Empowerment
@@ -30,6 +33,7 @@ REWARDS: dict[str, type[IntrinsicReward]] = {"diayn": DIAYN, "metra": METRA, "rn
 REWARDS.update({"extrinsic": ExtrinsicReward, "apt": APT, "icm": ICM})  # issue 5: exploration, empowerment
 REWARDS.update({"disagreement": Disagreement, "proto": ProtoRL, "empowerment": Empowerment})
 REWARDS.update({"lsd": LSD, "csf": CSF})  # issue 4: Wasserstein-dependency skill rewards
+REWARDS.update({"dads": DADS, "becl": BeCL, "cic": CIC})  # issue 4: dynamics / contrastive skill rewards
 REWARDS.update({"tabletop_reach": TabletopReach, "tabletop_safety": TabletopSafety})  # issue 6
 REWARDS.update({"tabletop_metra": TabletopMETRA})
 
@@ -47,4 +51,5 @@ __all__ = ["DIAYN", "METRA", "REWARDS", "RND", "IntrinsicReward", "SkillReward",
 __all__ += ["APT", "ICM", "Disagreement", "Empowerment", "ExtrinsicReward", "ProtoRL"]
 __all__ += ["Normalized", "RewardChannels", "WeightedSum"]
 __all__ += ["CSF", "LSD"]
+__all__ += ["CIC", "DADS", "BeCL"]
 __all__ += ["TabletopMETRA", "TabletopReach", "TabletopSafety"]

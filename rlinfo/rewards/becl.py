@@ -36,7 +36,9 @@ from rlinfo.types import Batch
 POSITIVES = ("all", "single")
 
 
-def becl_loss(features: Tensor, labels: Tensor, temperature: float, positives: str = "all") -> tuple[Tensor, Tensor]:
+def becl_loss(
+    features: Tensor, labels: Tensor, temperature: float, positives: str = "all"
+) -> tuple[Tensor, Tensor]:
     """Per-sample contrastive loss ℓ [B] and the mask [B] of rows that enter the loss.
 
     ``features`` [B, F] (cosine similarity is used), ``labels`` [B] integer skills. With

@@ -126,7 +126,8 @@ class DADS(SkillReward):
         obs, delta = obs.float(), next_obs.float() - obs.float()
         if not self.normalize:
             return obs, delta
-        return (obs - self.obs_rms.mean) / self.obs_rms.std, (delta - self.delta_rms.mean) / self.delta_rms.std
+        obs_n = (obs - self.obs_rms.mean) / self.obs_rms.std
+        return obs_n, (delta - self.delta_rms.mean) / self.delta_rms.std
 
     def mixture(self, obs_n: Tensor, z: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """Mixture parameters of q(·|s, z): logits [..., K], means [..., K, D], log σ [..., K, D] or None."""
