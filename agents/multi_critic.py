@@ -29,16 +29,20 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from rlinfo.agents.sac import TanhGaussianActor
+from rlinfo.agents.sac import SAC
 from rlinfo.nn import ensemble_mlp
 
 BASELINES = ("sample", "none")
 
 
-class MultiCriticSAC(nn.Module):
-    """SLIM's agent; :meth:`update` takes the per-channel rewards ``[B, C]``."""
+class MultiCriticSAC(SAC):
+    """SLIM's agent; :meth:`update` takes the per-channel rewards ``[B, C]``.
+
+    Actor, temperature, ``act``, the optimiser steps and the Polyak update are SAC's; this class
+    replaces the twin critic by 2C members and the actor's Q by the weighted normalised advantages.
+    """
 
     def __init__(
         self,
@@ -60,13 +64,12 @@ class MultiCriticSAC(nn.Module):
         baseline: str = "sample",
         soft_channel: int = 0,
     ) -> None:
-        super().__init__()
         weights = [float(w) for w in channel_weights]
         if not weights or not all(math.isfinite(w) for w in weights):
             raise ValueError(
                 f"MultiCriticSAC: channel_weights must be finite numbers, got {channel_weights!r}"
             )
-        self.num_channels = C = len(weights)
+        C = len(weights)
         if baseline not in BASELINES:
             raise ValueError(
                 f"MultiCriticSAC: baseline must be one of {', '.join(BASELINES)}, got {baseline!r}"
@@ -77,34 +80,21 @@ class MultiCriticSAC(nn.Module):
             raise ValueError(
                 f"MultiCriticSAC: soft_channel must be -1 or a channel index < {C}, got {soft_channel!r}"
             )
-        low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
-        high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
-        self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
+        super().__init__(
+            obs_dim, action_dim, action_low, action_high, hidden_dim, num_layers, lr, gamma, tau,
+            alpha_init, learn_alpha, target_entropy_scale,
+        )  # fmt: skip
+        self.num_channels = C
         self.normalize_advantage, self.adv_momentum = normalize_advantage, adv_momentum
         self.baseline, self.soft_channel = baseline, soft_channel
-        self.target_entropy = -target_entropy_scale * action_dim
-        self.actor = TanhGaussianActor(obs_dim, action_dim, low, high, hidden_dim, num_layers)
         self.critic = ensemble_mlp(2 * C, obs_dim + action_dim, 1, hidden_dim, num_layers)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))
+        self.optimizers["critic"] = torch.optim.Adam(self.critic.parameters(), lr=lr)
         self.register_buffer("weights", torch.tensor(weights))
         self.register_buffer("adv_scale", torch.ones(C))
         self.register_buffer("adv_count", torch.zeros(()))
-        self.optimizers = {
-            "actor": torch.optim.Adam(self.actor.parameters(), lr=lr),
-            "critic": torch.optim.Adam(self.critic.parameters(), lr=lr),
-            "alpha": torch.optim.Adam([self.log_alpha], lr=lr),
-        }
 
-    @property
-    def alpha(self) -> Tensor:
-        return self.log_alpha.exp().detach()
-
-    @torch.inference_mode()
-    def act(self, obs: Tensor, deterministic: bool = False) -> Tensor:
-        return self.actor.mode(obs) if deterministic else self.actor.sample(obs)[0]
-
-    def q_values(self, critic: nn.Module, obs: Tensor, action: Tensor) -> Tensor:
+    def q_values(self, critic: torch.nn.Module, obs: Tensor, action: Tensor) -> Tensor:
         """[C, 2, B]: both twins of every channel from one batched ensemble call."""
         out = critic(torch.cat([obs, action], dim=-1)).squeeze(-1)  # [2C, B]
         return out.view(self.num_channels, 2, -1)
@@ -152,33 +142,11 @@ class MultiCriticSAC(nn.Module):
         self.critic.requires_grad_(True)
         return (self.alpha * log_prob - self.weights @ adv).mean(), log_prob.detach()
 
-    def alpha_loss(self, log_prob: Tensor) -> Tensor:
-        return -(self.log_alpha * (log_prob + self.target_entropy)).mean()
-
     def update(
         self, obs: Tensor, action: Tensor, rewards: Tensor, next_obs: Tensor, terminated: Tensor
     ) -> dict[str, Tensor]:
-        """One step of critics, actor, temperature, then Polyak; ``rewards`` is [B, C]."""
-        loss_q = self.critic_loss(obs, action, rewards, next_obs, terminated)
-        self._step("critic", loss_q)
-        loss_pi, log_prob = self.actor_loss(obs)
-        self._step("actor", loss_pi)
-        stats = {"critic": loss_q.detach(), "actor": loss_pi.detach(), "entropy": -log_prob.mean()}
+        """SAC's update (critics, actor, temperature, Polyak) with ``rewards`` [B, C]."""
+        stats = super().update(obs, action, rewards, next_obs, terminated)
         for c in range(self.num_channels):
             stats[f"adv_scale_{c}"] = self.adv_scale[c].clone()
-        if self.learn_alpha:
-            loss_alpha = self.alpha_loss(log_prob)
-            self._step("alpha", loss_alpha)
-            stats["alpha_loss"] = loss_alpha.detach()
-        stats["alpha"] = self.alpha
-        with torch.no_grad():
-            torch._foreach_lerp_(
-                list(self.critic_target.parameters()), list(self.critic.parameters()), self.tau
-            )
         return stats
-
-    def _step(self, name: str, loss: Tensor) -> None:
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()

@@ -24,10 +24,12 @@ def slim(weights=(1.0,), **kw):
 
 
 def copy_nets(dst, src, members=(0, 1)):
-    """Actor of ``src`` and critic members ``members`` of ``src`` into ``dst``'s first two members."""
+    """Actor of ``src`` and critic (and target) members ``members`` of ``src`` into ``dst``'s first two."""
     dst.actor.load_state_dict(src.actor.state_dict())
-    for name, p in dst.critic.state_dict().items():
-        p[:2].copy_(src.critic.state_dict()[name][list(members)])
+    for net in ("critic", "critic_target"):
+        source = getattr(src, net).state_dict()
+        for name, p in getattr(dst, net).state_dict().items():
+            p[:2].copy_(source[name][list(members)])
     dst.log_alpha.data.copy_(src.log_alpha.data)
 
 
