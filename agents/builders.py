@@ -14,7 +14,7 @@ from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_k
 from rlinfo.errors import ConfigError, RlinfoError
 from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
 
-AGENTS = ("sac", "slim")  # slim: multi-critic SAC (agents/multi_critic.py), one critic per channel
+AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: agents/ppo.py, trained by PPOTrainer
 
 
 def resolve_device(name: str) -> torch.device:
@@ -129,6 +129,8 @@ def build_agent(
     """
     if cfg.name not in AGENTS:
         raise ConfigError(f"unknown agent.name {cfg.name!r} (known: {', '.join(AGENTS)})")
+    if cfg.name == "ppo":
+        raise ConfigError("agent.name=ppo is built by build_ppo and trained by PPOTrainer (ppo_trainer.py)")
     explicit = dict(
         hidden_dim=cfg.hidden_dim,
         num_layers=cfg.num_layers,
@@ -152,3 +154,19 @@ def build_agent(
         except ValueError as e:
             raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
     return SAC(obs_dim, action_dim, *bounds, **explicit, **cfg.params)
+
+
+def build_ppo(cfg: AgentConfig, obs_dim: int, action_dim: int, discrete: bool, skill_dim: int = 0) -> Any:
+    """PPO (agents/ppo.py) from ``agent.hidden_dim``, ``num_layers``, ``lr``, ``gamma`` and ``agent.params``
+
+    (e.g. ``clip_coef``, ``update_epochs``, ``entropy: {name: epo, ...}``); SAC-only keys are ignored.
+    """
+    from rlinfo.agents.ppo import PPO
+
+    explicit = dict(hidden_dim=cfg.hidden_dim, num_layers=cfg.num_layers, lr=cfg.lr, gamma=cfg.gamma)
+    reserved = ("obs_dim", "action_dim", "discrete", "skill_dim", *explicit)
+    validate_kwargs(PPO, cfg.params, "agent.params", reserved=reserved)
+    try:
+        return PPO(obs_dim, action_dim, discrete, skill_dim, **explicit, **cfg.params)
+    except ValueError as e:
+        raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None

@@ -128,7 +128,9 @@ class TargetEntropy(EntropyController):
     ) -> None:
         super().__init__(peak_fraction)
         if not 0 < min_coef <= coef <= max_coef:
-            raise ValueError(f"entropy(target): need 0 < min_coef <= coef <= max_coef, got {min_coef}, {coef}")
+            raise ValueError(
+                f"entropy(target): need 0 < min_coef <= coef <= max_coef, got {min_coef}, {coef}"
+            )
         self.target, self.lr = float(target), float(lr)
         self.log_bounds = (math.log(min_coef), math.log(max_coef))
         self.register_buffer("log_alpha", torch.tensor(math.log(coef)))
@@ -193,10 +195,10 @@ class EPO(EntropyController):
         return -self.beta * mean_entropy + self.penalty * self.weight * violation
 
     def update(self, mean_entropy: float | Tensor, progress: float = 0.0) -> dict[str, Tensor]:
-        lo, hi = self.bounds()
         self.hist_sum.add_(torch.as_tensor(mean_entropy, dtype=torch.float32).detach())
         self.hist_count.add_(1.0)
         self.weight.fill_(phase_weight(progress) if self.phase else 1.0)
+        lo, hi = self.bounds()  # the band for the next update
         return {"band_low": lo.clone(), "band_high": hi.clone(), "phase_weight": self.weight.clone()}
 
     @property

@@ -103,6 +103,7 @@ class PPO(nn.Module):
         norm_return: bool = False,
         log_std_init: float = 0.0,
         state_dependent_std: bool = False,
+        anneal_lr: bool = False,
         entropy: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -115,6 +116,7 @@ class PPO(nn.Module):
         self.clip_value, self.vf_coef, self.max_grad_norm = clip_value, vf_coef, max_grad_norm
         self.update_epochs, self.num_minibatches, self.norm_adv = update_epochs, num_minibatches, norm_adv
         self.norm_obs, self.norm_return = norm_obs, norm_return
+        self.lr, self.anneal_lr = lr, anneal_lr
         self.state_dependent_std = state_dependent_std and not discrete
         out = action_dim * (2 if self.state_dependent_std else 1)
         act = nn.Tanh
@@ -181,8 +183,12 @@ class PPO(nn.Module):
         """Clipped-surrogate epochs over a flat rollout ``data`` (obs, action, log_prob, value, adv, ret).
 
         Rows with ``data["mask"]`` False (reset steps) are dropped. ``progress`` ∈ [0, 1] feeds the
-        controller's phase schedule. Returns mean losses, entropy, KL estimate and clip fraction.
+        controller's phase schedule and, with ``anneal_lr``, sets lr = lr₀ (1 − progress). Returns mean
+        losses, entropy, KL estimate and clip fraction.
         """
+        if self.anneal_lr:  # linear decay to 0 over training, as in CleanRL
+            for group in self.optimizers["ppo"].param_groups:
+                group["lr"] = self.lr * max(1.0 - progress, 0.0)
         keep = data["mask"]
         obs, action, old_logp = data["obs"][keep], data["action"][keep], data["log_prob"][keep]
         old_v, adv_all, ret = data["value"][keep], data["adv"][keep], data["ret"][keep]
@@ -192,10 +198,14 @@ class PPO(nn.Module):
         count = 0
         gen = data.get("generator")
         for _ in range(self.update_epochs):
-            perm = torch.randperm(n, generator=gen, device=obs.device) if gen is not None else torch.randperm(n)
+            perm = (
+                torch.randperm(n, generator=gen, device=obs.device) if gen is not None else torch.randperm(n)
+            )
             for start in range(0, n - mb + 1, mb):
                 idx = perm[start : start + mb]
-                stats = self._minibatch(obs[idx], action[idx], old_logp[idx], old_v[idx], adv_all[idx], ret[idx])
+                stats = self._minibatch(
+                    obs[idx], action[idx], old_logp[idx], old_v[idx], adv_all[idx], ret[idx]
+                )
                 for k, v in stats.items():
                     sums[k] = sums[k] + v if k in sums else v
                 count += 1

@@ -2,8 +2,9 @@
 
 Names: ``maze:square``, ``maze:tree`` (alias ``maze:square_tree``), ``maze:corridor``, ``maze:custom``
 (needs ``layout=``: ASCII text or a .txt path), ``ant``, ``half_cheetah``, ``tabletop`` and
-``dmc:<domain>-<task>`` for any dm_control suite task. MuJoCo and dm_control are imported only when
-such an env is built.
+``dmc:<domain>-<task>`` for any dm_control suite task, ``keydoor`` and ``maze_goal``
+(sparse-reward tasks, issue 7) and ``gym:<id>`` (any gymnasium id, e.g. ``gym:CartPole-v1``).
+MuJoCo and dm_control are imported only when such an env is built.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ BUILTIN_MAZES = {"maze:square": "square", "maze:tree": "tree", "maze:corridor": 
 ALIASES = {"maze:square_tree": "maze:tree"}
 LOCOMOTION = ("ant", "half_cheetah")
 MANIPULATION = ("tabletop",)  # issue 6: planar arm pushing a puck (envs/tabletop.py)
+SPARSE = ("keydoor", "maze_goal")  # issue 7: envs/keydoor.py (discrete), envs/goal.py (continuous)
 
 
 class UnknownEnvError(RlinfoError, ValueError):
@@ -37,7 +39,15 @@ class EnvArgumentError(RlinfoError, TypeError):
 
 def list_envs() -> list[str]:
     """Known environment names (dm_control: the featured tasks; any suite ``dmc:<domain>-<task>`` works)."""
-    return [*BUILTIN_MAZES, "maze:custom", *LOCOMOTION, *MANIPULATION, *(f"dmc:{t}" for t in FEATURED_TASKS)]
+    return [
+        *BUILTIN_MAZES,
+        "maze:custom",
+        *LOCOMOTION,
+        *MANIPULATION,
+        *SPARSE,
+        *(f"dmc:{t}" for t in FEATURED_TASKS),
+        "gym:<id>",
+    ]
 
 
 def _unknown(name: str) -> UnknownEnvError:
@@ -106,6 +116,21 @@ def make(name: str, **kwargs: Any) -> gym.Env:
 
         _check_kwargs(key, kwargs, TabletopEnv.__init__)
         return TabletopEnv(**kwargs)
+    if key == "keydoor":
+        from .keydoor import KeyDoorEnv
+
+        _check_kwargs(key, kwargs, KeyDoorEnv.__init__)
+        return KeyDoorEnv(**kwargs)
+    if key == "maze_goal":
+        from .goal import MazeGoalEnv
+
+        _check_kwargs(key, kwargs, MazeGoalEnv.__init__)
+        return MazeGoalEnv(**kwargs)
+    if key.startswith("gym:"):  # any registered gymnasium id, e.g. gym:CartPole-v1
+        try:
+            return gym.make(key[4:], **kwargs)
+        except gym.error.Error as e:
+            raise UnknownEnvError(f"gymnasium cannot make {key[4:]!r}: {str(e).splitlines()[0]}") from None
     if key.startswith("dmc:"):
         from .dmc import DMCEnv, make_dmc
 

@@ -93,8 +93,17 @@ def cmd_train(args: list[str]) -> int:
     cfg = load_config(source, overrides)
     cfg, run_dir = create_run_dir(cfg)
     print(f"rlinfo: training {cfg.reward.name} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
-    result = Trainer(cfg, run_dir).train()
-    print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    if cfg.agent.name == "ppo":  # on-policy loop (agents/ppo_trainer.py)
+        from rlinfo.agents.ppo_trainer import PPOTrainer
+
+        result = PPOTrainer(cfg, run_dir).train()
+        n = result["episodes"]
+        print(f"return: {result['return']:.4g}, success: {result['success']:.3g} ({n} episodes)")
+        if "coverage" in result:  # skill rewards: METRA's coverage protocol
+            print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    else:
+        result = Trainer(cfg, run_dir).train()
+        print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
     print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir.parent})")
     return 0
 
@@ -114,7 +123,7 @@ def cmd_list() -> int:
     from rlinfo.rewards import REWARDS
 
     print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS]))
-    print("agents (agent.name):       sac, slim (multi-critic: one critic per reward.channels entry)")
+    print("agents (agent.name):       sac, slim (multi-critic: one critic per reward.channels entry), ppo")
     print("environments (env.name):   " + ", ".join(list_envs()))
     print("presets:                   " + ", ".join(preset_names()))
     return 0
