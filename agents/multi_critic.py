@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -63,6 +64,7 @@ class MultiCriticSAC(SAC):
         adv_momentum: float = 0.01,
         baseline: str = "sample",
         soft_channel: int = 0,
+        entropy: dict[str, Any] | None = None,
     ) -> None:
         weights = [float(w) for w in channel_weights]
         if not weights or not all(math.isfinite(w) for w in weights):
@@ -82,7 +84,7 @@ class MultiCriticSAC(SAC):
             )
         super().__init__(
             obs_dim, action_dim, action_low, action_high, hidden_dim, num_layers, lr, gamma, tau,
-            alpha_init, learn_alpha, target_entropy_scale,
+            alpha_init, learn_alpha, target_entropy_scale, entropy=entropy,
         )  # fmt: skip
         self.num_channels = C
         self.normalize_advantage, self.adv_momentum = normalize_advantage, adv_momentum
@@ -140,7 +142,7 @@ class MultiCriticSAC(SAC):
         self.critic.requires_grad_(False)  # gradients flow through the action only
         adv = self.advantages(obs, action)
         self.critic.requires_grad_(True)
-        return (self.alpha * log_prob - self.weights @ adv).mean(), log_prob.detach()
+        return self.entropy_term(log_prob) - (self.weights @ adv).mean(), log_prob.detach()
 
     def update(
         self, obs: Tensor, action: Tensor, rewards: Tensor, next_obs: Tensor, terminated: Tensor

@@ -20,17 +20,25 @@ Q_i = ψ_iᵀz. The "reward" passed to :meth:`SAC.update` is then the vector cum
 as in the paper and its code: the entropy bonus enters the actor loss only. ``sf_soft_target=True``
 adds − α log π(a'|s') · z/‖z‖² inside the bracket, so that zᵀy_ψ equals the soft target y above
 for the scalar reward r = Δφᵀz (our option, not the paper's).
+
+``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
+(:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask): the actor loss becomes
+E[−Q(s, ã)] + controller.loss(H(s)) with the per-state entropy estimate H(s) = −log π(ã|s), the soft
+targets use α = max(controller.coef, 0), and the controller is updated with the batch mean entropy
+after every actor step (``progress``, set by the trainer, drives EPO's phase schedule).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rlinfo.agents.entropy import EntropyController, build_controller
 from rlinfo.nn import ensemble_mlp, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -92,6 +100,7 @@ class SAC(nn.Module):
         critic: str = "q",
         skill_dim: int = 0,
         sf_soft_target: bool = False,
+        entropy: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if critic not in CRITICS:
@@ -116,10 +125,26 @@ class SAC(nn.Module):
             "critic": torch.optim.Adam(self.critic.parameters(), lr=lr),
             "alpha": torch.optim.Adam([self.log_alpha], lr=lr),
         }
+        self.entropy_controller: EntropyController | None = None
+        if entropy is not None:
+            try:
+                self.entropy_controller = build_controller(entropy)
+            except ValueError as e:
+                raise ValueError(f"SAC: {e}") from None
+        self.progress = 0.0  # fraction of training done, for phase-scheduled entropy controllers
 
     @property
     def alpha(self) -> Tensor:
+        """Temperature of the soft targets: exp(log α), or the entropy controller's coefficient (≥ 0)."""
+        if self.entropy_controller is not None:
+            return self.entropy_controller.coef.detach().clamp_min(0.0)
         return self.log_alpha.exp().detach()
+
+    def entropy_term(self, log_prob: Tensor) -> Tensor:
+        """The actor loss's entropy part: E[α log π(ã|s)], or the controller's term on H(s) = −log π."""
+        if self.entropy_controller is not None:
+            return self.entropy_controller.loss(-log_prob)
+        return (self.alpha * log_prob).mean()
 
     @torch.inference_mode()
     def act(self, obs: Tensor, deterministic: bool = False) -> Tensor:
@@ -173,7 +198,7 @@ class SAC(nn.Module):
         self.critic.requires_grad_(False)  # gradients flow through the action only
         q = self.q_values(self.critic, obs, action).min(dim=0).values
         self.critic.requires_grad_(True)
-        return (self.alpha * log_prob - q).mean(), log_prob.detach()
+        return self.entropy_term(log_prob) - q.mean(), log_prob.detach()
 
     def alpha_loss(self, log_prob: Tensor) -> Tensor:
         return -(self.log_alpha * (log_prob + self.target_entropy)).mean()
@@ -190,7 +215,10 @@ class SAC(nn.Module):
         loss_pi, log_prob = self.actor_loss(obs)
         self._step("actor", loss_pi)
         stats = {"critic": loss_q.detach(), "actor": loss_pi.detach(), "entropy": -log_prob.mean()}
-        if self.learn_alpha:
+        if self.entropy_controller is not None:
+            entropy_stats = self.entropy_controller.update(-log_prob.mean(), self.progress)
+            stats.update({f"entropy_{k}": v for k, v in entropy_stats.items()})
+        elif self.learn_alpha:
             loss_alpha = self.alpha_loss(log_prob)
             self._step("alpha", loss_alpha)
             stats["alpha_loss"] = loss_alpha.detach()

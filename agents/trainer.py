@@ -175,6 +175,7 @@ class Trainer:
             stats["reward/mean"] = batch.reward.mean()
         if getattr(self.agent, "successor_features", False):  # ψ's TD target is the vector cumulant Δφ
             batch.reward = self.cfg.reward.intrinsic_weight * self.reward_module.cumulant(batch)
+        self.agent.progress = self.global_step / self.cfg.total_steps  # phase-scheduled entropy control
         agent_stats = self.agent.update(
             self.agent_input(batch.obs, batch.skill),
             batch.action,

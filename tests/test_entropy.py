@@ -120,3 +120,45 @@ def test_controller_state_round_trips():
     b = build_controller({"name": "target", "target": 1.0})
     b.load_state_dict(a.state_dict())
     assert b.coef.item() == pytest.approx(a.coef.item())
+
+
+def _sac_batch(n: int = 64, obs_dim: int = 3, action_dim: int = 2, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    obs, next_obs = torch.randn(n, obs_dim, generator=g), torch.randn(n, obs_dim, generator=g)
+    action = torch.rand(n, action_dim, generator=g) * 2 - 1
+    return obs, action, torch.randn(n, generator=g), next_obs, torch.zeros(n, dtype=torch.bool)
+
+
+def test_sac_with_fixed_controller_equals_sac_with_fixed_alpha():
+    """SAC(entropy=fixed β) has exactly SAC's losses with a frozen temperature α = β."""
+    from rlinfo.agents.sac import SAC
+
+    obs, action, reward, next_obs, term = _sac_batch()
+    torch.manual_seed(0)
+    plain = SAC(3, 2, hidden_dim=16, alpha_init=0.05, learn_alpha=False)
+    torch.manual_seed(0)
+    ctrl = SAC(3, 2, hidden_dim=16, entropy={"name": "fixed", "coef": 0.05})
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        expected = plain.actor_loss(obs)[0]
+        torch.manual_seed(seed)
+        torch.testing.assert_close(ctrl.actor_loss(obs)[0], expected)
+        torch.manual_seed(seed)
+        expected = plain.critic_loss(obs, action, reward, next_obs, term)
+        torch.manual_seed(seed)
+        torch.testing.assert_close(ctrl.critic_loss(obs, action, reward, next_obs, term), expected)
+
+
+def test_sac_target_controller_moves_alpha_toward_the_target():
+    """With a target far above the policy's entropy the controller's α grows during SAC updates."""
+    from rlinfo.agents.sac import SAC
+
+    torch.manual_seed(0)
+    agent = SAC(3, 2, hidden_dim=16, entropy={"name": "target", "target": 10.0, "coef": 0.01, "lr": 0.1})
+    before = float(agent.alpha)
+    for seed in range(5):
+        stats = agent.update(*_sac_batch(seed=seed))
+    assert float(agent.alpha) > before * 1.5
+    assert "entropy_coef" in stats and "alpha_loss" not in stats
+    with pytest.raises(ValueError, match="SAC: entropy"):
+        SAC(3, 2, entropy={"name": "nope"})
