@@ -252,7 +252,7 @@ class PPOTrainer:
             self.history.append(row)
             self.iteration += 1
             self.log(row)
-            bar.update(self.global_step - before)
+            bar.update(min(self.global_step, cfg.total_steps) - min(before, cfg.total_steps))
             if "episodic_return" in row:
                 bar.set_postfix({"return": f"{row['episodic_return']:.2f}"}, refresh=False)
             if (

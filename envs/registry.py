@@ -3,7 +3,7 @@
 Names: ``maze:square``, ``maze:tree`` (alias ``maze:square_tree``), ``maze:corridor``, ``maze:custom``
 (needs ``layout=``: ASCII text or a .txt path), ``ant``, ``half_cheetah``, ``tabletop`` and
 ``dmc:<domain>-<task>`` for any dm_control suite task, ``keydoor`` and ``maze_goal``
-(sparse-reward tasks, issue 7) and ``gym:<id>`` (any gymnasium id, e.g. ``gym:CartPole-v1``).
+(sparse-reward tasks) and ``gym:<id>`` (any gymnasium id, e.g. ``gym:CartPole-v1``).
 MuJoCo and dm_control are imported only when such an env is built.
 """
 
@@ -25,8 +25,8 @@ from .maze import MazeEnv, MazeLayout, MazeVectorEnv
 BUILTIN_MAZES = {"maze:square": "square", "maze:tree": "tree", "maze:corridor": "corridor"}
 ALIASES = {"maze:square_tree": "maze:tree"}
 LOCOMOTION = ("ant", "half_cheetah")
-MANIPULATION = ("tabletop",)  # issue 6: planar arm pushing a puck (envs/tabletop.py)
-SPARSE = ("keydoor", "maze_goal")  # issue 7: envs/keydoor.py (discrete), envs/goal.py (continuous)
+MANIPULATION = ("tabletop",)  # planar arm pushing a puck (envs/tabletop.py)
+SPARSE = ("keydoor", "maze_goal")  # envs/keydoor.py (discrete), envs/goal.py (continuous)
 
 
 class UnknownEnvError(RlinfoError, ValueError):

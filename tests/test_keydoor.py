@@ -1,4 +1,4 @@
-"""Sparse-reward tasks of issue 7: key-door gridworld dynamics and the maze goal."""
+"""Sparse-reward tasks: key-door gridworld dynamics and the maze goal."""
 
 from __future__ import annotations
 

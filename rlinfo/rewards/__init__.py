@@ -29,13 +29,16 @@ from rlinfo.rewards.proto import ProtoRL
 from rlinfo.rewards.rnd import RND
 from rlinfo.rewards.tabletop import TabletopMETRA, TabletopReach, TabletopSafety
 
-REWARDS: dict[str, type[IntrinsicReward]] = {"diayn": DIAYN, "metra": METRA, "rnd": RND}
-REWARDS.update({"extrinsic": ExtrinsicReward, "apt": APT, "icm": ICM})  # issue 5: exploration, empowerment
-REWARDS.update({"disagreement": Disagreement, "proto": ProtoRL, "empowerment": Empowerment})
-REWARDS.update({"lsd": LSD, "csf": CSF})  # issue 4: Wasserstein-dependency skill rewards
-REWARDS.update({"dads": DADS, "becl": BeCL, "cic": CIC})  # issue 4: dynamics / contrastive skill rewards
-REWARDS.update({"tabletop_reach": TabletopReach, "tabletop_safety": TabletopSafety})  # issue 6
-REWARDS.update({"tabletop_metra": TabletopMETRA})
+REWARDS: dict[str, type[IntrinsicReward]] = {
+    # skill discovery: state-skill MI and its Wasserstein form, contrastive behaviour
+    "diayn": DIAYN, "dads": DADS, "metra": METRA, "lsd": LSD, "csf": CSF, "becl": BeCL, "cic": CIC,
+    # exploration and empowerment
+    "rnd": RND, "apt": APT, "icm": ICM, "disagreement": Disagreement, "proto": ProtoRL,
+    "empowerment": Empowerment,
+    # task rewards as modules (reward channels): the env's reward, the tabletop env's reach / safety
+    "extrinsic": ExtrinsicReward, "tabletop_reach": TabletopReach, "tabletop_safety": TabletopSafety,
+    "tabletop_metra": TabletopMETRA,  # METRA on the tabletop object's position
+}  # fmt: skip
 
 
 def make_reward(name: str, **kwargs: Any) -> IntrinsicReward:
