@@ -102,7 +102,13 @@ class MultiCriticSAC(SAC):
         return out.view(self.num_channels, 2, -1)
 
     def critic_loss(
-        self, obs: Tensor, action: Tensor, rewards: Tensor, next_obs: Tensor, terminated: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        rewards: Tensor,
+        next_obs: Tensor,
+        terminated: Tensor,
+        discount: Tensor | None = None,
     ) -> Tensor:
         if rewards.dim() != 2 or rewards.shape[-1] != self.num_channels:
             raise ValueError(
@@ -114,7 +120,8 @@ class MultiCriticSAC(SAC):
             next_q = self.q_values(self.critic_target, next_obs, next_action).min(dim=1).values  # [C, B]
             if self.soft_channel >= 0:
                 next_q[self.soft_channel] -= self.alpha * next_log_prob
-            target = rewards.T + self.gamma * (~terminated).float() * next_q  # [C, B]
+            gamma = self.gamma if discount is None else discount  # [B] for n-step pairs
+            target = rewards.T + gamma * (~terminated).float() * next_q  # [C, B]
         q = self.q_values(self.critic, obs, action)  # [C, 2, B]
         return 0.5 * ((q - target.unsqueeze(1)) ** 2).mean(dim=-1).sum()
 
@@ -145,10 +152,16 @@ class MultiCriticSAC(SAC):
         return self.entropy_term(log_prob) - (self.weights @ adv).mean(), log_prob.detach()
 
     def update(
-        self, obs: Tensor, action: Tensor, rewards: Tensor, next_obs: Tensor, terminated: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        rewards: Tensor,
+        next_obs: Tensor,
+        terminated: Tensor,
+        discount: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """SAC's update (critics, actor, temperature, Polyak) with ``rewards`` [B, C]."""
-        stats = super().update(obs, action, rewards, next_obs, terminated)
+        stats = super().update(obs, action, rewards, next_obs, terminated, discount)
         for c in range(self.num_channels):
             stats[f"adv_scale_{c}"] = self.adv_scale[c].clone()
         return stats

@@ -2,8 +2,10 @@
 
 * :class:`BufferChunks` saves the replay buffer as fixed-size chunk files under
   ``checkpoints/buffer/``; a checkpoint rewrites only the chunks written since the previous one
-  (incremental, not a full rewrite). Chunk names carry the step, so the previous checkpoint's
-  chunks stay intact until the new checkpoint is in place; unreferenced chunks are then deleted.
+  (incremental, not a full rewrite), plus those holding each env's latest row, whose n-step link
+  ``next_index`` is set when that env's next row arrives. Chunk names carry the step, so the previous
+  checkpoint's chunks stay intact until the new checkpoint is in place; unreferenced chunks are then
+  deleted.
 * RNG states (torch CPU/CUDA, the trainer's generators, numpy generators of the env and its action
   space) and the numpy-batched maze env's own state; other envs are re-seeded and start new episodes.
 * :func:`resume_config`: the run's ``config.yaml`` plus the few overrides that are safe on resume.
@@ -29,7 +31,7 @@ from rlinfo.rundir import load_run_config
 
 CHUNK_ROWS = 65_536  # transitions per buffer chunk file
 CHUNK_FORMAT = "rlinfo-buffer-chunk"
-FIELDS = ("obs", "next_obs", "action", "reward", "terminated", "skill")
+FIELDS = ("obs", "next_obs", "action", "reward", "terminated", "skill", "next_index")
 # config keys that may change when a run is resumed (everything else must match the saved run)
 RESUMABLE = (
     "total_steps",
@@ -59,13 +61,14 @@ class BufferChunks:
         self.dir, self.chunk_rows = Path(directory), int(chunk_rows or CHUNK_ROWS)
         self.files: dict[int, str] = {}  # chunk index -> file name of the latest saved version
         self.saved_added = 0  # buffer.added at the last save
+        self.saved_last: list[int] = []  # buffer.last_index at the last save: rows linked (changed) later
 
     def dirty(self, buffer: ReplayBuffer) -> list[int]:
         """Indices of the chunks holding transitions added since the last save."""
         new, rows = buffer.added - self.saved_added, self.chunk_rows
         if new >= buffer.capacity:
             return list(range(-(-buffer.size // rows)))
-        ids: set[int] = set()
+        ids = {i // rows for i in self.saved_last if 0 <= i < buffer.size}
         for a, b in _segments(self.saved_added % buffer.capacity, new, buffer.capacity):
             ids.update(range(a // rows, (b - 1) // rows + 1))
         return sorted(ids)
@@ -82,13 +85,14 @@ class BufferChunks:
             name = f"chunk_{c:06d}_{step:09d}.pt"
             atomic_write(self.dir / name, lambda f, p=payload: torch.save(p, f))
             self.files[c] = name
-        self.saved_added = buffer.added
+        self.saved_added, self.saved_last = buffer.added, buffer.last_index.tolist()
         return {
             "chunk_rows": self.chunk_rows,
             "capacity": buffer.capacity,
             "pos": buffer.pos,
             "size": buffer.size,
             "added": buffer.added,
+            "last_index": self.saved_last,
             "files": [self.files[c] for c in sorted(self.files)],
         }
 
@@ -114,12 +118,16 @@ class BufferChunks:
             rows = int(chunk["rows"])
             for field in FIELDS:
                 target = getattr(buffer, field)
-                if target is not None:
+                if field == "next_index" and field not in chunk:  # saved before n-step links
+                    target[row : row + rows] = -1
+                elif target is not None:
                     target[row : row + rows] = chunk[field].to(target.device, target.dtype)
             self.files[c], row = name, row + rows
         if row != size:
             raise CheckpointError(f"buffer chunks in {self.dir} hold {row} transitions, expected {size}")
         buffer.pos, buffer.size, buffer.added = int(manifest["pos"]), size, int(manifest["added"])
+        self.saved_last = [int(i) for i in manifest.get("last_index", [])]
+        buffer.last_index = torch.tensor(self.saved_last, dtype=torch.long, device=buffer.device)
         self.saved_added = buffer.added
 
 

@@ -7,7 +7,9 @@ Haarnoja et al. (2018), "Soft Actor-Critic Algorithms and Applications":
     L_π      = E[α log π(ã|s) − min_i Q_i(s, ã)],                               ã ~ π(·|s)
     L_α      = E[−log α · (log π(ã|s) + H̄)],   H̄ = −target_entropy_scale · |A|
 
-Truncated episodes bootstrap (only ``terminated`` zeroes the target). The two critics are one
+Truncated episodes bootstrap (only ``terminated`` zeroes the target). ``update(..., discount=d)``
+replaces γ by a per-sample factor d [B] (γ^k for URLB-style k-step pairs (s, s_{t+k}), see
+``train.n_step``); the default ``None`` is the paper's one-step γ. The two critics are one
 ``ensemble_mlp`` with weights [2, in, out]: a single batched matmul per layer.
 
 ``critic="successor_features"`` (CSF, Zheng et al. 2025, "Can a MISL Fly?"): the last ``skill_dim``
@@ -156,7 +158,9 @@ class SAC(nn.Module):
         return (out * obs[:, -self.skill_dim :]).sum(-1) if self.successor_features else out.squeeze(-1)
 
     @torch.no_grad()
-    def sf_target(self, cumulant: Tensor, next_obs: Tensor, terminated: Tensor) -> Tensor:
+    def sf_target(
+        self, cumulant: Tensor, next_obs: Tensor, terminated: Tensor, discount: Tensor | None = None
+    ) -> Tensor:
         """y_ψ [B, D] of the successor-feature critic (see the module docstring)."""
         if cumulant.dim() != 2 or cumulant.shape[-1] != self.skill_dim:
             raise ValueError(
@@ -171,25 +175,39 @@ class SAC(nn.Module):
         if self.sf_soft_target:
             z_dir = z / z.pow(2).sum(-1, keepdim=True).clamp_min(1e-8)
             psi_min = psi_min - self.alpha * next_log_prob.unsqueeze(-1) * z_dir
-        return cumulant + self.gamma * (~terminated).float().unsqueeze(-1) * psi_min
+        bootstrap = (self.gamma if discount is None else discount) * (~terminated).float()
+        return cumulant + bootstrap.unsqueeze(-1) * psi_min
 
     def sf_critic_loss(
-        self, obs: Tensor, action: Tensor, cumulant: Tensor, next_obs: Tensor, terminated: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        cumulant: Tensor,
+        next_obs: Tensor,
+        terminated: Tensor,
+        discount: Tensor | None = None,
     ) -> Tensor:
         """L_ψ = ½ Σ_i E[‖ψ_i(s, a) − y_ψ‖²] on the vector cumulant [B, D]."""
-        target = self.sf_target(cumulant, next_obs, terminated)
+        target = self.sf_target(cumulant, next_obs, terminated, discount)
         psi = self.critic(torch.cat([obs, action], dim=-1))
         return 0.5 * ((psi - target.unsqueeze(0)) ** 2).sum(-1).mean(dim=1).sum()
 
     def critic_loss(
-        self, obs: Tensor, action: Tensor, reward: Tensor, next_obs: Tensor, terminated: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        reward: Tensor,
+        next_obs: Tensor,
+        terminated: Tensor,
+        discount: Tensor | None = None,
     ) -> Tensor:
         if self.successor_features:
-            return self.sf_critic_loss(obs, action, reward, next_obs, terminated)
+            return self.sf_critic_loss(obs, action, reward, next_obs, terminated, discount)
+        gamma = self.gamma if discount is None else discount  # [B] for n-step pairs
         with torch.no_grad():
             next_action, next_log_prob = self.actor.sample(next_obs)
             next_q = self.q_values(self.critic_target, next_obs, next_action).min(dim=0).values
-            target = reward + self.gamma * (~terminated).float() * (next_q - self.alpha * next_log_prob)
+            target = reward + gamma * (~terminated).float() * (next_q - self.alpha * next_log_prob)
         q = self.q_values(self.critic, obs, action)
         return 0.5 * ((q - target.unsqueeze(0)) ** 2).mean(dim=1).sum()
 
@@ -204,13 +222,20 @@ class SAC(nn.Module):
         return -(self.log_alpha * (log_prob + self.target_entropy)).mean()
 
     def update(
-        self, obs: Tensor, action: Tensor, reward: Tensor, next_obs: Tensor, terminated: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        reward: Tensor,
+        next_obs: Tensor,
+        terminated: Tensor,
+        discount: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """One gradient step of critics, actor and temperature, then the Polyak target update.
 
-        ``reward`` is [B], or the cumulant [B, skill_dim] for ``critic="successor_features"``.
+        ``reward`` is [B], or the cumulant [B, skill_dim] for ``critic="successor_features"``;
+        ``discount`` [B] replaces γ per sample (n-step pairs), ``None`` keeps γ.
         """
-        loss_q = self.critic_loss(obs, action, reward, next_obs, terminated)
+        loss_q = self.critic_loss(obs, action, reward, next_obs, terminated, discount)
         self._step("critic", loss_q)
         loss_pi, log_prob = self.actor_loss(obs)
         self._step("actor", loss_pi)

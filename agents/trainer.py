@@ -3,6 +3,8 @@
 One iteration collects ``train.rollout_steps`` steps from every sub-env, then makes
 ``train.grad_steps`` updates, each: sample a batch, update the reward module on it (METRA: φ and
 λ), relabel the batch's rewards with the current reward networks, update the agent (SAC).
+With ``train.n_step = n > 1`` (URLB) the batch holds pairs (s_t, s_{t+k}), k ≤ n cut at episode ends:
+reward module and relabelling see next_obs = s_{t+k} and SAC bootstraps with γ^k.
 
 Gymnasium 1.x vector envs autoreset on the *next* step: the step after a terminated or truncated
 one returns the reset observation and is not a transition, so it is never stored. That reset
@@ -160,7 +162,7 @@ class Trainer:
 
     def update(self) -> dict[str, Tensor]:
         """One gradient step: reward module (on its cadence), relabel, then the agent."""
-        batch = self.buffer.sample(self.cfg.agent.batch_size, self.sample_gen)
+        batch = self.buffer.sample(self.cfg.agent.batch_size, self.sample_gen, n_step=self.cfg.train.n_step)
         stats: dict[str, Tensor] = {}
         module = self.reward_module
         if module is not None and self.num_updates % self.cfg.train.reward_update_every == 0:
@@ -176,12 +178,14 @@ class Trainer:
         if getattr(self.agent, "successor_features", False):  # ψ's TD target is the vector cumulant Δφ
             batch.reward = self.cfg.reward.intrinsic_weight * self.reward_module.cumulant(batch)
         self.agent.progress = self.global_step / self.cfg.total_steps  # phase-scheduled entropy control
+        n_step = {} if batch.steps is None else {"discount": self.agent.gamma ** batch.steps.float()}  # γ^k
         agent_stats = self.agent.update(
             self.agent_input(batch.obs, batch.skill),
             batch.action,
             batch.reward,
             self.agent_input(batch.next_obs, batch.skill),
             batch.terminated,
+            **n_step,
         )
         stats.update({f"sac/{k}": v for k, v in agent_stats.items()})
         self.num_updates += 1
@@ -215,6 +219,8 @@ class Trainer:
                 reward=torch.as_tensor(rew, dtype=torch.float32),
             ),
             keep=torch.as_tensor(keep, device=self.device),
+            env_ids=torch.arange(len(keep), device=self.device),  # links each env's rows for n-step pairs
+            done=torch.as_tensor(term | trunc, device=self.device),
         )
         state.ep_return += np.where(keep, rew, 0.0)
         state.ep_length += keep
@@ -377,6 +383,8 @@ class Trainer:
             self.load_loop_state(state["loop"], json.loads(state["meta"]))
             if self.chunks is not None:
                 self.chunks.load(self.buffer, json.loads(state["buffer"]))
+            if "env" not in state["loop"]:  # new episodes were started: never link them to saved rows
+                self.buffer.last_index.fill_(-1)
         except CheckpointError:
             raise
         except KeyError as e:

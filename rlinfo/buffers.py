@@ -3,6 +3,11 @@
 The buffer stores *raw* transitions (obs, action, next_obs, terminated, skill, extrinsic reward),
 never intrinsic rewards: those are recomputed from the current reward networks every time a batch
 is sampled (METRA, CIC, BeCL and CSF all need this), see :meth:`ReplayBuffer.sample`.
+
+n-step pairs (URLB's ``nstep=3``, off by default): every stored transition keeps ``next_index``, the
+buffer index of the same env's next stored transition (−1 when none is stored yet or the episode ended
+there). ``sample(n_step=n)`` follows it up to n − 1 times and returns the pair (s_t, s_{t+k}),
+k = min(n, steps to the episode end), with ``batch.steps = k``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from torch import Tensor
 from rlinfo.types import Batch
 
 RewardFn = Callable[[Batch], Tensor]
+FIELDS = ("obs", "next_obs", "action", "reward", "terminated", "skill", "next_index")  # per-row tensors
 
 
 class ReplayBuffer:
@@ -37,6 +43,9 @@ class ReplayBuffer:
         self.reward = torch.zeros(capacity, device=self.device)
         self.terminated = torch.zeros(capacity, dtype=torch.bool, device=self.device)
         self.skill = torch.zeros(capacity, skill_dim, device=self.device) if skill_dim else None
+        long = {"dtype": torch.long, "device": self.device}
+        self.next_index = torch.full((capacity,), -1, **long)  # same env's next transition (−1: none)
+        self.last_index = torch.full((0,), -1, **long)  # per env: its latest row while the episode runs
         self.pos = 0  # next write index
         self.size = 0
         self.added = 0  # transitions ever added (chunked checkpoints save what changed since the last)
@@ -44,11 +53,19 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, batch: Batch, keep: Tensor | None = None) -> None:
+    def add(
+        self,
+        batch: Batch,
+        keep: Tensor | None = None,
+        env_ids: Tensor | None = None,
+        done: Tensor | None = None,
+    ) -> None:
         """Append the transitions of ``batch`` whose ``keep`` flag is True (all if ``keep`` is None).
 
         Vector envs with next-step autoreset return a reset step that is not a transition; pass
-        ``keep = ~autoreset`` so it is never stored.
+        ``keep = ~autoreset`` so it is never stored. ``env_ids`` (one row per env) and ``done``
+        (terminated or truncated), given before ``keep`` filtering, link each row to the same env's
+        previous row for n-step sampling; without them rows are not linked.
         """
         if keep is not None:
             idx_keep = keep.nonzero().squeeze(-1)
@@ -60,6 +77,8 @@ class ReplayBuffer:
                 skill=None if batch.skill is None else batch.skill[idx_keep],
                 reward=None if batch.reward is None else batch.reward[idx_keep],
             )
+            env_ids = None if env_ids is None else env_ids.to(self.device)[idx_keep]
+            done = None if done is None else done.to(self.device)[idx_keep]
         n = len(batch)
         if n == 0:
             return
@@ -75,28 +94,67 @@ class ReplayBuffer:
             if batch.skill is None:
                 raise ValueError("this buffer stores skills but the batch has none")
             self.skill[idx] = batch.skill.to(self.device, torch.float32)
+        self.link(idx, env_ids, done)
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
         self.added += n
 
+    def link(self, idx: Tensor, env_ids: Tensor | None, done: Tensor | None) -> None:
+        """next_index[previous row of env e] = new row of env e; a done row ends its env's chain."""
+        self.last_index[torch.isin(self.last_index, idx)] = -1  # rows being overwritten
+        self.next_index[idx] = -1
+        if env_ids is None:
+            return
+        env_ids = env_ids.to(self.device, torch.long)
+        if env_ids.unique().numel() != len(env_ids):
+            raise ValueError("add: env_ids must hold one row per env")
+        if int(env_ids.max()) >= len(self.last_index):  # first time this env is seen
+            grown = torch.full((int(env_ids.max()) + 1,), -1, dtype=torch.long, device=self.device)
+            grown[: len(self.last_index)] = self.last_index
+            self.last_index = grown
+        prev = self.last_index[env_ids]
+        linked = prev >= 0
+        self.next_index[prev[linked]] = idx[linked]
+        ended = torch.zeros_like(idx, dtype=torch.bool) if done is None else done.to(self.device, torch.bool)
+        self.last_index[env_ids] = torch.where(ended, -1, idx)
+
     def sample(
-        self, batch_size: int, generator: torch.Generator | None = None, relabel: RewardFn | None = None
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        relabel: RewardFn | None = None,
+        n_step: int = 1,
     ) -> Batch:
         """A uniform batch (indices drawn on the buffer's device).
 
         With ``relabel``, ``batch.reward`` is replaced by ``relabel(batch)``: the reward from the
         *current* networks, computed now rather than at insertion time.
+
+        With ``n_step > 1`` each sampled transition t is followed along its env's chain up to
+        n − 1 times, stopping at the episode end: ``next_obs`` and ``terminated`` are those of the
+        last transition t + k − 1 reached and ``batch.steps = k`` (1 ≤ k ≤ n). ``reward`` stays the
+        extrinsic reward of step t. ``n_step = 1`` draws the same indices and returns ``steps=None``.
         """
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
+        if n_step < 1:
+            raise ValueError(f"n_step must be >= 1, got {n_step}")
         idx = torch.randint(self.size, (batch_size,), device=self.device, generator=generator)
+        last, steps = idx, None
+        if n_step > 1:
+            steps = torch.ones_like(idx)
+            for _ in range(n_step - 1):
+                nxt = self.next_index[last]
+                go = (nxt >= 0) & ~self.terminated[last]
+                last, steps = torch.where(go, nxt, last), steps + go.long()
         batch = Batch(
             obs=self.obs[idx],
             action=self.action[idx],
-            next_obs=self.next_obs[idx],
-            terminated=self.terminated[idx],
+            next_obs=self.next_obs[last],
+            terminated=self.terminated[last],
             skill=None if self.skill is None else self.skill[idx],
             reward=self.reward[idx],
+            steps=steps,
         )
         if relabel is not None:
             batch.reward = relabel(batch)
@@ -105,20 +163,24 @@ class ReplayBuffer:
     def state_dict(self) -> dict[str, Tensor | int]:
         """Tensors of the filled part plus the write position (for checkpoints)."""
         state: dict[str, Tensor | int] = {"pos": self.pos, "size": self.size, "added": self.added}
-        for name in ("obs", "next_obs", "action", "reward", "terminated", "skill"):
+        for name in FIELDS:
             value = getattr(self, name)
             if value is not None:
                 state[name] = value[: self.size].clone()
+        state["last_index"] = self.last_index.clone()
         return state
 
     def load_state_dict(self, state: dict[str, Tensor | int]) -> None:
         size = int(state["size"])
         if size > self.capacity:
             raise ValueError(f"saved buffer holds {size} transitions, capacity is {self.capacity}")
-        for name in ("obs", "next_obs", "action", "reward", "terminated", "skill"):
+        for name in FIELDS:
             target = getattr(self, name)
-            if target is not None:
+            if name == "next_index" and name not in state:  # saved before n-step links: none
+                target[:size] = -1
+            elif target is not None:
                 target[:size] = typing_tensor(state[name]).to(self.device)
+        self.last_index = typing_tensor(state.get("last_index", self.last_index[:0])).to(self.device)
         self.pos, self.size = int(state["pos"]), size
         self.added = int(state.get("added", size))  # type: ignore[arg-type]
 

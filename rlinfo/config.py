@@ -83,6 +83,7 @@ class TrainConfig:
     checkpoint_every: int = 20_000  # env steps between checkpoints (0: only at the end)
     eval_every: int = 0  # env steps between evaluations (0: only at the end)
     threads: int = 1  # torch CPU threads; small nets are fastest on 1 (0: torch's default)
+    n_step: int = 1  # reward pairs (s_t, s_{t+n}): 1 = the papers' one-step pairs; URLB uses 3
     progress: bool = True
 
 
@@ -247,6 +248,7 @@ def check_values(cfg: Config) -> None:
         "train.buffer_size": cfg.train.buffer_size,
         "train.reward_update_every": cfg.train.reward_update_every,
         "train.log_every": cfg.train.log_every,
+        "train.n_step": cfg.train.n_step,
         "eval.num_rollouts": cfg.eval.num_rollouts,
     }
     for key, value in positive.items():
@@ -267,6 +269,8 @@ def check_values(cfg: Config) -> None:
     for key, value in {"agent.lr": cfg.agent.lr, "agent.alpha_init": cfg.agent.alpha_init}.items():
         if not value > 0:
             raise ConfigError(f"{key} must be > 0, got {value}")
+    if cfg.train.n_step > 1 and (cfg.reward.extrinsic_weight or cfg.agent.name == "ppo"):
+        raise ConfigError("train.n_step > 1 supports intrinsic rewards with SAC agents only")
     if not 0.0 <= cfg.agent.gamma <= 1.0:
         raise ConfigError(f"agent.gamma must be in [0, 1], got {cfg.agent.gamma}")
     if not 0.0 < cfg.agent.tau <= 1.0:

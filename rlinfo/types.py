@@ -14,7 +14,8 @@ class Batch:
 
     ``terminated`` marks true terminal states only; a time-limit truncation is *not*
     termination and must bootstrap. ``skill`` is the skill the transition was collected
-    with (``None`` for skill-free agents) and ``reward`` the extrinsic reward, if any.
+    with (``None`` for skill-free agents) and ``reward`` the extrinsic reward, if any. ``steps`` is
+set only for n-step pairs (``train.n_step > 1``): ``next_obs`` is then s_{t+k}, k = ``steps``.
     """
 
     obs: Tensor  # [B, obs_dim]
@@ -23,6 +24,7 @@ class Batch:
     terminated: Tensor  # [B] bool
     skill: Tensor | None = None  # [B, skill_dim]
     reward: Tensor | None = None  # [B]
+    steps: Tensor | None = None  # [B] long: env steps k from obs to next_obs (n-step pairs; None: 1)
 
     def __len__(self) -> int:
         return self.obs.shape[0]
