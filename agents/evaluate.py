@@ -107,6 +107,8 @@ def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
     cfg = load_run_config(run_dir)
     config_path = run_dir / "config.yaml"
     ckpt = latest_checkpoint(run_dir)
+    if cfg.agent.name == "ppo":
+        return evaluate_ppo_run(cfg, run_dir, ckpt, figure)
     state = load_checkpoint(ckpt)
     device = torch.device("cpu")
     probe = make_envs(cfg, 1, cfg.seed)
@@ -123,5 +125,24 @@ def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
         raise CheckpointError(f"{ckpt} does not match {config_path}: {str(e).splitlines()[0]}") from None
     result = evaluate_policy(cfg, agent, module, device, run_dir / "skills.png" if figure else None)
     result["steps"] = int(state.get("step", 0))
+    write_eval(run_dir, result)
+    return result
+
+
+def evaluate_ppo_run(cfg: Any, run_dir: Path, ckpt: Path, figure: bool) -> dict[str, Any]:
+    """A PPO run: return and success of ``eval.num_rollouts`` episodes (plus coverage for skills)."""
+    import dataclasses
+
+    from rlinfo.agents.ppo_trainer import PPOTrainer
+
+    cfg = dataclasses.replace(cfg, device="cpu", eval=dataclasses.replace(cfg.eval, figure=figure))
+    trainer = PPOTrainer(cfg, run_dir)  # builds envs and networks; writes nothing until train()
+    try:
+        trainer.load(ckpt)
+    except (KeyError, RuntimeError) as e:
+        reason = str(e).splitlines()[0]
+        raise CheckpointError(f"{ckpt} does not match {run_dir / 'config.yaml'}: {reason}") from None
+    result = trainer.evaluate()
+    trainer.envs.close()
     write_eval(run_dir, result)
     return result

@@ -113,7 +113,11 @@ def cmd_eval(run_dir: str, figure: bool) -> int:
 
     result = evaluate_run(run_dir, figure=figure)
     print(json.dumps(result, sort_keys=True))
-    print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    if "return" in result:  # PPO runs: task return and success
+        n = result["episodes"]
+        print(f"return: {result['return']:.4g}, success: {result['success']:.3g} ({n} episodes)")
+    if "coverage" in result:
+        print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
     return 0
 
 

@@ -166,3 +166,18 @@ def test_intrinsic_skill_reward_plugs_in():
     assert all(torch.equal(data["skill"][t], first) for t in range(4))  # episode 1, reset step included
     assert torch.equal(data["skill"][4], second)  # new episodes get new skills
     assert data["obs"].shape[-1] == 2 and trainer.agent_input(data["obs"][0], first).shape == (2, 6)
+
+
+def test_eval_rebuilds_a_ppo_run_and_reproduces_its_final_evaluation(tmp_path):
+    """`rlinfo eval RUN_DIR` on a PPO run: config + latest checkpoint alone give the same episodes."""
+    from rlinfo.agents.evaluate import evaluate_run
+    from rlinfo.rundir import create_run_dir
+
+    cfg = load_config("ppo_cartpole", [*FAST, "total_steps=2048", f"run_root={tmp_path}", "run_name=cp"])
+    cfg, run_dir = create_run_dir(cfg)
+    trained = PPOTrainer(cfg, run_dir).train()
+    (run_dir / "eval.json").unlink()
+    evaluated = evaluate_run(run_dir, figure=False)
+    assert evaluated["return"] == pytest.approx(trained["return"]) and evaluated["episodes"] == 8
+    assert evaluated["steps"] == trained["steps"]
+    assert (run_dir / "eval.json").exists()
