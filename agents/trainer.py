@@ -420,6 +420,10 @@ class Trainer:
     def resume(cls, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Trainer:
         """A trainer that continues the run in ``run_dir`` from its latest checkpoint."""
         cfg = resume_config(run_dir, overrides)
+        if cfg.agent.name == "ppo":
+            raise RlinfoError(
+                f"--resume is not supported for PPO runs yet ({run_dir}); `rlinfo eval {run_dir}` evaluates"
+            )
         state = load_checkpoint(latest_checkpoint(run_dir))
         trainer = cls(cfg, run_dir)
         trainer.load_state_dict(state)

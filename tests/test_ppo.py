@@ -181,3 +181,16 @@ def test_eval_rebuilds_a_ppo_run_and_reproduces_its_final_evaluation(tmp_path):
     assert evaluated["return"] == pytest.approx(trained["return"]) and evaluated["episodes"] == 8
     assert evaluated["steps"] == trained["steps"]
     assert (run_dir / "eval.json").exists()
+
+
+def test_resume_of_a_ppo_run_is_refused_in_one_line(tmp_path):
+    from rlinfo.agents.trainer import Trainer
+    from rlinfo.errors import RlinfoError
+    from rlinfo.rundir import create_run_dir
+
+    cfg = load_config("ppo_cartpole", [*FAST, "total_steps=512", f"run_root={tmp_path}", "run_name=cp"])
+    cfg, run_dir = create_run_dir(cfg)
+    PPOTrainer(cfg, run_dir).train()
+    with pytest.raises(RlinfoError, match="--resume is not supported for PPO runs") as info:
+        Trainer.resume(run_dir, ["total_steps=1024"])
+    assert "\n" not in str(info.value)
