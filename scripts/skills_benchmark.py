@@ -55,6 +55,7 @@ def skill_run(method: str, seed: int, env: str, args: dict[str, Any]) -> dict[st
     from rlinfo.agents.evaluate import collect_rollouts
     from rlinfo.agents.trainer import Trainer
     from rlinfo.config import load_config
+    from rlinfo.envs import make_vec, maze_layout
     from rlinfo.evaluation import goal_reaching, policy_state_coverage
 
     torch.set_num_threads(1)
@@ -82,7 +83,13 @@ def skill_run(method: str, seed: int, env: str, args: dict[str, Any]) -> dict[st
     result: dict[str, Any] = {"method": method, "seed": seed, "env": env, "steps": trainer.global_step}
     result.update(policy_state_coverage(rollouts.xy, rollouts.layout))
     if method in GOAL_METHODS:
-        goals = goal_reaching(trainer.agent, trainer.reward_module, env, num_goals=48, seed=seed + 10_000)
+        goal_envs = make_vec(env, num_envs=48, seed=seed + 10_000)
+        try:
+            layout = maze_layout(goal_envs)
+            module = trainer.reward_module
+            goals = goal_reaching(trainer.agent, module, goal_envs, env, layout, seed=seed + 10_000)
+        finally:
+            goal_envs.close()
         result.update({k: goals[k] for k in GOAL_METRICS})
     result["wall_s"] = time.perf_counter() - start
     tag = env.replace(":", "-")

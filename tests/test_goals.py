@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlinfo.envs import make, maze_layout
+from rlinfo.envs import make, make_vec, maze_layout
 from rlinfo.evaluation import goal_reaching, sample_goals
 from rlinfo.rewards import LSD
 
@@ -50,8 +50,17 @@ def test_sample_goals_ranges_and_maze_cells():
         sample_goals("dmc:walker-run", 3, rng)
 
 
+def reach(agent, num_goals=16, seed=3, **env_kwargs):
+    """goal_reaching on ``num_goals`` maze:square envs (closed afterwards)."""
+    envs = make_vec("maze:square", num_envs=num_goals, seed=seed, **env_kwargs)
+    try:
+        return goal_reaching(agent, _identity_lsd(), envs, "maze:square", maze_layout(envs), seed=seed)
+    finally:
+        envs.close()
+
+
 def test_goal_reaching_standing_still_matches_hand_distances():
-    res = goal_reaching(Scripted(sign=0.0), _identity_lsd(), "maze:square", num_goals=16, seed=3)
+    res = reach(Scripted(sign=0.0))
     layout = maze_layout(make("maze:square"))
     goals = sample_goals("maze:square", 16, np.random.default_rng(3), layout)
     d = np.linalg.norm(goals - layout.start, axis=1)  # the point never moves from the start
@@ -63,10 +72,9 @@ def test_goal_reaching_standing_still_matches_hand_distances():
 
 
 def test_goal_reaching_scripted_policy_reaches_every_goal():
-    kw = {"num_goals": 16, "seed": 3, "env_kwargs": {"max_episode_steps": 40}}
-    res = goal_reaching(Scripted(), _identity_lsd(), "maze:square", **kw)
+    res = reach(Scripted(), max_episode_steps=40)
     assert res["EndSuccess3"] == 1.0 and res["HitSuccess3"] == 1.0 and res["EndSuccess1"] == 1.0
     assert res["final_distance"] <= 0.5  # steps of 0.5 cells towards the goal, then hovering on it
     # turning back after 25 steps: every goal was hit, fewer are held at the end
-    res = goal_reaching(Scripted(turn=25), _identity_lsd(), "maze:square", **kw)
+    res = reach(Scripted(turn=25), max_episode_steps=40)
     assert res["HitSuccess3"] == 1.0 and res["EndSuccess3"] < 0.5

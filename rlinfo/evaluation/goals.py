@@ -43,49 +43,45 @@ def sample_goals(env_name: str, num_goals: int, rng: np.random.Generator, layout
 def goal_reaching(
     agent: Any,
     module: Any,
+    envs: Any,
     env_name: str,
-    num_goals: int = 48,
+    layout: Any = None,
     max_steps: int | None = None,
     seed: int = 0,
     radii: tuple[float, ...] = (3.0, 1.0),
-    env_kwargs: dict[str, Any] | None = None,
     device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
-    """Roll out ``num_goals`` goal-directed episodes; return the metrics of the module docstring.
+    """One goal-directed episode per sub-env of ``envs``; return the metrics of the module docstring.
 
+    ``envs`` is a vector env of ``env_name`` whose ``info["xy"]`` is the position (build it with
+    ``rlinfo.envs.make_vec``; pass its maze ``layout`` for maze goals; the caller closes it).
     ``agent.act(x, deterministic=True)`` takes ``[obs, z]``; ``module.skill_for_goal(obs, goal_obs)``
     gives z. Without ``max_steps`` each rollout runs to the end of its first episode. The result
     also holds the goals and each rollout's final distance (lists), for tables and figures.
     """
-    from rlinfo.envs import make_vec, maze_layout
-
-    envs = make_vec(env_name, num_envs=num_goals, seed=seed, **(env_kwargs or {}))
-    try:
-        layout = maze_layout(envs)
-        goals = sample_goals(env_name, num_goals, np.random.default_rng(seed), layout)
-        k = goals.shape[1]
-        steps = 0
-        obs, info = envs.reset(seed=seed)
-        pos = np.asarray(info["xy"], dtype=np.float64)[:, :k]
-        dist = np.linalg.norm(pos - goals, axis=1)
-        r = np.asarray(radii, dtype=np.float64)
-        hit = dist[:, None] <= r
-        alive = np.ones(num_goals, dtype=bool)
-        goal_t = torch.as_tensor(goals, dtype=torch.float32, device=device)
-        while alive.any() and steps < (max_steps or MAX_STEPS):
-            steps += 1
-            s = torch.as_tensor(obs, dtype=torch.float32, device=device)
-            g = s.clone()
-            g[:, :k] = goal_t  # the goal observation: current obs with the position replaced
-            z = module.skill_for_goal(s, g)
-            action = agent.act(torch.cat([s, z], dim=-1), deterministic=True).cpu().numpy()
-            obs, _, terminated, truncated, info = envs.step(action)
-            new = np.linalg.norm(np.asarray(info["xy"], dtype=np.float64)[:, :k] - goals, axis=1)
-            dist = np.where(alive, new, dist)  # an ended episode keeps its last distance
-            hit |= alive[:, None] & (dist[:, None] <= r)
-            alive &= ~(np.asarray(terminated) | np.asarray(truncated))
-    finally:
-        envs.close()
+    num_goals = envs.num_envs
+    goals = sample_goals(env_name, num_goals, np.random.default_rng(seed), layout)
+    k = goals.shape[1]
+    steps = 0
+    obs, info = envs.reset(seed=seed)
+    pos = np.asarray(info["xy"], dtype=np.float64)[:, :k]
+    dist = np.linalg.norm(pos - goals, axis=1)
+    r = np.asarray(radii, dtype=np.float64)
+    hit = dist[:, None] <= r
+    alive = np.ones(num_goals, dtype=bool)
+    goal_t = torch.as_tensor(goals, dtype=torch.float32, device=device)
+    while alive.any() and steps < (max_steps or MAX_STEPS):
+        steps += 1
+        s = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        g = s.clone()
+        g[:, :k] = goal_t  # the goal observation: current obs with the position replaced
+        z = module.skill_for_goal(s, g)
+        action = agent.act(torch.cat([s, z], dim=-1), deterministic=True).cpu().numpy()
+        obs, _, terminated, truncated, info = envs.step(action)
+        new = np.linalg.norm(np.asarray(info["xy"], dtype=np.float64)[:, :k] - goals, axis=1)
+        dist = np.where(alive, new, dist)  # an ended episode keeps its last distance
+        hit |= alive[:, None] & (dist[:, None] <= r)
+        alive &= ~(np.asarray(terminated) | np.asarray(truncated))
     result: dict[str, Any] = {"final_distance": float(dist.mean())}
     for i, radius in enumerate(radii):
         result[f"EndSuccess{radius:g}"] = float((dist <= radius).mean())
