@@ -77,11 +77,19 @@ class EntropyController(nn.Module):
             raise ValueError(f"entropy: peak_fraction must be in (0, 1], got {peak_fraction!r}")
         self.peak_fraction = float(peak_fraction)
 
-    def loss(self, entropy: Tensor) -> Tensor:
-        """Scalar to add to the policy loss, from per-state entropies [B] (masked to the peak states)."""
+    def batch_entropy(self, entropy: Tensor) -> Tensor:
+        """H̄_B: the mean of the per-state entropies [B] over the peak states (all when f = 1).
+
+        Both :meth:`loss` and the callers of :meth:`update` use it, so that EPO's band history and
+        the quantity it bounds are the same statistic.
+        """
         if entropy.dim() != 1:
             raise ValueError(f"entropy: expected per-state entropies [B], got shape {tuple(entropy.shape)}")
-        return self.term(entropy[peak_mask(entropy, self.peak_fraction)].mean())
+        return entropy[peak_mask(entropy, self.peak_fraction)].mean()
+
+    def loss(self, entropy: Tensor) -> Tensor:
+        """Scalar to add to the policy loss, from per-state entropies [B] (masked to the peak states)."""
+        return self.term(self.batch_entropy(entropy))
 
     def term(self, mean_entropy: Tensor) -> Tensor:
         return mean_entropy * 0.0

@@ -209,8 +209,10 @@ class PPO(nn.Module):
                 for k, v in stats.items():
                     sums[k] = sums[k] + v if k in sums else v
                 count += 1
-        out = {k: v / max(count, 1) for k, v in sums.items()}
-        out.update(self.controller.update(out["entropy"], progress))
+        if count == 0:  # every row of the rollout was a reset step: nothing to learn from
+            return {}
+        out = {k: v / count for k, v in sums.items()}
+        out.update(self.controller.update(out.pop("controlled_entropy"), progress))
         out["entropy_coef"] = self.controller.coef
         return out
 
@@ -236,6 +238,7 @@ class PPO(nn.Module):
                 "value": loss_v.detach(),
                 "entropy_term": loss_ent.detach(),
                 "entropy": entropy.mean().detach(),
+                "controlled_entropy": self.controller.batch_entropy(entropy).detach(),  # what it regulates
                 "approx_kl": ((log_ratio.exp() - 1) - log_ratio).mean(),
                 "clip_frac": ((log_ratio.exp() - 1.0).abs() > self.clip_coef).float().mean(),
             }

@@ -199,7 +199,9 @@ class PPOTrainer:
     def iterate(self, state: dict[str, Any]) -> dict[str, float]:
         """One rollout + update; returns the logged row."""
         data = self.collect(state)
-        reward, stats = self.rewards(data)
+        stats = self.update_reward_module(data)  # first, as the SAC trainer: statistics are current
+        reward, reward_stats = self.rewards(data)
+        stats.update(reward_stats)
         adv, ret = gae(
             reward, data["values"], data["term"], data["done"], self.agent.gamma, self.agent.gae_lambda
         )
@@ -211,7 +213,6 @@ class PPOTrainer:
         )
         flat["action"] = data["action"].flatten(0, 1)
         flat["generator"] = self.gen  # type: ignore[assignment]
-        stats.update(self.update_reward_module(data))
         progress = min(self.global_step / self.cfg.total_steps, 1.0)
         stats.update({f"ppo/{k}": v for k, v in self.agent.update(flat, progress).items()})
         if self.agent.norm_obs:  # after the update, so that π_old and π see the same normalisation

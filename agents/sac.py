@@ -241,7 +241,8 @@ class SAC(nn.Module):
         self._step("actor", loss_pi)
         stats = {"critic": loss_q.detach(), "actor": loss_pi.detach(), "entropy": -log_prob.mean()}
         if self.entropy_controller is not None:
-            entropy_stats = self.entropy_controller.update(-log_prob.mean(), self.progress)
+            entropy = self.entropy_controller.batch_entropy(-log_prob)
+            entropy_stats = self.entropy_controller.update(entropy, self.progress)
             stats.update({f"entropy_{k}": v for k, v in entropy_stats.items()})
         elif self.learn_alpha:
             loss_alpha = self.alpha_loss(log_prob)

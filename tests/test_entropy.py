@@ -162,3 +162,15 @@ def test_sac_target_controller_moves_alpha_toward_the_target():
     assert "entropy_coef" in stats and "alpha_loss" not in stats
     with pytest.raises(ValueError, match="SAC: entropy"):
         SAC(3, 2, entropy={"name": "nope"})
+
+
+def test_epo_with_peak_mask_is_silent_when_the_controlled_entropy_is_steady():
+    """The band history and the bounded quantity are the same statistic (the peak-state mean)."""
+    ctrl = EPO(coef=0.0, delta=0.1, phase=False, peak_fraction=0.2)
+    entropy = torch.linspace(0.0, 2.0, 100, requires_grad=True)
+    for _ in range(3):
+        ctrl.update(ctrl.batch_entropy(entropy.detach()))
+    term = ctrl.loss(entropy)
+    term.backward()
+    assert float(term.detach()) == 0.0 and float(entropy.grad.abs().sum()) == 0.0
+    assert float(ctrl.batch_entropy(entropy.detach())) == pytest.approx(float(entropy[80:].mean()))

@@ -322,3 +322,16 @@ def test_maze_preset_trains_end_to_end(method):
     skills = trainer.buffer.skill[: len(trainer.buffer)]
     assert skills.shape[1] == module.skill_space.dim
     assert trainer.relabel(trainer.buffer.sample(64)).isfinite().all()
+
+
+def test_becl_update_on_a_batch_of_one_is_finite():
+    """A row without a same-skill partner is left out of the loss, even when it is the only row."""
+    module = BeCL(obs_dim=3, action_dim=1, skill_dim=4, hidden_dim=8)
+    g = torch.Generator().manual_seed(0)
+    obs = torch.randn(1, 3, generator=g)
+    done = torch.zeros(1, dtype=torch.bool)
+    skill = module.skill_space.sample(1, generator=g)
+    batch = Batch(obs=obs, action=torch.zeros(1, 1), next_obs=obs + 1, terminated=done, skill=skill)
+    stats = module.update(batch)
+    assert all(torch.isfinite(torch.as_tensor(v)).all() for v in stats.values())
+    assert float(module.reward(batch)[0]) == 0.0

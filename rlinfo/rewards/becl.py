@@ -132,7 +132,8 @@ class BeCL(SkillReward):
         labels = self._labels(batch)
         feats = self.features(batch.next_obs)
         per_sample, valid = becl_loss(feats, labels, self.temperature, self.positives)
-        loss = (per_sample * valid).sum() / valid.sum().clamp_min(1)
+        per_sample = torch.where(valid, per_sample, torch.zeros_like(per_sample))  # rows w/o positive: NaN
+        loss = per_sample.sum() / valid.sum().clamp_min(1)
         opt = self.optimizers["becl"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -140,5 +141,5 @@ class BeCL(SkillReward):
         return {
             "loss": loss.detach(),
             "accuracy": becl_accuracy(feats.detach(), labels),
-            "reward_mean": (torch.exp(-per_sample.detach()) * valid).mean(),
+            "reward_mean": torch.where(valid, torch.exp(-per_sample.detach()), 0.0).mean(),
         }
