@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rlinfo.rewards.base import IntrinsicReward, SkillReward, check_float
+from rlinfo.rewards.rnd import fold_moments
 from rlinfo.skills import SkillSpace
 from rlinfo.types import Batch
 
@@ -140,12 +141,7 @@ class Normalized(IntrinsicReward):
             self.mean.copy_((1 - m) * self.mean + m * b_mean)
             self.count.add_(n)
             return
-        total = self.count + n
-        delta = b_mean - self.mean
-        m2 = self.var * self.count + b_var * n + delta.pow(2) * self.count * n / total
-        self.mean.add_(delta * n / total)
-        self.var.copy_(m2 / total)
-        self.count.copy_(total)
+        fold_moments(self.mean, self.var, self.count, b_mean, b_var, n)
 
     def reward(self, batch: Batch) -> Tensor:
         return self.normalize(self.module.reward(batch))

@@ -28,6 +28,20 @@ from rlinfo.types import Batch
 OBS_CLIP = 5.0
 
 
+@torch.no_grad()
+def fold_moments(mean: Tensor, var: Tensor, count: Tensor, b_mean: Tensor, b_var: Tensor, n: int) -> None:
+    """Merge a batch's mean / variance (``n`` rows) into running ``mean, var, count`` in place.
+
+    Chan et al.'s parallel update: M2 = var·c + b_var·n + δ²·c·n/(c + n), δ = b_mean − mean.
+    """
+    total = count + n
+    delta = b_mean - mean
+    m2 = var * count + b_var * n + delta.pow(2) * count * n / total
+    mean.add_(delta * n / total)
+    var.copy_(m2 / total)
+    count.copy_(total)
+
+
 class RunningMeanStd(nn.Module):
     """Running mean and variance over a batch dimension (parallel Welford / Chan et al. update).
 
@@ -47,14 +61,7 @@ class RunningMeanStd(nn.Module):
         n = x.shape[0]
         if n == 0:
             return
-        b_mean = x.mean(0)
-        b_var = x.var(0, unbiased=False)
-        total = self.count + n
-        delta = b_mean - self.mean
-        m2 = self.var * self.count + b_var * n + delta.pow(2) * self.count * n / total
-        self.mean.add_(delta * n / total)
-        self.var.copy_(m2 / total)
-        self.count.copy_(total)
+        fold_moments(self.mean, self.var, self.count, x.mean(0), x.var(0, unbiased=False), n)
 
     @property
     def std(self) -> Tensor:
