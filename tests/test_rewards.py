@@ -9,20 +9,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import skill_batch
 
 from rlinfo.rewards import DIAYN, METRA, REWARDS, RND, IntrinsicReward, make_reward
 from rlinfo.types import Batch
-
-
-def _batch(obs, next_obs, skill) -> Batch:
-    obs, next_obs = torch.as_tensor(obs, dtype=torch.float32), torch.as_tensor(next_obs, dtype=torch.float32)
-    return Batch(
-        obs=obs,
-        action=torch.zeros(len(obs), 1),
-        next_obs=next_obs,
-        terminated=torch.zeros(len(obs), dtype=torch.bool),
-        skill=torch.as_tensor(skill, dtype=torch.float32),
-    )
 
 
 def _linear_metra(W, b=None, **kwargs) -> METRA:
@@ -46,7 +36,7 @@ R3 = [0.5, 0.6 * 1.0 + 0.8 * -0.5, 0.0]  # Δφᵀz = [0.5, 0.2, 0.0]
 
 def test_metra_reward_matches_hand_computation():
     m = _linear_metra(W3, b=[3.0, -7.0])
-    r = m.reward(_batch(OBS3, NEXT3, Z3))
+    r = m.reward(skill_batch(OBS3, NEXT3, Z3))
     assert r.shape == (3,) and not r.requires_grad
     torch.testing.assert_close(r, torch.tensor(R3))
 
@@ -60,7 +50,7 @@ def test_metra_losses_match_hand_formula(reduction):
     pen = [min(eps, 1.0 - ci) for ci in c]
     loss_phi = -sum(r + lam0 * p for r, p in zip(R3, pen, strict=True)) / 3
     loss_lambda = math.log(lam0) * sum(pen) / 3
-    stats = m.update(_batch(OBS3, NEXT3, Z3))
+    stats = m.update(skill_batch(OBS3, NEXT3, Z3))
     assert set(stats) == {"loss_phi", "loss_lambda", "dual_lambda", "constraint", "reward_mean"}
     for v in stats.values():
         assert isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad
@@ -75,12 +65,12 @@ def test_metra_dual_lambda_rises_when_violated_and_falls_when_slack():
     big = _linear_metra([[10.0, 0.0], [0.0, 10.0]], lr=1e-2)  # ‖Δφ‖² up to 100 ≫ 1: violated
     lam = big.dual_lambda.clone()
     for _ in range(3):
-        big.update(_batch(OBS3, NEXT3, Z3))
+        big.update(skill_batch(OBS3, NEXT3, Z3))
     assert big.dual_lambda > lam
     small = _linear_metra([[0.01, 0.0], [0.0, 0.01]], lr=1e-2)  # ‖Δφ‖² ≈ 0: slack ε > 0
     lam = small.dual_lambda.clone()
     for _ in range(3):
-        small.update(_batch(OBS3, NEXT3, Z3))
+        small.update(skill_batch(OBS3, NEXT3, Z3))
     assert small.dual_lambda < lam
 
 
@@ -93,7 +83,7 @@ def test_metra_training_enforces_constraint_and_grows_reward():
     obs = 2.0 * torch.randn(n, 2, generator=g)
     step = z + 0.5 * torch.randn(n, 2, generator=g)
     step = 0.1 * step / step.norm(dim=-1, keepdim=True)
-    batch = _batch(obs, obs + step, z)
+    batch = skill_batch(obs, obs + step, z)
     r0 = m.reward(batch).mean()
     for _ in range(400):
         m.update(batch)
@@ -130,7 +120,7 @@ def test_metra_discrete_reward_equals_reference_centering():
     ref_z = (onehot - onehot.mean(-1, keepdim=True)) * 4 / 3
     with torch.no_grad():
         ref = ((m.phi(nxt) - m.phi(obs)) * ref_z).sum(-1)
-    torch.testing.assert_close(m.reward(_batch(obs, nxt, m.skill_space.from_index(idx))), ref)
+    torch.testing.assert_close(m.reward(skill_batch(obs, nxt, m.skill_space.from_index(idx))), ref)
 
 
 def test_diayn_reward_matches_hand_computation():
@@ -140,7 +130,7 @@ def test_diayn_reward_matches_hand_computation():
         m.discriminator[0].bias.zero_()
     nxt = [[1.0, 0.0], [0.0, 2.0]]
     skill = F.one_hot(torch.tensor([0, 2]), 3).float()
-    r = m.reward(_batch([[9.0, 9.0], [9.0, 9.0]], nxt, skill))  # obs is ignored
+    r = m.reward(skill_batch([[9.0, 9.0], [9.0, 9.0]], nxt, skill))  # obs is ignored
     # row 0: logits (1, 0, -1); row 1: logits (0, 2, -2); r = logit_z − logsumexp + log 3
     lse0 = math.log(math.e + 1 + math.exp(-1))
     lse1 = math.log(1 + math.exp(2) + math.exp(-2))
@@ -157,7 +147,7 @@ def test_diayn_accuracy_rises_on_separable_skills():
     idx = torch.randint(n_skills, (n,), generator=g)
     centres = torch.tensor([[3.0, 0.0], [0.0, 3.0], [-3.0, 0.0], [0.0, -3.0]])
     nxt = centres[idx] + 0.3 * torch.randn(n, 2, generator=g)
-    batch = _batch(torch.zeros(n, 2), nxt, m.skill_space.from_index(idx))
+    batch = skill_batch(torch.zeros(n, 2), nxt, m.skill_space.from_index(idx))
     first = m.update(batch)
     assert first["accuracy"] < 0.6 and first["loss"] > 0.9  # near chance (0.25, ln 4 ≈ 1.39)
     for _ in range(150):
@@ -217,7 +207,7 @@ def test_bad_constructor_args_give_clear_errors(cls, kwargs, words):
 
 
 def test_missing_skill_is_a_clear_error():
-    b = _batch(OBS3, NEXT3, Z3)
+    b = skill_batch(OBS3, NEXT3, Z3)
     b.skill = None
     for m in (METRA(obs_dim=2, action_dim=1, hidden_dim=8), DIAYN(obs_dim=2, action_dim=1, hidden_dim=8)):
         with pytest.raises(ValueError, match="batch.skill"):
@@ -240,7 +230,8 @@ def test_save_load_round_trip(cls):
     a = cls(**kw)
     g = torch.Generator().manual_seed(0)
     obs = torch.randn(32, 3, generator=g)
-    batch = _batch(obs, obs + 0.3 * torch.randn(32, 3, generator=g), a.skill_space.sample(32, generator=g))
+    next_obs = obs + 0.3 * torch.randn(32, 3, generator=g)
+    batch = skill_batch(obs, next_obs, a.skill_space.sample(32, generator=g))
     for _ in range(3):
         a.update(batch)
     buf = io.BytesIO()

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import skill_batch
 from torch import nn
 
 import rlinfo.rewards as rewards
@@ -17,17 +18,6 @@ from rlinfo.rewards.dads import dads_reward, mixture_log_prob
 from rlinfo.types import Batch
 
 LOG_2PI = math.log(2 * math.pi)
-
-
-def _batch(obs, next_obs, skill) -> Batch:
-    obs, next_obs = torch.as_tensor(obs, dtype=torch.float32), torch.as_tensor(next_obs, dtype=torch.float32)
-    return Batch(
-        obs=obs,
-        action=torch.zeros(len(obs), 1),
-        next_obs=next_obs,
-        terminated=torch.zeros(len(obs), dtype=torch.bool),
-        skill=torch.as_tensor(skill, dtype=torch.float32),
-    )
 
 
 def test_registry_and_exports():
@@ -108,7 +98,7 @@ ZS = np.array([[0.3], [-0.2], [0.9]])
 @pytest.mark.parametrize("include_positive", [True, False])
 def test_dads_module_reward_and_loss_against_hand_computation(include_positive):
     m = _linear_dads(num_prior_samples=2, include_positive=include_positive)
-    batch = _batch(OBS, NEXT, ZS)
+    batch = skill_batch(OBS, NEXT, ZS)
     delta = NEXT - OBS
     expected = []
     for i in range(3):  # μ = s + 2z; prior skills of transition i: (2i+1)/10, (2i+2)/10
@@ -126,7 +116,7 @@ def test_dads_module_reward_and_loss_against_hand_computation(include_positive):
 
 def test_dads_learned_variance_is_softplus_clipped():
     m = _linear_dads(learn_variance=True)
-    batch = _batch(OBS, NEXT, ZS)
+    batch = skill_batch(OBS, NEXT, ZS)
     delta = NEXT - OBS
     for raw, sigma in ((math.log(math.e**2.0 - 1), 2.0), (-10.0, 0.3)):  # softplus⁻¹(2) -> σ 2; tiny -> 0.3
         with torch.no_grad():
@@ -142,7 +132,7 @@ def test_dads_normalisation_standardises_state_and_delta():
     m = DADS(obs_dim=2, action_dim=1, skill_dim=2, hidden_dim=8)
     obs = torch.randn(64, 2) * 3 + 5
     nxt = obs + torch.randn(64, 2) * 0.01 + 0.2
-    m.update(_batch(obs, nxt, m.skill_space.sample(64)))
+    m.update(skill_batch(obs, nxt, m.skill_space.sample(64)))
     obs_n, delta_n = m._normalized(obs, nxt)
     torch.testing.assert_close(obs_n.mean(0), torch.zeros(2), atol=1e-4, rtol=0)
     torch.testing.assert_close(delta_n.std(0, unbiased=False), torch.ones(2), atol=1e-2, rtol=0)
@@ -156,7 +146,7 @@ def test_dads_skill_dynamics_likelihood_improves_when_delta_depends_on_z():
     obs = torch.randn(256, 3)
     z = m.skill_space.sample(256)
     step = torch.cat([z, torch.zeros(256, 1)], dim=1) + 0.05 * torch.randn(256, 3)
-    batch = _batch(obs, obs + step, z)
+    batch = skill_batch(obs, obs + step, z)
     first = m.update(batch)["loss"].item()
     r_before = m.reward(batch).mean().item()
     for _ in range(150):
@@ -204,7 +194,7 @@ def test_becl_module_reward_is_exp_minus_loss_and_zero_without_positive():
     m = BeCL(obs_dim=2, action_dim=1, skill_dim=4, hidden_dim=8)
     m.net = nn.Identity()  # f(s') = s'
     labels = [0, 0, 0, 1]
-    batch = _batch(np.zeros((4, 2)), F4, np.eye(4)[labels])
+    batch = skill_batch(np.zeros((4, 2)), F4, np.eye(4)[labels])
     expected = [math.exp(-e) if e is not None else 0.0 for e in _becl_hand(F4, labels, 0.5, "all")]
     np.testing.assert_allclose(m.reward(batch).numpy(), expected, rtol=1e-5)
     m.positives = "single"
@@ -222,7 +212,7 @@ def test_becl_contrastive_accuracy_rises_on_separable_skills(positives):
     idx = torch.arange(b) % n_skills
     nxt = centres[idx] + 0.15 * torch.randn(b, 8)
     nxt[:, 2:] += 2.0 * torch.randn(b, 6)  # skill information in 2 of 8 dims, swamped by noise
-    batch = _batch(torch.zeros(b, 8), nxt, np.eye(n_skills)[idx.numpy()])
+    batch = skill_batch(torch.zeros(b, 8), nxt, np.eye(n_skills)[idx.numpy()])
     first = m.update(batch)
     for _ in range(100):
         last = m.update(batch)
@@ -259,7 +249,7 @@ def test_cic_rewards_are_knn_entropy_of_the_next_state_or_transition_embedding()
     m.pred_net = nn.Identity()  # transition embedding = [s, s']
     obs = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 1.0], [-1.0, -1.0]])
     nxt = np.array([[0.5, 0.0], [1.0, 1.0], [0.0, 0.0], [2.0, 2.0], [-2.0, 0.0]])
-    batch = _batch(obs, nxt, np.random.default_rng(0).random((5, 2)))
+    batch = skill_batch(obs, nxt, np.random.default_rng(0).random((5, 2)))
     np.testing.assert_allclose(m.reward(batch).numpy(), _knn_reward_hand(nxt, 2), rtol=1e-5)
     m.reward_kind = "knn_transition"
     trans = np.concatenate([obs, nxt], axis=1)
@@ -269,7 +259,7 @@ def test_cic_rewards_are_knn_entropy_of_the_next_state_or_transition_embedding()
 def test_cic_loss_of_module_is_cpc_of_query_and_key():
     torch.manual_seed(0)
     m = CIC(obs_dim=3, action_dim=1, skill_dim=4, hidden_dim=16, subtract_positive=True)
-    batch = _batch(torch.randn(6, 3), torch.randn(6, 3), m.skill_space.sample(6))
+    batch = skill_batch(torch.randn(6, 3), torch.randn(6, 3), m.skill_space.sample(6))
     q, k = m.query(batch.skill), m.key(batch.obs, batch.next_obs)
     expected = cpc_loss(q, k, 0.5, subtract_positive=True).mean().item()
     assert m.update(batch)["loss"].item() == pytest.approx(expected, rel=1e-6)
@@ -283,7 +273,7 @@ def _cic_learning(b: int, d: int, subtract_positive: bool) -> tuple[dict, dict]:
     m = CIC(obs_dim=d, action_dim=1, skill_dim=d, hidden_dim=64, lr=3e-3, subtract_positive=subtract_positive)
     obs = torch.randn(b, d)
     z = m.skill_space.sample(b)
-    batch = _batch(obs, obs + 2 * (z - 0.5), z)  # s' − s determined by the skill
+    batch = skill_batch(obs, obs + 2 * (z - 0.5), z)  # s' − s determined by the skill
     first = m.update(batch)
     for _ in range(150):
         last = m.update(batch)

@@ -5,21 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import skill_batch
 
 from rlinfo.agents.sac import SAC
 from rlinfo.rewards import CSF, LSD, REWARDS
-from rlinfo.types import Batch
-
-
-def _batch(obs, next_obs, skill) -> Batch:
-    obs, next_obs = torch.as_tensor(obs, dtype=torch.float32), torch.as_tensor(next_obs, dtype=torch.float32)
-    return Batch(
-        obs=obs,
-        action=torch.zeros(len(obs), 1),
-        next_obs=next_obs,
-        terminated=torch.zeros(len(obs), dtype=torch.bool),
-        skill=torch.as_tensor(skill, dtype=torch.float32),
-    )
 
 
 def _set_linear(module, W) -> None:
@@ -54,10 +43,10 @@ def test_lsd_reward_is_delta_phi_z_with_spectrally_normalised_weight():
     state = {k: v.clone() for k, v in m.state_dict().items()}
     W_sn = W3 / np.linalg.svd(W3, compute_uv=False)[0]  # W / σ_max, σ_max ≈ 2.29
     expected = (((NEXT3 - OBS3) @ W_sn.T) * Z3).sum(-1)
-    r = m.reward(_batch(OBS3, NEXT3, Z3))
+    r = m.reward(skill_batch(OBS3, NEXT3, Z3))
     assert r.shape == (3,) and not r.requires_grad
     np.testing.assert_allclose(r.numpy(), expected, rtol=1e-4, atol=1e-5)
-    loss, _ = m.loss(_batch(OBS3, NEXT3, Z3))
+    loss, _ = m.loss(skill_batch(OBS3, NEXT3, Z3))
     assert loss.item() == pytest.approx(-expected.mean(), rel=1e-4)
     for k, v in m.state_dict().items():  # reward() has no side effects on the σ estimates
         torch.testing.assert_close(v, state[k])
@@ -70,7 +59,7 @@ def test_lsd_learns_and_phi_stays_1_lipschitz():
     z = m.skill_space.sample(256)
     step = torch.zeros(256, 4)
     step[:, :2] = z  # s' − s = (z, 0, 0): Δφᵀz is maximised by φ(s) = s[:2]
-    batch = _batch(obs, obs + step, z)
+    batch = skill_batch(obs, obs + step, z)
     before = m.reward(batch).mean().item()
     for _ in range(150):
         m.update(batch)
@@ -95,19 +84,19 @@ def test_csf_loss_matches_numpy(xi):
     m = CSF(obs_dim=2, action_dim=1, skill_dim=2, num_layers=0, xi=xi)
     _set_linear(m, W3)
     z_neg = np.array([[1.0, 0.0], [0.0, 1.0], [-0.6, 0.8], [0.0, -1.0]])
-    out = m.losses(_batch(OBS3, NEXT3, Z3), torch.as_tensor(z_neg, dtype=torch.float32))
+    out = m.losses(skill_batch(OBS3, NEXT3, Z3), torch.as_tensor(z_neg, dtype=torch.float32))
     dphi = (NEXT3 - OBS3) @ W3.T  # [[.5, 0], [1, -.5], [-1, 0]]
     pos = (dphi * Z3).sum(-1)
     lse = _logsumexp(dphi @ z_neg.T)
     assert out["loss_phi"].item() == pytest.approx(-(pos.mean() - xi * lse.mean()), rel=1e-5)
-    np.testing.assert_allclose(m.reward(_batch(OBS3, NEXT3, Z3)).numpy(), pos, rtol=1e-6)
-    np.testing.assert_allclose(m.cumulant(_batch(OBS3, NEXT3, Z3)).numpy(), dphi, rtol=1e-6)
+    np.testing.assert_allclose(m.reward(skill_batch(OBS3, NEXT3, Z3)).numpy(), pos, rtol=1e-6)
+    np.testing.assert_allclose(m.cumulant(skill_batch(OBS3, NEXT3, Z3)).numpy(), dphi, rtol=1e-6)
 
 
 def test_csf_negatives_prior_and_batch():
-    batch = _batch(OBS3, NEXT3, Z3)
+    batch = skill_batch(OBS3, NEXT3, Z3)
     prior = CSF(obs_dim=2, action_dim=1, skill_dim=3, hidden_dim=8)
-    batch3 = _batch(OBS3, NEXT3, np.eye(3))
+    batch3 = skill_batch(OBS3, NEXT3, np.eye(3))
     z_neg = prior.negative_skills(batch3)
     assert z_neg.shape == (256, 3)
     torch.testing.assert_close(z_neg.norm(dim=-1), torch.ones(256))  # unit-sphere prior
@@ -122,7 +111,7 @@ def test_csf_learns_to_tell_skills_apart():
     m = CSF(obs_dim=2, action_dim=1, skill_dim=2, hidden_dim=32, lr=3e-3)
     obs = torch.randn(256, 2)
     z = m.skill_space.sample(256)
-    batch = _batch(obs, obs + 0.5 * z, z)  # each skill moves along its own direction
+    batch = skill_batch(obs, obs + 0.5 * z, z)  # each skill moves along its own direction
     first = m.update(batch)
     for _ in range(150):
         last = m.update(batch)
