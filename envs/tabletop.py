@@ -9,11 +9,12 @@ Observation (12-d, layout ``OBJ``/``EE``/``QPOS``/``QVEL``/``OBJ_VEL`` in
 ``rlinfo.rewards.tabletop``): ``[obj_x, obj_y, ee_x, ee_y, q1, q2, q̇1, q̇2, obj_vx, obj_vy, cos q1,
 cos q2]``. Action: two joint torques in [−1, 1]. Frame skip 5 of 0.01 s, 100-step episodes.
 
-Reward (reach): r = −‖ee − obj‖. Safety cost ``info["cost"]``: (joint within ``LIMIT_MARGIN`` of its
-range) + (any |q̇| > ``MAX_JOINT_VEL``) + (object off the table); the episode terminates when the
-object leaves the table. ``info["object_xy"]`` and ``info["xy"]`` are the puck's position.
-Reward and cost are the stateless ``tabletop_reach`` / ``tabletop_safety`` modules applied to
-(obs, action, next_obs), so a learner can relabel them from its replay buffer.
+Reward (reach): r = 1 − tanh(‖ee − obj‖ / 0.25) ∈ (0, 1], positive so that falling off (which
+terminates) is never a way out of a negative reward. Safety cost ``info["cost"]``: (joint within
+``LIMIT_MARGIN`` of its range) + (any |q̇| > ``MAX_JOINT_VEL``) + (object off the table); the
+episode terminates when the object leaves the table. ``info["object_xy"]`` and ``info["xy"]`` are
+the puck's position. Reward and cost are the stateless ``tabletop_reach`` / ``tabletop_safety``
+modules applied to (obs, action, next_obs), so a learner can relabel them from its replay buffer.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 
-from rlinfo.rewards.tabletop import safety_cost
+from rlinfo.rewards.tabletop import reach_reward, safety_cost
 
 XML = """
 <mujoco model="tabletop">
@@ -103,7 +105,7 @@ class TabletopEnv(gym.Env):
         self._mj.mj_step(self.model, self.data, nstep=self.frame_skip)
         self.t += 1
         next_obs = self._obs()
-        reward = -float(np.linalg.norm(next_obs[2:4] - next_obs[0:2]))
+        reward = float(reach_reward(torch.as_tensor(next_obs[None], dtype=torch.float64))[0])
         parts = safety_cost(next_obs[None])
         cost = float(sum(p[0] for p in parts.values()))
         terminated = bool(parts["off_table"][0] > 0)

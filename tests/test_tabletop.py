@@ -54,7 +54,7 @@ def test_reach_reward_and_safety_module_match_env():
     batch = Batch(obs=obs[:-1], action=torch.zeros(len(obs) - 1, 2), next_obs=obs[1:],
                   terminated=torch.zeros(len(obs) - 1, dtype=torch.bool))  # fmt: skip
     env_reward = np.array([s[1] for s in steps[1:]])
-    hand = -np.linalg.norm(obs[1:, 2:4].numpy() - obs[1:, 0:2].numpy(), axis=-1)
+    hand = 1 - np.tanh(np.linalg.norm(obs[1:, 2:4].numpy() - obs[1:, 0:2].numpy(), axis=-1) / 0.25)
     np.testing.assert_allclose(env_reward, hand, atol=1e-5)
     reach = REWARDS["tabletop_reach"](obs_dim=OBS_DIM, action_dim=2)
     safety = REWARDS["tabletop_safety"](obs_dim=OBS_DIM, action_dim=2)
@@ -84,6 +84,25 @@ def test_joint_limit_and_falling_off_in_the_env():
     env.unwrapped.data.qpos[2] = 0.6  # push the puck's slide joint beyond the table edge
     _, _, term, _, info = env.step(np.zeros(2))
     assert term and info["off_table"] == 1 and info["cost"] >= 1
+
+
+def test_reach_reward_in_unit_interval_so_falling_off_is_not_a_reward():
+    # r = 1 − tanh(d / 0.25): 1 at contact, 1 − tanh(1) at one link length, → 0 far away
+    obs = torch.zeros(3, OBS_DIM)
+    obs[:, 2] = torch.tensor([0.0, 0.25, 10.0])  # ee x; the puck at the origin
+    batch = Batch(
+        obs=obs, action=torch.zeros(3, 2), next_obs=obs, terminated=torch.zeros(3, dtype=torch.bool)
+    )
+    reach = REWARDS["tabletop_reach"](obs_dim=OBS_DIM, action_dim=2).reward(batch)
+    torch.testing.assert_close(reach, torch.tensor([1.0, 1 - np.tanh(1.0), 0.0], dtype=torch.float32))
+    # every step of an episode that ends by pushing the puck off the table earns r >= 0, so the
+    # discounted return of ending it (0 from then on) never beats continuing: no reward for leaving
+    env = make("tabletop", reset_noise=0.0)
+    env.reset(seed=0)
+    rewards = [env.step(np.array([1.0, 0.0]))[1] for _ in range(5)]
+    env.unwrapped.data.qpos[2] = 0.6  # the puck beyond the table edge
+    _, r, term, _, _ = env.step(np.zeros(2))
+    assert term and 0 <= r <= 1 and all(0 < x <= 1 for x in rewards)
 
 
 def test_tabletop_metra_phi_sees_only_the_object():

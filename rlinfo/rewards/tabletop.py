@@ -4,7 +4,10 @@ The observation layout of ``envs/tabletop.py`` is fixed here as constants::
 
     [obj_x, obj_y, ee_x, ee_y, q1, q2, q̇1, q̇2, obj_vx, obj_vy, cos q1, cos q2]
 
-- ``tabletop_reach``:  r = −‖ee(s') − obj(s')‖  (the env's own reward).
+- ``tabletop_reach``:  r = 1 − tanh(‖ee(s') − obj(s')‖ / ``REACH_SCALE``) ∈ (0, 1]  (the env's own
+  reward; robosuite's reaching-reward shape). It is positive, so ending the episode (pushing the puck
+  off the table terminates) forfeits reward instead of escaping a negative one: with r = −‖ee − obj‖
+  (≈ −0.41 per step for random actions) termination was worth ≈ +20 at γ = 0.99.
 - ``tabletop_safety``: c = 1[|q_j| > q_max − margin for some j] + 1[|q̇_j| > q̇_max for some j]
   + 1[obj(s') off the table]  (the env's ``info["cost"]``; use it with a negative weight).
 - ``tabletop_metra``:  METRA (Park et al. 2024) with φ applied to the object position obj(s) only,
@@ -25,6 +28,7 @@ OBS_DIM = 12
 OBJ, EE, QPOS, QVEL, OBJ_VEL = slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8), slice(8, 10)
 JOINT_LIMIT, LIMIT_MARGIN, MAX_JOINT_VEL = 2.6, 0.05, 8.0
 TABLE_X, TABLE_Y = (-0.45, 0.45), (-0.05, 0.6)
+REACH_SCALE = 0.25  # m (one link length): r = 1 − tanh(1) ≈ 0.24 at this distance
 
 
 def safety_cost(obs: Any) -> dict[str, Any]:
@@ -39,6 +43,12 @@ def safety_cost(obs: Any) -> dict[str, Any]:
     }
 
 
+def reach_reward(obs: Any) -> Any:
+    """r = 1 − tanh(‖ee − obj‖ / REACH_SCALE) ∈ (0, 1] of observations ``obs`` [B, 12] (tensor)."""
+    distance = (obs[:, EE] - obs[:, OBJ]).norm(dim=-1)
+    return 1.0 - (distance / REACH_SCALE).tanh()
+
+
 def _check_obs_dim(owner: str, obs_dim: int) -> None:
     check_int(owner, "obs_dim", obs_dim, 1)
     if obs_dim != OBS_DIM:
@@ -48,7 +58,7 @@ def _check_obs_dim(owner: str, obs_dim: int) -> None:
 
 
 class TabletopReach(IntrinsicReward):
-    """r = −‖ee(s') − obj(s')‖ from the tabletop observation layout."""
+    """r = 1 − tanh(‖ee(s') − obj(s')‖ / REACH_SCALE) ∈ (0, 1] from the tabletop observation layout."""
 
     name = "tabletop_reach"
 
@@ -57,8 +67,7 @@ class TabletopReach(IntrinsicReward):
         _check_obs_dim("TabletopReach", obs_dim)
 
     def reward(self, batch: Batch) -> Tensor:
-        s = batch.next_obs.float()
-        return -(s[:, EE] - s[:, OBJ]).norm(dim=-1)
+        return reach_reward(batch.next_obs.float())
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         return {}
