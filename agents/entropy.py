@@ -23,9 +23,11 @@ Controllers (``name``):
   entropy can be negative so that κ·H̄ bands flip) or relative [κ_l H̄, κ_r H̄] (discrete only,
   H̄ > 0). With H the (masked) batch mean entropy and the differentiable penalty
   P = relu(lo − H) + relu(H − hi) (the reference code's indicator penalty has zero gradient):
-  term = −β · H + λ · w(p) · P, w the phase weight over progress p (each half rescaled to [0, 1]):
-  w = 1 − 0.2 (1 − e^{−2p}) in the first half, w = 0.8 e^{−3p} in the second. The band is empty
-  before the first ``update`` (no history, P = 0).
+  term = −β · (H − λ · w(p) · P) = −β · H + β · λ · w(p) · P, as the reference's
+  L = L_PG − c_H (H − c_s · w · P) with β = c_H, λ = c_s, so the penalty-to-bonus ratio is λ·w
+  whatever β (``penalty_times_coef=False``: term = −β · H + λ · w(p) · P, our earlier form). w is the
+  phase weight over progress p (each half rescaled to [0, 1]): w = 1 − 0.2 (1 − e^{−2p}) in the first
+  half, w = 0.8 e^{−3p} in the second. The band is empty before the first ``update`` (no history, P = 0).
 - ``aepo``: regulation toward an arbitrary target entropy in the style of AEPO (Wang et al. 2025,
   arXiv 2510.08141; 597358816/AEPO), which samples at temperature 1.2 when the previous entropy is
   below the target and 0.8 above it. Our analogue switches the sign of the entropy coefficient:
@@ -157,7 +159,10 @@ class TargetEntropy(EntropyController):
 
 
 class EPO(EntropyController):
-    """term = −β H + λ w(p) [relu(lo − H) + relu(H − hi)], band around the historical mean entropy."""
+    """term = −β H + β λ w(p) [relu(lo − H) + relu(H − hi)], band around the historical mean entropy.
+
+    ``penalty_times_coef=False`` drops the β from the penalty weight (λ w(p) instead of β λ w(p)).
+    """
 
     name = "epo"
 
@@ -171,6 +176,7 @@ class EPO(EntropyController):
         kappa_high: float = 1.2,
         phase: bool = True,
         peak_fraction: float = 1.0,
+        penalty_times_coef: bool = True,
     ) -> None:
         super().__init__(peak_fraction)
         if band not in ("additive", "relative"):
@@ -178,6 +184,8 @@ class EPO(EntropyController):
         if delta < 0 or not 0 < kappa_low <= 1 <= kappa_high:
             raise ValueError("entropy(epo): need delta >= 0 and 0 < kappa_low <= 1 <= kappa_high")
         self.beta, self.penalty, self.band, self.phase = float(coef), float(penalty), band, phase
+        # weight of w(p)·P in the term: c_H·c_s in the reference (β·λ), or λ alone
+        self.penalty_weight = self.beta * self.penalty if penalty_times_coef else self.penalty
         self.delta, self.kappa = float(delta), (float(kappa_low), float(kappa_high))
         self.register_buffer("hist_sum", torch.zeros(()))
         self.register_buffer("hist_count", torch.zeros(()))
@@ -200,7 +208,7 @@ class EPO(EntropyController):
     def term(self, mean_entropy: Tensor) -> Tensor:
         lo, hi = self.bounds()
         violation = torch.relu(lo - mean_entropy) + torch.relu(mean_entropy - hi)
-        return -self.beta * mean_entropy + self.penalty * self.weight * violation
+        return -self.beta * mean_entropy + self.penalty_weight * self.weight * violation
 
     def update(self, mean_entropy: float | Tensor, progress: float = 0.0) -> dict[str, Tensor]:
         self.hist_sum.add_(torch.as_tensor(mean_entropy, dtype=torch.float32).detach())

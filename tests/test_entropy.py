@@ -54,7 +54,7 @@ def test_target_scale_uses_log_num_actions():
 
 
 def test_epo_penalty_zero_gradient_inside_band_nonzero_outside():
-    ctrl = EPO(coef=0.0, penalty=1.0, band="additive", delta=0.2, phase=False)
+    ctrl = EPO(coef=0.0, penalty=1.0, band="additive", delta=0.2, phase=False, penalty_times_coef=False)
     ctrl.update(1.0)  # history: average 1.0, band [0.8, 1.2]
     inside = grad_of(ctrl, torch.tensor([0.9, 1.1]))
     assert torch.all(inside == 0)
@@ -63,6 +63,19 @@ def test_epo_penalty_zero_gradient_inside_band_nonzero_outside():
     torch.testing.assert_close(above, torch.full((2,), 0.5))
     torch.testing.assert_close(below, torch.full((2,), -0.5))
     assert ctrl.loss(torch.tensor([1.5, 1.5])).item() == pytest.approx(0.3)
+
+
+def test_epo_penalty_weight_is_coef_times_penalty_as_the_reference():
+    # reference: L = L_PG − c_H (H − c_s·w·P), so term = −β H + β λ w P with β = c_H, λ = c_s
+    beta, lam = 0.1, 2.0
+    ctrl = EPO(coef=beta, penalty=lam, band="additive", delta=0.2, phase=False)
+    ctrl.update(1.0)  # band [0.8, 1.2]
+    h = torch.tensor([1.5, 1.5])  # P = 0.3
+    assert ctrl.loss(h).item() == pytest.approx(-beta * 1.5 + beta * lam * 0.3)
+    torch.testing.assert_close(grad_of(ctrl, h), torch.full((2,), (-beta + beta * lam) / 2))
+    old = EPO(coef=beta, penalty=lam, band="additive", delta=0.2, phase=False, penalty_times_coef=False)
+    old.update(1.0)
+    assert old.loss(h).item() == pytest.approx(-beta * 1.5 + lam * 0.3)
 
 
 def test_epo_additive_band_works_for_negative_entropy_and_relative_refuses_it():
@@ -166,7 +179,7 @@ def test_sac_target_controller_moves_alpha_toward_the_target():
 
 def test_epo_with_peak_mask_is_silent_when_the_controlled_entropy_is_steady():
     """The band history and the bounded quantity are the same statistic (the peak-state mean)."""
-    ctrl = EPO(coef=0.0, delta=0.1, phase=False, peak_fraction=0.2)
+    ctrl = EPO(coef=0.0, delta=0.1, phase=False, peak_fraction=0.2, penalty_times_coef=False)
     entropy = torch.linspace(0.0, 2.0, 100, requires_grad=True)
     for _ in range(3):
         ctrl.update(ctrl.batch_entropy(entropy.detach()))
