@@ -4,7 +4,7 @@ One iteration collects ``train.rollout_steps`` steps from each of ``env.num_envs
 gymnasium vector env, NEXT_STEP autoreset), then:
 
 1. the reward of each real transition, r = extrinsic_weight · r_ext + intrinsic_weight · r_int,
-   with r_int from the reward module on the rollout batch (its current networks);
+   with r_int from the reward module on the rollout batch (its networks *before* they train on it);
 2. optional reward scaling by the running std of the discounted return (``agent.params.norm_return``);
 3. GAE and the PPO epochs; the reward module's ``update`` on random rollout minibatches (every
    ``train.reward_update_every``-th of the PPO minibatches); the entropy controller's update.
@@ -199,9 +199,10 @@ class PPOTrainer:
     def iterate(self, state: dict[str, Any]) -> dict[str, float]:
         """One rollout + update; returns the logged row."""
         data = self.collect(state)
-        stats = self.update_reward_module(data)  # first, as the SAC trainer: statistics are current
-        reward, reward_stats = self.rewards(data)
-        stats.update(reward_stats)
+        # score the rollout before the reward module trains on it (RND, CleanRL, our SB3 callback):
+        # an update first would shrink the bonus of exactly the novel states it should reward
+        reward, stats = self.rewards(data)
+        stats.update(self.update_reward_module(data))
         adv, ret = gae(
             reward, data["values"], data["term"], data["done"], self.agent.gamma, self.agent.gae_lambda
         )

@@ -194,3 +194,53 @@ def test_resume_of_a_ppo_run_is_refused_in_one_line(tmp_path):
     with pytest.raises(RlinfoError, match="--resume is not supported for PPO runs") as info:
         Trainer.resume(run_dir, ["total_steps=1024"])
     assert "\n" not in str(info.value)
+
+
+def _rollout_state(trainer: PPOTrainer, n: int) -> dict:
+    obs, _ = trainer.envs.reset(seed=0)
+    return {
+        "obs": obs,
+        "skills": trainer.sample_skills(n),
+        "autoreset": np.zeros(n, dtype=bool),
+        "ep_return": np.zeros(n),
+        "ep_length": np.zeros(n, dtype=np.int64),
+        "ep_success": np.zeros(n, dtype=bool),
+        "finished": [],
+    }
+
+
+def test_rollout_is_scored_before_the_reward_module_trains_on_it():
+    """RND, CleanRL and the SB3 callback score a rollout first: training RND on the rollout before
+    scoring it shrinks the bonus of exactly the novel states (issue 15: ratio 31.7 vs 7.6)."""
+    overrides = [*FAST, "agent.name=ppo", "env.name=maze:square", "env.num_envs=8",
+                 "train.rollout_steps=64", "reward.name=rnd", "reward.extrinsic_weight=0.0"]  # fmt: skip
+    torch.manual_seed(0)
+    trainer = PPOTrainer(load_config(None, overrides))
+    state = _rollout_state(trainer, 8)
+    data = trainer.collect(state)
+    module, mask = trainer.reward_module, data["mask"]
+    familiar = trainer.flat_batch(data, mask)
+    for _ in range(100):  # RND has seen the states around the start many times
+        module.update(familiar)
+    novel = torch.zeros_like(mask)
+    novel[:, 0] = mask[:, 0]  # env 0's transitions (1/8 of the rows) become novel states
+    data["next_obs"][novel] = data["next_obs"][novel] + 6.0
+    batch = trainer.flat_batch(data, mask)
+    before = module.reward(batch)  # what the module gives before it trains on this rollout
+    scored = {}
+
+    def spy(d):
+        reward, stats = PPOTrainer.rewards(trainer, d)
+        scored["r"] = reward[mask]
+        return reward, stats
+
+    trainer.collect, trainer.rewards = (lambda state: data), spy
+    trainer.iterate(state)
+    torch.testing.assert_close(scored["r"], before)  # intrinsic weight 1, no return scaling
+    after = module.reward(batch)  # the old order: update on the rollout, then score it
+    is_novel = novel[mask]
+
+    def ratio(r):
+        return float(r[is_novel].mean() / r[~is_novel].mean())
+
+    assert ratio(scored["r"]) > 1.5 * ratio(after) and ratio(scored["r"]) > 5

@@ -10,8 +10,12 @@ from rlinfo.types import Batch
 
 def _batch(next_obs: torch.Tensor) -> Batch:
     n = next_obs.shape[0]
-    return Batch(obs=torch.zeros_like(next_obs), action=torch.zeros(n, 1), next_obs=next_obs,
-                 terminated=torch.zeros(n, dtype=torch.bool))
+    return Batch(
+        obs=torch.zeros_like(next_obs),
+        action=torch.zeros(n, 1),
+        next_obs=next_obs,
+        terminated=torch.zeros(n, dtype=torch.bool),
+    )
 
 
 def test_reward_formula_tiny_batch():
@@ -20,6 +24,8 @@ def test_reward_formula_tiny_batch():
     m.obs_rms.mean.copy_(torch.tensor([1.0, -1.0]))
     m.obs_rms.var.copy_(torch.tensor([4.0, 0.25]))
     m.err_rms.var.fill_(9.0)
+    m.obs_rms.count.fill_(10.0)  # statistics that have seen data (not the empty initial state)
+    m.err_rms.count.fill_(10.0)
     s2 = torch.tensor([[3.0, -1.5], [100.0, 0.0]])
     x = torch.tensor([[1.0, -1.0], [5.0, 2.0]])  # (s' - mu) / sigma, second row clipped at +5
     err = (m.predictor(x) - m.target(x)).pow(2).mean(-1)
@@ -58,3 +64,27 @@ def test_registered_and_validated():
     assert isinstance(make_reward("rnd", obs_dim=2, action_dim=2, hidden_dim=8), RND)
     with pytest.raises(ValueError, match="rep_dim"):
         RND(obs_dim=2, action_dim=1, rep_dim=0)
+
+
+def test_running_statistics_start_from_the_first_batch():
+    """A batch scored before the first update uses the statistics that update would set (issue 15:
+    CIC/APT with knn_rms gave log(1 + d / 0) ≈ 16 on a first rollout scored before training)."""
+    from rlinfo.rewards import APT, Normalized
+
+    torch.manual_seed(0)
+    b = _batch(torch.randn(64, 3) * 5 + 2)
+    apt = APT(obs_dim=3, action_dim=1, k=4, knn_rms=True)
+    fresh = apt.reward(b)
+    apt.update(b)  # representation "obs": the update only folds the kNN distances into m
+    torch.testing.assert_close(fresh, apt.reward(b), rtol=1e-4, atol=1e-5)
+    assert float(fresh.max()) < 3  # log(1 + d/m) with m the batch's mean distance, not m = 0
+    for mode in ("std", "meanstd"):
+        norm = Normalized(APT(obs_dim=3, action_dim=1, k=4), mode=mode)
+        fresh = norm.reward(b)
+        norm.update(b)
+        torch.testing.assert_close(fresh, norm.reward(b), rtol=1e-4, atol=1e-5)
+    rnd = RND(obs_dim=3, action_dim=1, hidden_dim=8, rep_dim=3)
+    fresh = rnd.reward(b)
+    x = (b.next_obs - b.next_obs.mean(0)) / b.next_obs.std(0, unbiased=False)
+    err = (rnd.predictor(x) - rnd.target(x)).pow(2).mean(-1).detach()
+    torch.testing.assert_close(fresh, err / err.std(unbiased=False), rtol=1e-4, atol=1e-5)

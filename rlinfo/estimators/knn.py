@@ -202,8 +202,11 @@ def particle_entropy_reward(
     rho_{i,j}: Euclidean distance from x_i to its j-th nearest neighbour within the batch x ``[B, d]``;
     m: the running mean of all those distances when a ``normalizer`` is given (updated with this batch
     first when ``update_normalizer``; any object with ``update(tensor)`` and a ``mean`` tensor works, e.g.
-    ``RunningMean``), else 1. k = 12 in URLB's APT, 16 in CIC. This is a per-sample surrogate of the
-    Kozachenko-Leonenko entropy with the constants dropped (log(c + rho) instead of d log rho).
+    ``RunningMean``), else 1. A normalizer with a ``count`` below 1 has seen nothing yet: scoring without
+    updating then uses this batch's own mean distance (the value its first update would set), so a
+    batch scored before the first update is not divided by the initial m = 0. k = 12 in URLB's APT, 16 in
+    CIC. This is a per-sample surrogate of the Kozachenko-Leonenko entropy with the constants dropped
+    (log(c + rho) instead of d log rho).
 
     ``include_self=True`` reproduces the URLB reference code exactly: its top-k includes the point itself
     at distance 0, i.e. the mean runs over the point and its k - 1 nearest neighbours.
@@ -212,7 +215,10 @@ def particle_entropy_reward(
     if normalizer is not None:
         if update_normalizer:
             normalizer.update(dists)
-        dists = dists / normalizer.mean.to(dists.dtype).clamp_min(1e-8)
+        m = normalizer.mean.to(dists.dtype)
+        if not update_normalizer and getattr(normalizer, "count", 1.0) < 1:
+            m = dists.mean()  # nothing folded in yet: the mean the first update would set, not 0
+        dists = dists / m.clamp_min(1e-8)
     if clip:
         dists = (dists - clip).clamp_min(0.0)
     return torch.log(c + dists.mean(dim=1))

@@ -89,7 +89,8 @@ class Normalized(IntrinsicReward):
     (computed right after the child's update). ``momentum = 0`` gives the exact statistics of all
     rewards seen (parallel Welford update); ``0 < momentum <= 1`` an exponential moving average
     μ ← (1 − m)μ + m·mean_batch (likewise the variance), which tracks non-stationary rewards. Before
-    the first update μ = 0 and σ = 1 (identity).
+    the first update the statistics are those of the scored rewards themselves (what the first update
+    would set), so rewards scored before any update are already on the normalised scale.
     """
 
     def __new__(cls, module: IntrinsicReward | None = None, *args: Any, **kwargs: Any) -> Normalized:
@@ -121,10 +122,13 @@ class Normalized(IntrinsicReward):
         return self.var.sqrt()
 
     def normalize(self, r: Tensor) -> Tensor:
-        """Apply the current statistics to raw rewards ``r``."""
+        """Apply the current statistics to raw rewards ``r`` (r's own while no update has run)."""
+        mean, std = self.mean, self.std
+        if self.count == 0:  # statistics start from the first batch
+            mean, std = r.mean(), r.var(unbiased=False).sqrt()
         if self.mode == "meanstd":
-            r = r - self.mean
-        return r / (self.std + self.eps)
+            r = r - mean
+        return r / (std + self.eps)
 
     @torch.no_grad()
     def update_stats(self, r: Tensor) -> None:

@@ -122,12 +122,15 @@ class DADS(SkillReward):
         return batch.skill.float()
 
     def _normalized(self, obs: Tensor, next_obs: Tensor) -> tuple[Tensor, Tensor]:
-        """(standardised s, standardised Δ = s' − s); identity when ``normalize`` is off."""
+        """(standardised s, standardised Δ = s' − s); identity when ``normalize`` is off.
+
+        Before the first update the batch's own statistics (what the first update would set)."""
         obs, delta = obs.float(), next_obs.float() - obs.float()
         if not self.normalize:
             return obs, delta
-        obs_n = (obs - self.obs_rms.mean) / self.obs_rms.std
-        return obs_n, (delta - self.delta_rms.mean) / self.delta_rms.std
+        obs_mean, obs_std = self.obs_rms.mean_std(obs)
+        delta_mean, delta_std = self.delta_rms.mean_std(delta)
+        return (obs - obs_mean) / obs_std, (delta - delta_mean) / delta_std
 
     def mixture(self, obs_n: Tensor, z: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """Mixture parameters of q(·|s, z): logits [..., K], means [..., K, D], log σ [..., K, D] or None."""

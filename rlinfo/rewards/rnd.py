@@ -13,7 +13,10 @@ the error (no mean subtraction). The predictor minimises E[e(s')].
 **Deviations** from the paper: σ_e is the running std of the per-step error, not of the discounted
 intrinsic return (γ_I = 0.99), and the predictor is trained on every sample of the batch (the paper
 uses 25%). These match RLLTE's RND (mean over latent dims, reward ÷ running std). Running statistics
-are updated in :meth:`update` only, so :meth:`reward` is a pure function of the module's state.
+are updated in :meth:`update` only, so :meth:`reward` is a pure function of the module's state; before
+the first update (no statistics yet) :meth:`reward` uses the scored batch's own statistics, the values
+the first update would set, so a rollout can be scored before the module is trained on it (as RND,
+CleanRL and our trainers do) without an arbitrary first scale.
 """
 
 from __future__ import annotations
@@ -67,6 +70,20 @@ class RunningMeanStd(nn.Module):
     def std(self) -> Tensor:
         return (self.var + 1e-8).sqrt()
 
+    @property
+    def empty(self) -> bool:
+        """True before any row was folded in (count is still the initial ε < 1)."""
+        return bool(self.count < 1)
+
+    def mean_std(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(μ, σ) to normalise ``x`` [N, *shape] with: the running statistics, or x's own rows while
+        :attr:`empty` (what the first :meth:`update` with x would set: statistics start from the first
+        batch)."""
+        if not self.empty:
+            return self.mean, self.std
+        x = x.detach().to(self.mean.dtype).reshape(-1, *self.mean.shape)
+        return x.mean(0), (x.var(0, unbiased=False) + 1e-8).sqrt()
+
 
 class RND(IntrinsicReward):
     """RND exploration bonus r = mean_d (f̂(x) − f(x))² / σ_e on the normalised next observation."""
@@ -97,8 +114,9 @@ class RND(IntrinsicReward):
         self.optimizers["predictor"] = torch.optim.Adam(self.predictor.parameters(), lr=lr)
 
     def normalize_obs(self, obs: Tensor) -> Tensor:
-        """x = clip((s − μ_s) / σ_s, −5, 5) with the current running statistics."""
-        return ((obs.float() - self.obs_rms.mean) / self.obs_rms.std).clamp(-OBS_CLIP, OBS_CLIP)
+        """x = clip((s − μ_s) / σ_s, −5, 5) with the current running statistics (obs's own, before any)."""
+        mean, std = self.obs_rms.mean_std(obs.float())
+        return ((obs.float() - mean) / std).clamp(-OBS_CLIP, OBS_CLIP)
 
     def prediction_error(self, next_obs: Tensor) -> Tensor:
         """e(s') = mean_d (f̂(x) − f(x))², shape [B] (differentiable in the predictor)."""
@@ -110,7 +128,8 @@ class RND(IntrinsicReward):
     def reward(self, batch: Batch) -> Tensor:
         """r = e(s') / σ_e, shape [B], without gradient."""
         with torch.no_grad():
-            return self.prediction_error(batch.next_obs) / self.err_rms.std
+            err = self.prediction_error(batch.next_obs)
+            return err / self.err_rms.mean_std(err)[1]
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         """Update the observation statistics, take one predictor step, then update σ_e.
