@@ -261,6 +261,46 @@ def test_knn_entropy_uniform_cube_3d() -> None:
     assert knn_entropy(x[:4000], k=1, metric="chebyshev").item() == pytest.approx(3 * math.log(2.0), abs=0.1)
 
 
+def test_knn_search_is_exact_on_data_far_from_the_origin() -> None:
+    # float32 ||a||^2 + ||b||^2 - 2a.b without centring picked wrong neighbours here (issue 15:
+    # knn_entropy -3.87 instead of -6.38 at mean 10; distances off by 0.05 at mean 1000)
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(2000, 2, generator=g, dtype=torch.float64) * 0.01
+    truth = math.log(2 * math.pi * math.e * 1e-4)  # H of N(0, 0.01^2 I_2) = -6.37
+    for offset in (10.0, 1000.0):
+        x = (noise + offset).float()
+        exact = torch.cdist(x.double(), x.double()).fill_diagonal_(float("inf")).sort(1).values[:, :3]
+        torch.testing.assert_close(knn_distances(x, 3, chunk_size=512).double(), exact, rtol=1e-5, atol=1e-7)
+    x = (noise + 10.0).float()
+    assert knn_entropy(x, k=3).item() == pytest.approx(knn_entropy(x.double(), k=3).item(), abs=1e-3)
+    assert knn_entropy(x, k=3).item() == pytest.approx(truth, abs=0.1)
+
+
+def _ksg_brute_force(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """KSG estimator 1 by loops: eps_i the k-th joint max-norm distance, strict counts, psi(n + 1)."""
+    from scipy.special import digamma
+
+    n = len(x)
+    total = 0.0
+    for i in range(n):
+        dx = [np.abs(x[i] - x[j]).max() for j in range(n) if j != i]
+        dy = [np.abs(y[i] - y[j]).max() for j in range(n) if j != i]
+        eps = sorted(max(a, b) for a, b in zip(dx, dy, strict=True))[k - 1]
+        nx, ny = sum(a < eps for a in dx), sum(b < eps for b in dy)
+        total += digamma(nx + 1) + digamma(ny + 1)
+    return float(digamma(k) + digamma(n) - total / n)
+
+
+def test_ksg_matches_brute_force_on_small_samples() -> None:
+    # exact to float64 precision: a `<=` count or psi(n) instead of psi(n + 1) moves it by >= 1e-3
+    rng = np.random.default_rng(0)
+    for n, dx, k in ((40, 1, 3), (60, 2, 4)):
+        x = rng.normal(size=(n, dx))
+        y = 0.8 * x[:, :1] + 0.6 * rng.normal(size=(n, 1))
+        got = ksg_mi(torch.as_tensor(x), torch.as_tensor(y), k=k, chunk_size=16).item()
+        assert got == pytest.approx(_ksg_brute_force(x, y, k), rel=1e-9, abs=1e-12)
+
+
 def test_ksg_gaussian_rho_09() -> None:
     rho, n = 0.9, 10_000
     g = torch.Generator().manual_seed(0)

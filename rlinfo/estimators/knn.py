@@ -2,9 +2,13 @@
 
 All work happens on the input tensor's device, in row chunks: the largest temporary is ``[chunk_size, N]``,
 so memory is O(N * chunk_size) however large N is. Euclidean neighbours are found with the
-||a||^2 + ||b||^2 - 2 a.b expansion (one matmul per chunk) and their distances are then recomputed exactly
-from coordinate differences, so the float32 cancellation of the expansion never reaches a returned
-distance. Chebyshev (max-norm) distances are computed exactly, one coordinate at a time.
+||a||^2 + ||b||^2 - 2 a.b expansion (one matmul per chunk) on *centred* rows a - mean, b - mean, and
+their distances are then recomputed exactly from coordinate differences. Centring matters: the
+expansion subtracts numbers of size ||a||^2 to get one of size ||a - b||^2, so on data far from the
+origin (mean 10, spread 0.01, float32) the cancellation scrambles which rows are nearest, and a wrong
+neighbour gives a wrong distance even though it is recomputed exactly (knn_entropy -3.87 instead of
+-6.4 on that example). Distances are translation invariant, so centring changes nothing else.
+Chebyshev (max-norm) distances are computed exactly, one coordinate at a time.
 
 References: Kozachenko & Leonenko (1987), "Sample estimate of the entropy of a random vector", Probl.
 Inf. Transm. 23(2); Kraskov, Stoegbauer, Grassberger (2004), "Estimating mutual information", Phys. Rev. E
@@ -77,14 +81,16 @@ def knn_distances(
     k_eff = k - 1 if include_self else k
     if not 0 <= k_eff < n or k < 1:
         raise ValueError(f"need 1 <= k < N (+1 with include_self); got k={k}, N={n}")
-    sq = (x * x).sum(dim=1) if metric == "euclidean" else None
+    if metric == "euclidean":  # the expansion on centred rows: ||a - b||^2 = ||a'||^2 + ||b'||^2 - 2 a'.b'
+        xm = x.detach() - x.detach().mean(dim=0)
+        sq = (xm * xm).sum(dim=1)
     out = []
     for s in range(0, n, chunk_size):
         xc = x[s : s + chunk_size]
         c = xc.shape[0]
         rows = torch.arange(c, device=x.device)
         if metric == "euclidean":
-            d = torch.addmm(sq[None, :], xc, x.T, alpha=-2.0).add_(sq[s : s + c, None])
+            d = torch.addmm(sq[None, :], xm[s : s + c], xm.T, alpha=-2.0).add_(sq[s : s + c, None])
         elif metric == "chebyshev":
             d = _chebyshev(xc, x)
         else:
