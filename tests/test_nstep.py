@@ -160,6 +160,26 @@ def test_config_rejects_bad_n_step():
     assert load_config("apt_maze").train.n_step == 1
 
 
+@pytest.mark.parametrize(
+    ("preset", "overrides", "culprit"),
+    [
+        ("slim_tabletop", [], r"reward.channels.reach \(tabletop_reach\)"),
+        ("sum_tabletop", ["reward.channels.reach.weight=0.0"], r"reward.channels.reach \(tabletop_reach\)"),
+        ("sum_tabletop", ["reward.channels.reach.name=tabletop_metra"],
+         r"reward.channels.safety \(tabletop_safety\)"),
+        ("apt_maze", ["reward.name=extrinsic"], r"reward.name \(extrinsic\)"),
+        ("apt_maze", ["reward.name=sum", "reward.channels={explore: {name: apt}, task: {name: extrinsic}}"],
+         r"reward.channels.task \(extrinsic\)"),
+    ],
+)  # fmt: skip
+def test_config_rejects_n_step_with_a_per_step_reward_channel(preset, overrides, culprit):
+    """A pair (s_t, s_t+k) carries one reward: per-step rewards r_t+1 .. r_t+k-1 would be dropped."""
+    with pytest.raises(ConfigError, match=f"^train.n_step > 1 .*{culprit} is a per-step reward") as err:
+        load_config(preset, [*overrides, "train.n_step=3"])
+    assert "\n" not in str(err.value)
+    load_config(preset, overrides)  # the same reward with one-step pairs is fine
+
+
 TINY = [
     "agent.hidden_dim=32",
     "agent.batch_size=64",

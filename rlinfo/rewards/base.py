@@ -45,6 +45,10 @@ class IntrinsicReward(nn.Module):
     """
 
     name: str = "intrinsic"
+    #: True for a reward of one env step (a task reward or cost: ``extrinsic``, ``tabletop_reach``, …).
+    #: An n-step pair (s_t, s_{t+k}) carries one reward, so it would drop r_{t+1}, …, r_{t+k−1} of such
+    #: a reward: ``train.n_step > 1`` refuses them (URLB's n-step pairs are for intrinsic rewards).
+    per_step: bool = False
 
     def __init__(self) -> None:
         super().__init__()

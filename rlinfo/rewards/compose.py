@@ -45,6 +45,7 @@ class ExtrinsicReward(IntrinsicReward):
     """
 
     name = "extrinsic"
+    per_step = True
 
     def __init__(self, obs_dim: int = 0, action_dim: int = 0) -> None:
         super().__init__()

@@ -61,6 +61,7 @@ class TabletopReach(IntrinsicReward):
     """r = 1 − tanh(‖ee(s') − obj(s')‖ / REACH_SCALE) ∈ (0, 1] from the tabletop observation layout."""
 
     name = "tabletop_reach"
+    per_step = True
 
     def __init__(self, obs_dim: int, action_dim: int) -> None:
         super().__init__()
@@ -77,6 +78,7 @@ class TabletopSafety(IntrinsicReward):
     """c = Σ of the three indicator costs of :func:`safety_cost` on s' (a cost: weight it negatively)."""
 
     name = "tabletop_safety"
+    per_step = True
 
     def __init__(self, obs_dim: int, action_dim: int) -> None:
         super().__init__()
