@@ -107,7 +107,7 @@ def run_one(job: tuple[str, str, int, int]) -> dict[str, Any]:
     result = trainer.train()
     hist = trainer.history
     step = np.array([h["step"] for h in hist])
-    ent = np.array([h["ppo/entropy"] for h in hist])
+    ent = np.array([h.get("agent/entropy", h.get("ppo/entropy")) for h in hist])  # tag renamed
     succ = np.array([h.get("success", np.nan) for h in hist])
     late = step >= 0.9 * steps
     first, second = step <= 0.5 * steps, step > 0.5 * steps
