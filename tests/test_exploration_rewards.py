@@ -1,5 +1,7 @@
 """APT, ICM, Disagreement and ProtoRL: formulas on tiny batches against numpy, and learning checks."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -138,20 +140,42 @@ def test_disagreement_is_lower_on_trained_data():
     assert dis.reward(far).mean() > 10 * dis.reward(seen).mean()
 
 
-def test_sinkhorn_knopp_matches_numpy_and_balances():
+def test_sinkhorn_knopp_hand_computed_and_balances():
+    # exp(scores) = K = [[1, 2], [3, 4]] (samples x prototypes), one iteration:
+    # Q = Kᵀ/10; rows to 1/2: [[.125, .375], [1/6, 1/3]]; columns to 1/2, then to 1:
+    # sample 0 -> (.125, 1/6) ∝ (3, 4), sample 1 -> (.375, 1/3) ∝ (9, 8)
+    scores = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64).log()
+    expected = torch.tensor([[3 / 7, 4 / 7], [9 / 17, 8 / 17]], dtype=torch.float64)
+    torch.testing.assert_close(sinkhorn_knopp(scores, 1), expected)
     rng = np.random.default_rng(0)
-    scores = rng.normal(size=(6, 4)) * 3
-    q = np.exp(scores - scores.max()).T
-    q /= q.sum()
-    for _ in range(3):
-        q *= (1 / 4) / q.sum(axis=1, keepdims=True)
-        q *= (1 / 6) / q.sum(axis=0, keepdims=True)
-    expected = (q / q.sum(axis=0, keepdims=True)).T
-    got = sinkhorn_knopp(torch.tensor(scores, dtype=torch.float64), 3).numpy()
-    np.testing.assert_allclose(got, expected, rtol=1e-10)
-    balanced = sinkhorn_knopp(torch.tensor(scores), 200).numpy()
+    balanced = sinkhorn_knopp(torch.tensor(rng.normal(size=(6, 4)) * 3), 200).numpy()
     np.testing.assert_allclose(balanced.sum(1), 1.0, rtol=1e-5)  # each sample a distribution
     np.testing.assert_allclose(balanced.sum(0), 6 / 4, rtol=1e-3)  # prototypes used equally
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_proto_loss_by_hand(before):
+    """Identity predictor / prototypes, projector h -> relu(h) + (1, 0), τ = 1, one Sinkhorn step."""
+    proto = ProtoRL(obs_dim=2, action_dim=1, num_protos=2, pred_dim=2, proj_dim=2, tau=1.0, num_iters=1,
+                    normalize_before_projector=before)  # fmt: skip
+    eye = torch.eye(2)
+    with torch.no_grad():
+        for lin in (proto.predictor, proto.predictor_target, proto.projector[0], proto.projector[2]):
+            lin.weight.copy_(eye)
+            lin.bias.zero_()
+        proto.projector[2].bias.copy_(torch.tensor([1.0, 0.0]))
+        proto.protos.weight.copy_(eye)
+    b = _batch([[3.0, 4.0], [0.0, 2.0]], [[0.0], [0.0]], [[1.0, 0.0], [0.0, 5.0]])
+    # online s: URLB normalise(relu((3, 4)) + (1, 0)) = normalise(4, 4); normalise(1, 2)
+    # normalised first: normalise(relu((.6, .8)) + (1, 0)) = normalise(1.6, .8); normalise(1, 1)
+    s = np.array([[1.6, 0.8], [1.0, 1.0]] if before else [[4.0, 4.0], [1.0, 2.0]])
+    s /= np.linalg.norm(s, axis=1, keepdims=True)
+    log_p = s - np.log(np.exp(s).sum(1, keepdims=True))
+    # target t = normalise(s') = e_0, e_1: exp scores [[e, 1], [1, e]] are already balanced
+    e = math.e
+    q = np.array([[e, 1.0], [1.0, e]]) / (e + 1)
+    expected = -(q * log_p).sum(1).mean()
+    assert proto.loss(b).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_proto_reward_is_kth_neighbour_in_queue_and_queue_is_fifo():

@@ -4,8 +4,12 @@ with Prototypical Representations", ICML 2021; URLB reference code rll-research/
 Representation: a predictor y = normalise(W_pred s) ∈ S^{pred_dim−1}, M prototypes c_m (unit rows of
 ``protos``), a projector. Online scores of s, target scores of s′ under an EMA target predictor:
 
-    p_s = softmax(C proj(y(s)) / τ),      q_t = SinkhornKnopp(C y_target(s′) / τ)   (3 iterations)
+    p_s = softmax(C normalise(proj(W_pred s)) / τ),   q_t = SinkhornKnopp(C y_target(s′) / τ)   (3 iterations)
     L = −Σ_m q_t,m log p_s,m        (swapped-prediction / SwAV-style clustering loss)
+
+The online branch normalises *after* the projector, as URLB's ``update_proto``
+(``predictor → projector → normalize``). ``normalize_before_projector=True`` also normalises the
+predictor output before the projector, normalise(proj(y(s))) (rlinfo's form before issue 15).
 
 Sinkhorn-Knopp rescales exp(scores/τ) so that prototypes are used equally over the batch (uniform
 column and row marginals); see :func:`sinkhorn_knopp`.
@@ -68,6 +72,7 @@ class ProtoRL(IntrinsicReward):
         num_iters: int = 3,
         encoder_target_tau: float = 0.05,
         lr: float = 1e-4,
+        normalize_before_projector: bool = False,
     ) -> None:
         super().__init__()
         ints = {"obs_dim": obs_dim, "num_protos": num_protos, "pred_dim": pred_dim, "proj_dim": proj_dim}
@@ -88,6 +93,7 @@ class ProtoRL(IntrinsicReward):
             num_iters,
             float(encoder_target_tau),
         )
+        self.normalize_before_projector = bool(normalize_before_projector)
         self.predictor = nn.Linear(obs_dim, pred_dim)
         self.predictor_target = copy.deepcopy(self.predictor).requires_grad_(False)
         self.projector = nn.Sequential(
@@ -119,7 +125,8 @@ class ProtoRL(IntrinsicReward):
 
     def loss(self, batch: Batch) -> Tensor:
         """L = −mean_B Σ_m q_t log p_s (differentiable in predictor, projector, prototypes)."""
-        s = F.normalize(self.projector(self.embed(batch.obs)), dim=1)
+        h = self.embed(batch.obs) if self.normalize_before_projector else self.predictor(batch.obs.float())
+        s = F.normalize(self.projector(h), dim=1)  # online: normalise(proj(W_pred s)), as URLB
         log_p_s = F.log_softmax(self.protos(s) / self.tau, dim=1)
         with torch.no_grad():
             t = F.normalize(self.predictor_target(batch.next_obs.float()), dim=1)
