@@ -6,6 +6,7 @@ the reward module from ``config.yaml`` and loads the latest checkpoint (``weight
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import torch
 
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
 from rlinfo.config import Config
-from rlinfo.errors import CheckpointError
+from rlinfo.errors import CheckpointError, EvaluationError
 from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy
 from rlinfo.rewards import IntrinsicReward, SkillReward
 from rlinfo.rundir import load_run_config
@@ -93,6 +94,20 @@ def evaluate_policy(
         title = f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})"
         plot_skills(r.xy, r.skills, figure_path, discrete=r.discrete, layout=r.layout, title=title)
     return result
+
+
+def final_evaluation(run_dir: Path | None, evaluate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a trained run's final ``evaluate()`` (after its final checkpoint is written).
+
+    A failure becomes one :class:`EvaluationError` line that says the checkpoint is safe and how to
+    redo the evaluation; the CLI exits non-zero with it.
+    """
+    try:
+        return evaluate()
+    except Exception as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        redo = f"; the final checkpoint is saved, `rlinfo eval {run_dir}` redoes it" if run_dir else ""
+        raise EvaluationError(f"final evaluation failed ({type(e).__name__}: {reason}){redo}") from e
 
 
 def write_eval(run_dir: str | Path, result: dict[str, Any]) -> None:

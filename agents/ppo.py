@@ -81,6 +81,8 @@ def _init(net: nn.Sequential, last_gain: float) -> nn.Sequential:
 class PPO(nn.Module):
     """Actor, critic, observation normaliser, entropy controller, optimiser and :meth:`update`."""
 
+    loss_names = ("policy", "value", "entropy_term")  # the statistics of :meth:`update` that are losses
+
     def __init__(
         self,
         obs_dim: int,

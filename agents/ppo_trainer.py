@@ -17,6 +17,7 @@ appended to the observation, as in the SAC trainer. Checkpoints are tensors + JS
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,16 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
 from rlinfo.agents.builders import build_ppo, build_reward, make_envs, resolve_device, skill_dim_of
-from rlinfo.agents.evaluate import evaluate_policy
+from rlinfo.agents.evaluate import EVAL_SEED_OFFSET, evaluate_policy, final_evaluation
+from rlinfo.agents.monitor import advance, progress_bar, stat_tag
 from rlinfo.agents.ppo import PPO, gae
 from rlinfo.checkpoint import load_checkpoint, save_checkpoint, write_json
 from rlinfo.config import Config
 from rlinfo.errors import NonFiniteError, RlinfoError
 from rlinfo.rewards import SkillReward
 from rlinfo.types import Batch
-
-EVAL_SEED_OFFSET = 10_000
 
 
 def space_dims(envs: gym.vector.VectorEnv) -> tuple[int, int, bool]:
@@ -77,6 +76,10 @@ class PPOTrainer:
         self.writer: SummaryWriter | None = None
         n = cfg.env.num_envs
         self.ret_acc = torch.zeros(n)  # discounted return per env, for reward scaling
+
+    def attach(self, cfg: Config, run_dir: str | Path) -> None:
+        """Write into ``run_dir`` from now on (the CLI builds and validates everything before creating it)."""
+        self.cfg, self.run_dir = cfg, Path(run_dir)
 
     def sample_skills(self, n: int) -> Tensor:
         if not isinstance(self.reward_module, SkillReward):
@@ -139,7 +142,8 @@ class PPOTrainer:
     ) -> None:
         state["ep_return"] += np.where(valid, rew, 0.0)
         state["ep_length"] += valid
-        if "success" in info:
+        if "success" in info:  # only envs that define success report it
+            state["has_success"] = True
             state["ep_success"] |= np.asarray(info["success"], dtype=bool) & valid
         for i in np.flatnonzero(valid & end):
             state["finished"].append(
@@ -159,6 +163,7 @@ class PPOTrainer:
             r_int[mask] = self.reward_module.reward(batch)
             reward = reward + cfg.intrinsic_weight * r_int
             stats["reward/intrinsic_mean"] = r_int[mask].mean()
+            stats["intrinsic"] = r_int  # [T, N], summed per episode by track_intrinsic (not logged)
         reward = reward * mask
         if self.agent.norm_return:  # divide by the running std of the discounted return (as SB3/CleanRL)
             acc = self.ret_acc.to(reward.device)
@@ -202,6 +207,8 @@ class PPOTrainer:
         # score the rollout before the reward module trains on it (RND, CleanRL, our SB3 callback):
         # an update first would shrink the bonus of exactly the novel states it should reward
         reward, stats = self.rewards(data)
+        if "intrinsic" in stats:
+            self.track_intrinsic(state, stats.pop("intrinsic"), data)
         stats.update(self.update_reward_module(data))
         adv, ret = gae(
             reward, data["values"], data["term"], data["done"], self.agent.gamma, self.agent.gae_lambda
@@ -215,7 +222,7 @@ class PPOTrainer:
         flat["action"] = data["action"].flatten(0, 1)
         flat["generator"] = self.gen  # type: ignore[assignment]
         progress = min(self.global_step / self.cfg.total_steps, 1.0)
-        stats.update({f"ppo/{k}": v for k, v in self.agent.update(flat, progress).items()})
+        stats.update({f"agent/{k}": v for k, v in self.agent.update(flat, progress).items()})
         if self.agent.norm_obs:  # after the update, so that π_old and π see the same normalisation
             self.agent.obs_rms.update(data["obs"][data["mask"]])
         row = {"step": float(self.global_step), **{k: float(v) for k, v in stats.items()}}
@@ -224,39 +231,62 @@ class PPOTrainer:
                 raise NonFiniteError(f"non-finite {k} ({v}) at step {self.global_step}")
         return row
 
-    # ------------------------------------------------------------------ loop
-    def train(self) -> dict[str, Any]:
-        cfg = self.cfg
-        if self.run_dir is not None:
-            self.writer = SummaryWriter(str(self.run_dir))
-        torch.manual_seed(cfg.seed)  # action sampling uses the global generator
-        obs, _ = self.envs.reset(seed=cfg.seed)
-        n = cfg.env.num_envs
-        state: dict[str, Any] = {
+    def start(self) -> dict[str, Any]:
+        """Reset the envs; the collector's state: observations, skills and per-episode sums."""
+        obs, _ = self.envs.reset(seed=self.cfg.seed)
+        n = self.cfg.env.num_envs
+        return {
             "obs": obs,
             "skills": self.sample_skills(n),
             "autoreset": np.zeros(n, dtype=bool),
             "ep_return": np.zeros(n),
             "ep_length": np.zeros(n, dtype=np.int64),
             "ep_success": np.zeros(n, dtype=bool),
-            "finished": [],
+            "ep_intrinsic": np.zeros(n),
+            "has_success": False,  # the env reports info["success"]
+            "finished": [],  # (return, length, success) of episodes finished since the last log
+            "finished_intrinsic": [],
         }
-        bar = tqdm(total=cfg.total_steps, disable=not cfg.train.progress, unit="step", dynamic_ncols=True)
+
+    def track_intrinsic(self, state: dict[str, Any], r_int: Tensor, data: dict[str, Tensor]) -> None:
+        """Sum each episode's intrinsic rewards (as scored for this rollout) into ``finished_intrinsic``."""
+        r, mask = r_int.cpu().numpy(), data["mask"].cpu().numpy()
+        ended = (data["done"] & data["mask"]).cpu().numpy()  # real episode ends (not reset steps)
+        for t in range(len(r)):
+            state["ep_intrinsic"] += np.where(mask[t], r[t], 0.0)
+            for i in np.flatnonzero(ended[t]):
+                state["finished_intrinsic"].append(float(state["ep_intrinsic"][i]))
+                state["ep_intrinsic"][i] = 0.0
+
+    # ------------------------------------------------------------------ loop
+    def train(self) -> dict[str, Any]:
+        """Iterate until ``total_steps`` env steps (at most one rollout past it); return the final eval."""
+        cfg = self.cfg
+        if self.run_dir is not None:
+            self.writer = SummaryWriter(str(self.run_dir))
+        torch.manual_seed(cfg.seed)  # action sampling uses the global generator
+        state = self.start()
+        bar = progress_bar(cfg.total_steps, 0, cfg.train.progress)
         next_ckpt = cfg.train.checkpoint_every or cfg.total_steps
         while self.global_step < cfg.total_steps:
-            before = self.global_step
+            before, start = self.global_step, time.perf_counter()
             row = self.iterate(state)
+            sps = (self.global_step - before) / max(time.perf_counter() - start, 1e-9)
             if state["finished"]:
                 row["episodic_return"] = float(np.mean([r for r, _, _ in state["finished"]]))
                 row["episodic_length"] = float(np.mean([n for _, n, _ in state["finished"]]))
-                row["success"] = float(np.mean([s for _, _, s in state["finished"]]))
+                if state["has_success"]:
+                    row["success"] = float(np.mean([s for _, _, s in state["finished"]]))
                 state["finished"] = []
-            self.history.append(row)
+            if state["finished_intrinsic"]:
+                row["intrinsic_return"] = float(np.mean(state["finished_intrinsic"]))
+                state["finished_intrinsic"] = []
+            self.history.append(row)  # deterministic at a seed; the wall-clock rate goes only to the logs
+            row = {**row, "sps": sps}
             self.iteration += 1
             self.log(row)
-            bar.update(min(self.global_step, cfg.total_steps) - min(before, cfg.total_steps))
-            if "episodic_return" in row:
-                bar.set_postfix({"return": f"{row['episodic_return']:.2f}"}, refresh=False)
+            advance(bar, before, self.global_step)
+            bar.set_postfix(self.postfix(row), refresh=False)
             if (
                 self.run_dir is not None
                 and self.global_step >= next_ckpt
@@ -266,22 +296,41 @@ class PPOTrainer:
                 next_ckpt += cfg.train.checkpoint_every
         bar.close()
         self.envs.close()
-        result = self.evaluate()
-        if self.run_dir is not None:
-            self.save()
-            write_json(self.run_dir / "eval.json", result)
-            self.writer.close()  # type: ignore[union-attr]
-        return result
+        try:
+            if self.run_dir is not None:
+                self.save()  # the final state first: a failing evaluation can never lose it
+            result = final_evaluation(self.run_dir, self.evaluate)
+            if self.run_dir is not None:
+                write_json(self.run_dir / "eval.json", result)
+            return result
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+
+    def postfix(self, row: dict[str, float]) -> dict[str, str]:
+        """The bar's postfix: the same sps as ``charts/sps``, and the return the run optimises."""
+        postfix = {"sps": f"{row['sps']:.0f}"}
+        reward_free = self.reward_module is not None and not self.cfg.reward.extrinsic_weight
+        shown = "intrinsic_return" if reward_free else "episodic_return"
+        if shown in row:
+            postfix["int_return" if reward_free else "return"] = f"{row[shown]:.3g}"
+        return postfix
+
+    CHARTS = ("sps", "episodic_return", "episodic_length", "success", "intrinsic_return")
 
     def log(self, row: dict[str, float]) -> None:
+        """One TensorBoard scalar per value of ``row`` (tags: agents/monitor.py)."""
         if self.writer is None:
             return
         for k, v in row.items():
             if k == "step":
                 continue
-            group, _, stat = k.partition("/")
-            tag = {"ppo": f"losses/{stat}", "reward": f"rewards/{self.cfg.reward.name}/{stat}"}.get(group)
-            self.writer.add_scalar(tag or (f"charts/{k}" if not stat else f"losses/{k}"), v, self.global_step)
+            if k in self.CHARTS:
+                tag = f"charts/{k}"
+            else:
+                group, _, stat = k.partition("/")
+                tag = stat_tag(group, stat, self.agent.loss_names, self.cfg.reward.name)
+            self.writer.add_scalar(tag, v, self.global_step)
 
     @torch.inference_mode()
     def evaluate(self, deterministic: bool = True) -> dict[str, Any]:
@@ -289,8 +338,10 @@ class PPOTrainer:
         n = self.cfg.eval.num_rollouts
         envs = make_envs(self.cfg, n, self.cfg.seed + EVAL_SEED_OFFSET)
         skills = self.sample_skills(n)
-        obs, _ = envs.reset(seed=self.cfg.seed + EVAL_SEED_OFFSET)
+        obs, info = envs.reset(seed=self.cfg.seed + EVAL_SEED_OFFSET)
+        has_xy = "xy" in info  # the env reports positions: coverage and the trajectory figure
         ret, success, live = np.zeros(n), np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        has_success = False
         while live.any():
             x = self.agent_input(
                 torch.as_tensor(obs, dtype=torch.float32, device=self.device), skills.to(self.device)
@@ -298,11 +349,14 @@ class PPOTrainer:
             obs, rew, term, trunc, info = envs.step(self.env_action(self.agent.act(x, deterministic)))
             ret += np.where(live, rew, 0.0)
             if "success" in info:
+                has_success = True
                 success |= np.asarray(info["success"], dtype=bool) & live
             live &= ~(term | trunc)
         envs.close()
-        result = {"return": float(ret.mean()), "success": float(success.mean()), "episodes": n}
-        if isinstance(self.reward_module, SkillReward):  # skills: METRA's coverage protocol, as for SAC
+        result: dict[str, Any] = {"return": float(ret.mean()), "episodes": n}
+        if has_success:  # only envs that define success report it
+            result["success"] = float(success.mean())
+        if isinstance(self.reward_module, SkillReward) or has_xy:  # METRA's coverage protocol, as for SAC
             path = self.run_dir / "skills.png" if self.run_dir is not None and self.cfg.eval.figure else None
             result.update(evaluate_policy(self.cfg, self.agent, self.reward_module, self.device, path))
         result["steps"] = self.global_step

@@ -16,10 +16,12 @@ replaces γ by a per-sample factor d [B] (γ^k for URLB-style k-step pairs (s, s
 inputs are the skill z and each critic head outputs successor features ψ_i(s, a, z) ∈ R^D with
 Q_i = ψ_iᵀz. The "reward" passed to :meth:`SAC.update` is then the vector cumulant c = Δφ [B, D] and
 
-    y_ψ = c + γ (1 − terminated) ψ̄_j(s', a'),   j = argmin_i ψ̄_iᵀz,   a' ~ π(·|s')
+    y_ψ = c + γ ψ̄_j(s', a'),   j = argmin_i ψ̄_iᵀz,   a' ~ π(·|s')
     L_ψ = ½ Σ_i E[‖ψ_i(s, a) − y_ψ‖²]
 
-as in the paper and its code: the entropy bonus enters the actor loss only. ``sf_soft_target=True``
+as in the paper and its code: the entropy bonus enters the actor loss only, and termination is
+ignored (the reference runs with ``turn_off_dones``: every target bootstraps; an unsupervised skill
+episode has no task end). ``sf_turn_off_dones=False`` bootstraps with γ (1 − terminated) instead. ``sf_soft_target=True``
 adds − α log π(a'|s') · z/‖z‖² inside the bracket, so that zᵀy_ψ equals the soft target y above
 for the scalar reward r = Δφᵀz (our option, not the paper's).
 
@@ -85,6 +87,8 @@ class SAC(nn.Module):
     does this), so SAC itself knows nothing about skills or intrinsic rewards.
     """
 
+    loss_names = ("critic", "actor", "alpha_loss")  # the statistics of :meth:`update` that are losses
+
     def __init__(
         self,
         obs_dim: int,
@@ -102,6 +106,7 @@ class SAC(nn.Module):
         critic: str = "q",
         skill_dim: int = 0,
         sf_soft_target: bool = False,
+        sf_turn_off_dones: bool = True,
         entropy: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -113,6 +118,7 @@ class SAC(nn.Module):
                 f"SAC: critic=successor_features needs 1 <= skill_dim < obs_dim={obs_dim}, got {skill_dim!r}"
             )
         self.skill_dim, self.sf_soft_target = skill_dim, sf_soft_target
+        self.sf_turn_off_dones = bool(sf_turn_off_dones)
         low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
         high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
         self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
@@ -175,7 +181,10 @@ class SAC(nn.Module):
         if self.sf_soft_target:
             z_dir = z / z.pow(2).sum(-1, keepdim=True).clamp_min(1e-8)
             psi_min = psi_min - self.alpha * next_log_prob.unsqueeze(-1) * z_dir
-        bootstrap = (self.gamma if discount is None else discount) * (~terminated).float()
+        bootstrap = self.gamma if discount is None else discount
+        if not self.sf_turn_off_dones:  # the reference bootstraps through termination
+            bootstrap = bootstrap * (~terminated).float()
+        bootstrap = torch.as_tensor(bootstrap, dtype=cumulant.dtype, device=cumulant.device).expand(len(cumulant))
         return cumulant + bootstrap.unsqueeze(-1) * psi_min
 
     def sf_critic_loss(

@@ -34,7 +34,8 @@ from rlinfo.agents.builders import (
     resolve_device,
     skill_dim_of,
 )
-from rlinfo.agents.evaluate import evaluate_policy, write_eval
+from rlinfo.agents.evaluate import evaluate_policy, final_evaluation, write_eval
+from rlinfo.agents.monitor import advance, progress_bar, stat_tag, warn
 from rlinfo.agents.resume import (
     BufferChunks,
     env_state,
@@ -62,11 +63,17 @@ class _Episodes:
     ep_return: np.ndarray = field(init=False)
     ep_length: np.ndarray = field(init=False)
     finished: list[tuple[float, int]] = field(default_factory=list)  # (return, length) since last log
+    # Intrinsic returns: the reward module scores each rollout chunk's transitions at its end; ``pending``
+    # holds (transitions, stored, episode ended) per vector step of the chunk.
+    ep_intrinsic: np.ndarray = field(init=False)
+    pending: list[tuple[Batch, np.ndarray, np.ndarray]] = field(default_factory=list)
+    finished_intrinsic: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.obs)
         self.autoreset = np.zeros(n, dtype=bool)
         self.ep_return, self.ep_length = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.ep_intrinsic = np.zeros(n)
 
 
 class _Metrics:
@@ -140,6 +147,11 @@ class Trainer:
         self.chunks = BufferChunks(self.run_dir / "checkpoints" / "buffer") if self.run_dir else None
         self.history: list[dict[str, float]] = []  # one row of logged scalars per log interval
 
+    def attach(self, cfg: Config, run_dir: str | Path) -> None:
+        """Write into ``run_dir`` from now on (the CLI builds and validates everything before creating it)."""
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.chunks = BufferChunks(self.run_dir / "checkpoints" / "buffer")
+
     # ------------------------------------------------------------------ pieces of the loop
 
     def sample_skills(self, n: int) -> Tensor:
@@ -187,7 +199,7 @@ class Trainer:
             batch.terminated,
             **n_step,
         )
-        stats.update({f"sac/{k}": v for k, v in agent_stats.items()})
+        stats.update({f"agent/{k}": v for k, v in agent_stats.items()})
         self.num_updates += 1
         return stats
 
@@ -209,15 +221,18 @@ class Trainer:
                 bad = np.asarray(value)[~np.isfinite(value)][0]
                 raise self.non_finite(f"{what} from env {self.cfg.env.name!r}", bad)
         keep = ~state.autoreset  # a step right after an episode end is a reset, not a transition
+        transitions = Batch(
+            obs=obs,
+            action=torch.as_tensor(action, dtype=torch.float32),
+            next_obs=torch.as_tensor(next_obs, dtype=torch.float32),
+            terminated=torch.as_tensor(term),
+            skill=state.skills.clone() if self.skill_dim else None,  # state.skills changes in place below
+            reward=torch.as_tensor(rew, dtype=torch.float32),
+        )
+        if self.reward_module is not None:
+            state.pending.append((transitions, keep, keep & (term | trunc)))
         self.buffer.add(
-            Batch(
-                obs=obs,
-                action=torch.as_tensor(action, dtype=torch.float32),
-                next_obs=torch.as_tensor(next_obs, dtype=torch.float32),
-                terminated=torch.as_tensor(term),
-                skill=state.skills if self.skill_dim else None,
-                reward=torch.as_tensor(rew, dtype=torch.float32),
-            ),
+            transitions,
             keep=torch.as_tensor(keep, device=self.device),
             env_ids=torch.arange(len(keep), device=self.device),  # links each env's rows for n-step pairs
             done=torch.as_tensor(term | trunc, device=self.device),
@@ -232,6 +247,38 @@ class Trainer:
         state.autoreset = term | trunc
         state.obs = next_obs
         self.global_step += int(keep.sum())
+
+    def score_rollout(self, state: _Episodes, flush: bool = False) -> None:
+        """Add the reward module's rewards of the pending transitions to each episode's intrinsic return.
+
+        One ``reward`` call (current networks) once at least a training batch of rows is pending, or on
+        ``flush``; only for logging, nothing is stored. A batch too small for the module (kNN rewards) is
+        dropped from the returns.
+        """
+        rows = sum(len(b) for b, _, _ in state.pending)
+        if not state.pending or (rows < self.cfg.agent.batch_size and not flush):
+            return
+        steps = [b for b, _, _ in state.pending]
+        skill = torch.cat([b.skill for b in steps]).to(self.device) if self.skill_dim else None
+        batch = Batch(
+            obs=torch.cat([b.obs for b in steps]),
+            action=torch.cat([b.action for b in steps]).to(self.device),
+            next_obs=torch.cat([b.next_obs for b in steps]).to(self.device),
+            terminated=torch.cat([b.terminated for b in steps]).to(self.device),
+            skill=skill,
+        )
+        try:
+            with torch.no_grad():
+                rewards = self.reward_module.reward(batch).reshape(len(steps), -1).cpu().numpy()
+        except ValueError:  # e.g. fewer rows than kNN neighbours at the very end of a run
+            state.pending = []
+            return
+        for (_, keep, ended), r in zip(state.pending, rewards, strict=True):
+            state.ep_intrinsic += np.where(keep, r, 0.0)
+            for i in np.flatnonzero(ended):
+                state.finished_intrinsic.append(float(state.ep_intrinsic[i]))
+                state.ep_intrinsic[i] = 0.0
+        state.pending = []
 
     def start(self) -> None:
         """Reset the envs and set up the collector, metrics and marks of a fresh run."""
@@ -253,26 +300,27 @@ class Trainer:
             self.start()
         state, marks = self.episodes, self.marks
         assert state is not None and marks is not None
-        bar = tqdm(
-            total=cfg.total_steps,
-            initial=self.global_step,
-            disable=not cfg.train.progress,
-            unit="step",
-            dynamic_ncols=True,
-        )
+        if cfg.total_steps <= cfg.train.learning_starts:
+            warn(
+                f"total_steps={cfg.total_steps} <= train.learning_starts={cfg.train.learning_starts}: "
+                "no update will happen (the policy stays uniformly random)"
+            )
+        bar = progress_bar(cfg.total_steps, self.global_step, cfg.train.progress)
         while self.global_step < cfg.total_steps:
             for _ in range(cfg.train.rollout_steps):
                 if self.global_step >= cfg.total_steps:
                     break
                 before = self.global_step
                 self.collect_step(state)
-                bar.update(self.global_step - before)
+                advance(bar, before, self.global_step)
+            self.score_rollout(state)
             if self.global_step >= cfg.train.learning_starts:
                 for _ in range(cfg.train.grad_steps):
                     self.metrics.add(self.update())
             if self.global_step >= marks.log or self.global_step >= cfg.total_steps:
-                self.log(self.metrics, state.finished, bar)
-                self.metrics, state.finished = _Metrics(self.global_step), []
+                self.score_rollout(state, flush=True)
+                self.log(self.metrics, state, bar)
+                self.metrics, state.finished, state.finished_intrinsic = _Metrics(self.global_step), [], []
                 marks.log += cfg.train.log_every
             running = self.global_step < cfg.total_steps
             if cfg.train.eval_every and self.global_step >= marks.eval and running:
@@ -282,15 +330,21 @@ class Trainer:
                 self.save()
                 marks.ckpt += cfg.train.checkpoint_every
         bar.close()
-        result = self.evaluate(figure=cfg.eval.figure)
-        if self.run_dir is not None:
-            self.save()
-        if self.writer is not None:
-            self.writer.close()
-        self.envs.close()
-        return result
+        try:
+            if self.run_dir is not None:
+                self.save()  # the final state first: a failing evaluation can never lose it
+            return final_evaluation(self.run_dir, lambda: self.evaluate(figure=cfg.eval.figure))
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+            self.envs.close()
 
-    def log(self, metrics: _Metrics, finished: list[tuple[float, int]], bar: tqdm) -> None:
+    @property
+    def reward_free(self) -> bool:
+        """True when the agent learns from intrinsic rewards alone (the env's return is not its objective)."""
+        return self.reward_module is not None and not self.cfg.reward.extrinsic_weight
+
+    def log(self, metrics: _Metrics, state: _Episodes, bar: tqdm) -> None:
         """Read the device metrics once per interval, check them, write TensorBoard and the bar."""
         sps = metrics.steps_per_second(self.global_step)
         scalars = metrics.means()
@@ -298,25 +352,25 @@ class Trainer:
             if not np.isfinite(value):
                 raise self.non_finite(name, value)
         self.history.append({"step": float(self.global_step), **scalars})
+        charts = {"sps": sps}
+        if state.finished:
+            charts["episodic_return"] = float(np.mean([r for r, _ in state.finished]))
+            charts["episodic_length"] = float(np.mean([n for _, n in state.finished]))
+        if state.finished_intrinsic:
+            charts["intrinsic_return"] = float(np.mean(state.finished_intrinsic))
         postfix = {"sps": f"{sps:.0f}"}
-        if finished:
-            postfix["return"] = f"{np.mean([r for r, _ in finished]):.2f}"
+        shown = "intrinsic_return" if self.reward_free else "episodic_return"
+        if shown in charts:
+            postfix["int_return" if self.reward_free else "return"] = f"{charts[shown]:.3g}"
         bar.set_postfix(postfix, refresh=False)
         if self.writer is None:
             return
         step = self.global_step
-        self.writer.add_scalar("charts/sps", sps, step)
-        if finished:
-            self.writer.add_scalar("charts/episodic_return", float(np.mean([r for r, _ in finished])), step)
-            self.writer.add_scalar("charts/episodic_length", float(np.mean([n for _, n in finished])), step)
+        for name, value in charts.items():
+            self.writer.add_scalar(f"charts/{name}", value, step)
         for name, value in scalars.items():
             group, _, stat = name.partition("/")
-            if group == "reward":
-                tag = f"rewards/{self.cfg.reward.name}/{stat}"
-            elif group == "sac":
-                tag = f"losses/{stat}"
-            else:
-                tag = f"losses/{group}/{stat}"
+            tag = stat_tag(group, stat, self.agent.loss_names, self.cfg.reward.name)
             self.writer.add_scalar(tag, value, step)
 
     def evaluate(self, figure: bool) -> dict[str, Any]:
@@ -364,8 +418,10 @@ class Trainer:
                 "autoreset": torch.from_numpy(ep.autoreset.copy()),
                 "ep_return": torch.from_numpy(ep.ep_return.copy()),
                 "ep_length": torch.from_numpy(ep.ep_length.copy()),
+                "ep_intrinsic": torch.from_numpy(ep.ep_intrinsic.copy()),
             }
             meta["finished"] = ep.finished
+            meta["finished_intrinsic"] = ep.finished_intrinsic
         env = env_state(self.envs)
         if env is not None:
             tensors["env"], meta["env"] = env
@@ -411,10 +467,13 @@ class Trainer:
             self.episodes.autoreset = ep["autoreset"].numpy().copy()
             self.episodes.ep_return = ep["ep_return"].numpy().copy()
             self.episodes.ep_length = ep["ep_length"].numpy().copy()
+            if "ep_intrinsic" in ep:
+                self.episodes.ep_intrinsic = ep["ep_intrinsic"].numpy().copy()
         else:  # other envs cannot be restored mid-episode: new episodes from a step-dependent seed
             obs, _ = self.envs.reset(seed=cfg.seed + self.global_step)
             self.episodes = _Episodes(obs, self.sample_skills(cfg.env.num_envs))
         self.episodes.finished = [(float(r), int(n)) for r, n in meta.get("finished", [])]
+        self.episodes.finished_intrinsic = [float(r) for r in meta.get("finished_intrinsic", [])]
 
     @classmethod
     def resume(cls, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Trainer:
@@ -438,6 +497,8 @@ class Trainer:
     def save(self) -> Path:
         """Write the dirty buffer chunks, then the checkpoint; then delete unreferenced chunks."""
         assert self.run_dir is not None and self.chunks is not None
+        if self.episodes is not None:
+            self.score_rollout(self.episodes, flush=True)  # pending transitions are not saved
         with checkpoint_errors(self.run_dir, self.global_step):
             manifest = self.chunks.write(self.buffer, self.global_step)
         state = self.state_dict()

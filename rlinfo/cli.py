@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from rlinfo import __version__
 
 EXAMPLES = """examples:
   rlinfo train                                # the embedded default: METRA on maze:square
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"rlinfo {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{train,eval,list}", parser_class=_Parser)
     train = sub.add_parser(
         "train",
@@ -77,13 +80,33 @@ def cmd_resume(run_dir: str, overrides: list[str]) -> int:
     trainer = Trainer.resume(run_dir, overrides)
     cfg = trainer.cfg
     print(f"rlinfo: resuming {run_dir} at step {trainer.global_step} of {cfg.total_steps}")
-    result = trainer.train()
-    print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    print_result(trainer.train())
     return 0
 
 
+def describe(cfg: Any) -> str:
+    """What a run trains, for messages: e.g. "metra with SAC", "rnd + reach with SLIM", "PPO"."""
+    agents = {"sac": "SAC", "slim": "multi-critic SAC (SLIM)", "ppo": "PPO"}
+    agent = agents.get(cfg.agent.name, cfg.agent.name)
+    if cfg.reward.channels:
+        rewards = " + ".join(f"{ch} ({spec['name']})" for ch, spec in cfg.reward.channels.items())
+    elif cfg.reward.name != "none":
+        rewards = cfg.reward.name
+    else:
+        return agent
+    return f"{rewards} with {agent}"
+
+
+def print_result(result: dict[str, Any]) -> None:
+    """The headline numbers of an evaluation: task return (and success where the env defines it), coverage."""
+    if "return" in result:
+        success = f", success: {result['success']:.3g}" if "success" in result else ""
+        print(f"return: {result['return']:.4g}{success} ({result['episodes']} episodes)")
+    if "coverage" in result:
+        print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+
+
 def cmd_train(args: list[str]) -> int:
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.config import load_config
     from rlinfo.rundir import create_run_dir
 
@@ -91,19 +114,15 @@ def cmd_train(args: list[str]) -> int:
     overrides = args[1:] if source is not None else args
     source = source or DEFAULT_PRESET
     cfg = load_config(source, overrides)
-    cfg, run_dir = create_run_dir(cfg)
-    print(f"rlinfo: training {cfg.reward.name} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
     if cfg.agent.name == "ppo":  # on-policy loop (agents/ppo_trainer.py)
-        from rlinfo.agents.ppo_trainer import PPOTrainer
-
-        result = PPOTrainer(cfg, run_dir).train()
-        n = result["episodes"]
-        print(f"return: {result['return']:.4g}, success: {result['success']:.3g} ({n} episodes)")
-        if "coverage" in result:  # skill rewards: METRA's coverage protocol
-            print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+        from rlinfo.agents.ppo_trainer import PPOTrainer as TrainerClass
     else:
-        result = Trainer(cfg, run_dir).train()
-        print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+        from rlinfo.agents.trainer import Trainer as TrainerClass
+    trainer = TrainerClass(cfg)  # builds and checks env, reward module and agent: nothing written yet
+    cfg, run_dir = create_run_dir(cfg)
+    trainer.attach(cfg, run_dir)
+    print(f"rlinfo: training {describe(cfg)} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
+    print_result(trainer.train())
     print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir.parent})")
     return 0
 
@@ -113,11 +132,7 @@ def cmd_eval(run_dir: str, figure: bool) -> int:
 
     result = evaluate_run(run_dir, figure=figure)
     print(json.dumps(result, sort_keys=True))
-    if "return" in result:  # PPO runs: task return and success
-        n = result["episodes"]
-        print(f"return: {result['return']:.4g}, success: {result['success']:.3g} ({n} episodes)")
-    if "coverage" in result:
-        print(f"coverage: {result['coverage']:.4g} ({int(result['coverage_cells'])} cells)")
+    print_result(result)
     return 0
 
 

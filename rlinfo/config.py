@@ -205,8 +205,36 @@ def _check_sections(data: Any, cls: Any, prefix: str, source: str) -> None:
             _check_sections(value, annotation, f"{path}.", source)
 
 
+def _integral_ints(data: Any, cls: Any) -> Any:
+    """``data`` with integral scientific notation read as int where the field is an int (``total_steps=1e6``).
+
+    OmegaConf reads ``1e6`` as a float and YAML as a string; both become ``1000000`` for int fields. A
+    value that is not integral (``2.5e3`` is, ``1e-3`` is not) is left for the type check to reject.
+    """
+    if not isinstance(data, (dict, DictConfig)):
+        return data
+    if isinstance(data, DictConfig):
+        data = OmegaConf.to_container(data)
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in data.items():
+        annotation = hints.get(str(key))
+        if dataclasses.is_dataclass(annotation):
+            value = _integral_ints(value, annotation)
+        elif annotation is int and isinstance(value, (float, str)) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if number.is_integer() and abs(number) < 2**63:
+                value = int(number)
+        out[key] = value
+    return out
+
+
 def _merge(base: DictConfig, data: Any, source: str) -> DictConfig:
     _check_sections(data, Config, "", source)
+    data = _integral_ints(data, Config)
     try:
         return typing.cast(DictConfig, OmegaConf.merge(base, data))
     except OmegaConfBaseException as e:

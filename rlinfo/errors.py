@@ -15,3 +15,7 @@ class CheckpointError(RlinfoError):
 
 class NonFiniteError(RlinfoError):
     """A loss, reward or observation became NaN or infinite during training."""
+
+
+class EvaluationError(RlinfoError):
+    """The evaluation at the end of a run failed; the run's final checkpoint is on disk."""

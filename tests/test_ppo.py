@@ -197,16 +197,8 @@ def test_resume_of_a_ppo_run_is_refused_in_one_line(tmp_path):
 
 
 def _rollout_state(trainer: PPOTrainer, n: int) -> dict:
-    obs, _ = trainer.envs.reset(seed=0)
-    return {
-        "obs": obs,
-        "skills": trainer.sample_skills(n),
-        "autoreset": np.zeros(n, dtype=bool),
-        "ep_return": np.zeros(n),
-        "ep_length": np.zeros(n, dtype=np.int64),
-        "ep_success": np.zeros(n, dtype=bool),
-        "finished": [],
-    }
+    assert n == trainer.cfg.env.num_envs
+    return trainer.start()
 
 
 def test_rollout_is_scored_before_the_reward_module_trains_on_it():

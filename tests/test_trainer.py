@@ -83,8 +83,9 @@ def test_checkpoint_round_trip_gives_same_actions_and_eval(tmp_path):
     events = EventAccumulator(str(run_dir))
     events.Reload()
     tags = set(events.Tags()["scalars"])
-    expected = {"charts/sps", "charts/episodic_return", "losses/critic", "losses/actor", "losses/alpha"}
-    expected |= {"losses/metra/loss_phi", "losses/metra/dual_lambda", "rewards/metra/mean", "eval/coverage"}
+    expected = {"charts/sps", "charts/episodic_return", "losses/critic", "losses/actor", "agent/alpha"}
+    expected |= {"losses/metra/loss_phi", "metra/dual_lambda", "rewards/metra/mean", "eval/coverage"}
+    expected |= {"charts/intrinsic_return"}  # a reward-free run shows what it optimises
     assert expected <= tags, expected - tags
     state = load_checkpoint(latest_checkpoint(run_dir))
     assert state["step"] == trainer.global_step

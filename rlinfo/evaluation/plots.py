@@ -1,4 +1,15 @@
-"""Figures of discovered skills: each skill's trajectories in its own colour over the maze / xy plane."""
+"""Figures of discovered skills: each skill's trajectories in its own colour, with a colour key.
+
+Three kinds of figure, chosen from the data:
+
+- skills over the plane (mazes, Ant, tabletop): the xy trajectories, coloured by skill;
+- skills along a line (HalfCheetah, dm_control walker: y never changes): x against time per skill,
+  since an xy plot of a 1-D motion is a flat line;
+- no skills (exploration rewards, plain SAC): the same trajectories in one colour.
+
+The colour key: a legend of skill indices for discrete skills, the colour wheel of directions of
+(z₀, z₁) for continuous skills of dimension ≥ 2, a colour bar of z for 1-D continuous skills.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +22,32 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+NO_SKILL_COLOR = (0.12, 0.35, 0.65, 0.8)  # one colour for trajectories of a method without skills
+
 
 def skill_colors(skills: np.ndarray, discrete: bool) -> np.ndarray:
-    """One RGBA colour per skill: hue by index for discrete skills, by angle of (z₀, z₁) otherwise."""
-    skills = np.asarray(skills, dtype=np.float64)
+    """One RGBA colour per row of ``skills`` [N, d]: hue by index (discrete), by angle of (z₀, z₁) otherwise.
+
+    Skills of dimension 0 (no skills) all get :data:`NO_SKILL_COLOR`.
+    """
+    skills = np.asarray(skills, dtype=np.float64).reshape(len(skills), -1)
+    if skills.shape[1] == 0:
+        return np.tile(NO_SKILL_COLOR, (len(skills), 1))
     if discrete:
-        index = skills.argmax(axis=1)
-        return plt.get_cmap("tab20")(index % 20)
+        return plt.get_cmap("tab20")(skills.argmax(axis=1) % 20)
     if skills.shape[1] == 1:
-        hue = (np.tanh(skills[:, 0]) + 1.0) / 2.0
-    else:
-        hue = (np.arctan2(skills[:, 1], skills[:, 0]) + np.pi) / (2 * np.pi)
-    return plt.get_cmap("hsv")(hue)
+        return plt.get_cmap("coolwarm")((np.tanh(skills[:, 0]) + 1.0) / 2.0)
+    return plt.get_cmap("hsv")(direction_hue(skills[:, 0], skills[:, 1]))
+
+
+def direction_hue(z0: np.ndarray, z1: np.ndarray) -> np.ndarray:
+    """Hue in [0, 1] of the direction of (z₀, z₁): the angle from −π to π mapped linearly."""
+    return (np.arctan2(z1, z0) + np.pi) / (2 * np.pi)
+
+
+def is_one_dimensional(xy: np.ndarray, layout: Any | None) -> bool:
+    """True for motion along x only (y identical at every step of every rollout), outside mazes."""
+    return layout is None and bool(np.ptp(np.asarray(xy)[..., 1]) == 0.0)
 
 
 def plot_skills(
@@ -33,11 +58,30 @@ def plot_skills(
     layout: Any | None = None,
     title: str = "",
 ) -> Path:
-    """Save a figure of trajectories ``xy`` [N, T, 2], trajectory i coloured by skill i."""
-    fig, ax = plt.subplots(figsize=(5.5, 5.5), dpi=110)
+    """Save a figure of trajectories ``xy`` [N, T, 2], trajectory i coloured by skill ``skills[i]``.
+
+    ``skills`` is [N, d] (d = 0: no skills). See the module docstring for the kinds of figure.
+    """
+    xy = np.asarray(xy, dtype=np.float64)
+    skills = np.asarray(skills, dtype=np.float64).reshape(len(xy), -1)
+    colors = skill_colors(skills, discrete)
+    fig, ax = plt.subplots(figsize=(6.4, 5.5), dpi=110)
+    if is_one_dimensional(xy, layout):
+        _plot_x_against_time(ax, xy, colors)
+    else:
+        _plot_xy(ax, xy, colors, layout)
+    _colour_key(fig, ax, skills, discrete, colors)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _plot_xy(ax: Any, xy: np.ndarray, colors: np.ndarray, layout: Any | None) -> None:
     if layout is not None:
         layout.draw(ax)
-    colors = skill_colors(skills, discrete)
     for traj, color in zip(xy, colors, strict=True):
         ax.plot(traj[:, 0], traj[:, 1], color=color, lw=1.4, alpha=0.9)
         ax.plot(traj[-1, 0], traj[-1, 1], "o", color=color, ms=3.5)
@@ -46,9 +90,43 @@ def plot_skills(
         ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+
+
+def _plot_x_against_time(ax: Any, xy: np.ndarray, colors: np.ndarray) -> None:
+    steps = np.arange(xy.shape[1])
+    for traj, color in zip(xy, colors, strict=True):
+        ax.plot(steps, traj[:, 0], color=color, lw=1.4, alpha=0.9)
+        ax.plot(steps[-1], traj[-1, 0], "o", color=color, ms=3.5)
+    ax.axhline(xy[0, 0, 0], color="0.5", lw=0.8, ls=":")
+    ax.set_xlabel("step")
+    ax.set_ylabel("x (motion along one axis)")
+
+
+def _colour_key(fig: Any, ax: Any, skills: np.ndarray, discrete: bool, colors: np.ndarray) -> None:
+    """A legend of skill indices, a colour wheel of directions, or a colour bar of z."""
+    if skills.shape[1] == 0:
+        ax.plot([], [], color=NO_SKILL_COLOR, lw=1.4, label="rollout (no skills)")
+        ax.legend(loc="best", fontsize=7)
+        return
+    if discrete:
+        index = skills.argmax(axis=1)
+        for i in np.unique(index):
+            ax.plot([], [], color=colors[np.flatnonzero(index == i)[0]], lw=2, label=f"skill {i}")
+        ax.legend(
+            title="skill", fontsize=7, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+            ncol=1 + len(np.unique(index)) // 20, frameon=False,
+        )
+        return
+    if skills.shape[1] == 1:
+        mappable = plt.cm.ScalarMappable(cmap="coolwarm", norm=plt.Normalize(-1.0, 1.0))
+        fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04, label="tanh(z)")
+        return
+    wheel = ax.inset_axes((1.03, 0.72, 0.26, 0.26), projection="polar")
+    theta = np.linspace(-np.pi, np.pi, 181)
+    radius = np.array([0.55, 1.0])
+    hue = direction_hue(np.cos(theta), np.sin(theta))
+    wheel.pcolormesh(theta, radius, np.tile(hue[:-1], (1, 1)), cmap="hsv", vmin=0, vmax=1, shading="flat")
+    wheel.set_yticks([])
+    wheel.set_xticks(np.deg2rad([0, 90, 180, 270]))
+    wheel.set_xticklabels(["+z₀", "+z₁", "−z₀", "−z₁"], fontsize=6)
+    wheel.set_title("direction of (z₀, z₁)", fontsize=7)
