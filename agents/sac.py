@@ -21,9 +21,9 @@ Q_i = ψ_iᵀz. The "reward" passed to :meth:`SAC.update` is then the vector cum
 
 as in the paper and its code: the entropy bonus enters the actor loss only, and termination is
 ignored (the reference runs with ``turn_off_dones``: every target bootstraps; an unsupervised skill
-episode has no task end). ``sf_turn_off_dones=False`` bootstraps with γ (1 − terminated) instead. ``sf_soft_target=True``
-adds − α log π(a'|s') · z/‖z‖² inside the bracket, so that zᵀy_ψ equals the soft target y above
-for the scalar reward r = Δφᵀz (our option, not the paper's).
+episode has no task end). ``sf_turn_off_dones=False`` bootstraps with γ (1 − terminated) instead.
+``sf_soft_target=True`` adds − α log π(a'|s') · z/‖z‖² inside the bracket, so that zᵀy_ψ equals the
+soft target y above for the scalar reward r = Δφᵀz (our option, not the paper's).
 
 ``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
 (:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask): the actor loss becomes
@@ -181,10 +181,10 @@ class SAC(nn.Module):
         if self.sf_soft_target:
             z_dir = z / z.pow(2).sum(-1, keepdim=True).clamp_min(1e-8)
             psi_min = psi_min - self.alpha * next_log_prob.unsqueeze(-1) * z_dir
-        bootstrap = self.gamma if discount is None else discount
-        if not self.sf_turn_off_dones:  # the reference bootstraps through termination
-            bootstrap = bootstrap * (~terminated).float()
-        bootstrap = torch.as_tensor(bootstrap, dtype=cumulant.dtype, device=cumulant.device).expand(len(cumulant))
+        alive = (~terminated).float()
+        if self.sf_turn_off_dones:  # the reference (turn_off_dones) bootstraps through termination
+            alive = torch.ones_like(alive)
+        bootstrap = (self.gamma if discount is None else discount) * alive
         return cumulant + bootstrap.unsqueeze(-1) * psi_min
 
     def sf_critic_loss(

@@ -196,6 +196,26 @@ def test_sf_critic_td_step_reduces_loss_and_target_matches_bellman(soft):
     torch.testing.assert_close((y_psi * z).sum(-1), y, rtol=1e-5, atol=1e-5)
 
 
+def test_sf_target_ignores_termination_as_the_reference_turn_off_dones():
+    agent = _sf_agent()
+    gen = torch.Generator().manual_seed(2)
+    next_obs, cumulant = torch.randn(4, 5, generator=gen), torch.randn(4, 2, generator=gen)
+    done = torch.tensor([True, False, True, False])
+
+    def target(**kw):
+        torch.manual_seed(7)
+        return agent.sf_target(cumulant, next_obs, done, **kw)
+
+    # default: y_ψ = c + γ ψ̄(s', a') on every row, terminated or not
+    torch.manual_seed(7)
+    live = agent.sf_target(cumulant, next_obs, torch.zeros(4, dtype=torch.bool))
+    torch.testing.assert_close(target(), live)
+    assert not torch.allclose(target()[done], cumulant[done])
+    agent.sf_turn_off_dones = False  # the option: termination zeroes the bootstrap
+    torch.testing.assert_close(target()[done], cumulant[done])
+    torch.testing.assert_close(target()[~done], live[~done])
+
+
 def test_sf_critic_bad_input():
     with pytest.raises(ValueError, match="SAC: critic must be one of q, successor_features"):
         SAC(obs_dim=4, action_dim=1, critic="v")

@@ -12,7 +12,10 @@ instead (all B of them, the positive included, as in InfoNCE). The intrinsic rew
 (``wdm.py``), and the policy's critic is a successor-feature critic: ψ(s, a, z) ∈ R^D learned by TD
 on the vector cumulant Δφ, Q = ψᵀz (``rlinfo.agents.SAC(critic="successor_features")``; the trainer
 feeds it :meth:`CSF.cumulant`). Skills: unit sphere (default) or N(0, I), or zero-centred one-hots.
-Zero-shot goal skill z = normalise(φ(g) − φ(s)). Termination is ignored (``turn_off_dones``).
+Zero-shot goal skill z = normalise(φ(g) − φ(s)). Termination is ignored, as the reference
+(``turn_off_dones``): the successor-feature target bootstraps on every transition
+(``SAC(sf_turn_off_dones=True)``, the default; ``agent.params.sf_turn_off_dones=false`` zeroes it
+at termination).
 """
 
 from __future__ import annotations
