@@ -134,14 +134,36 @@ def test_goal_skill_points_from_phi_s_to_phi_g(cls):
         m.phi_net.eval()
     s, g = torch.tensor([[1.0, 1.0], [0.0, 0.0]]), torch.tensor([[2.0, 3.0], [-1.0, 0.0]])
     d = (g - s).numpy() @ W.T
+    # ‖z‖ = E‖z‖ under the prior, as the CSF reference: √(π/2) for LSD's 2-D Gaussian skills, 1 on
+    # CSF's unit sphere; unit_goal_skill=True gives ‖z‖ = 1
+    length = np.sqrt(np.pi / 2) if cls is LSD else 1.0
+    z = m.skill_for_goal(s, g)
+    np.testing.assert_allclose(z.numpy(), length * d / np.linalg.norm(d, axis=1, keepdims=True), rtol=1e-4)
+    m.unit_goal_skill = True
     z = m.skill_for_goal(s, g)
     np.testing.assert_allclose(z.numpy(), d / np.linalg.norm(d, axis=1, keepdims=True), rtol=1e-4)
 
 
+def test_gaussian_goal_skill_length_is_the_prior_mean_norm():
+    for dim in (1, 2, 3):
+        m = CSF(obs_dim=2, action_dim=1, skill_dim=dim, skill_dist="gaussian", hidden_dim=8)
+        z = m.skill_space.sample(200_000, generator=torch.Generator().manual_seed(0))
+        assert m.goal_skill_length() == pytest.approx(z.norm(dim=-1).mean().item(), rel=5e-3)
+    assert m.goal_skill_length() == pytest.approx(2 * np.sqrt(2 / np.pi))  # E‖z‖, 3-D: 2√(2/π)
+
+
 def test_lsd_discrete_goal_skill_and_bad_args():
-    m = LSD(obs_dim=2, action_dim=1, skill_dim=4, discrete=True, hidden_dim=8)
-    z = m.skill_for_goal(torch.zeros(3, 2), torch.ones(3, 2))
-    assert z.shape == (3, 4) and torch.allclose(z.sum(-1), torch.zeros(3), atol=1e-6)  # zero-centred
+    m = LSD(obs_dim=2, action_dim=4, skill_dim=4, discrete=True, num_layers=0)
+    _set_linear(m, [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.5, 0.5]])
+    m.phi_net.train()
+    for _ in range(30):  # power iterations: φ = W s / σ_max(W), the same argmax as W s
+        m.phi(torch.zeros(1, 2))
+    m.phi_net.eval()
+    s = torch.zeros(3, 2)
+    g = torch.tensor([[1.0, 0.2], [0.1, 1.0], [-2.0, 0.0]])  # argmax of φ(g) − φ(s): skills 0, 1, 2
+    z = m.skill_for_goal(s, g)
+    expected = (torch.eye(4)[[0, 1, 2]] - 0.25) * 4 / 3  # the zero-centred one-hots (e_k − 𝟙/D)·D/(D−1)
+    torch.testing.assert_close(z, expected)
     with pytest.raises(ValueError, match="LSD: skill_dist must be gaussian or sphere, got 'box'"):
         LSD(obs_dim=2, action_dim=1, skill_dist="box")
     with pytest.raises(ValueError, match="LSD: lr must be a finite number > 0"):

@@ -12,7 +12,7 @@ instead (all B of them, the positive included, as in InfoNCE). The intrinsic rew
 (``wdm.py``), and the policy's critic is a successor-feature critic: ψ(s, a, z) ∈ R^D learned by TD
 on the vector cumulant Δφ, Q = ψᵀz (``rlinfo.agents.SAC(critic="successor_features")``; the trainer
 feeds it :meth:`CSF.cumulant`). Skills: unit sphere (default) or N(0, I), or zero-centred one-hots.
-Zero-shot goal skill z = normalise(φ(g) − φ(s)). Termination is ignored, as the reference
+Zero-shot goal skill z = E‖z‖ · normalise(φ(g) − φ(s)) (``wdm.py``). Termination is ignored, as the reference
 (``turn_off_dones``): the successor-feature target bootstraps on every transition
 (``SAC(sf_turn_off_dones=True)``, the default; ``agent.params.sf_turn_off_dones=false`` zeroes it
 at termination).
@@ -49,6 +49,7 @@ class CSF(WDMSkillReward):
         xi: float = 5.0,
         num_negatives: int = 256,
         negatives: str = "prior",
+        unit_goal_skill: bool = False,
     ) -> None:
         super().__init__()
         check_phi_args("CSF", obs_dim, action_dim, hidden_dim, num_layers, lr)
@@ -57,6 +58,7 @@ class CSF(WDMSkillReward):
         if negatives not in NEGATIVES:
             raise ValueError(f"CSF: negatives must be one of {', '.join(NEGATIVES)}, got {negatives!r}")
         self.skill_space = wdm_skills("CSF", skill_dim, discrete, skill_dist)
+        self.unit_goal_skill = bool(unit_goal_skill)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.discrete, self.xi = discrete, float(xi)
         self.num_negatives, self.negatives = num_negatives, negatives

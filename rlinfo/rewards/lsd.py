@@ -15,8 +15,9 @@ replaces it by the temporal distance.
 
 Skills: continuous z ~ N(0, I) (the paper's 2-D / 3-D Ant skills, ``skill_dist="gaussian"``;
 ``"sphere"`` gives METRA's unit-norm skills), or ``discrete=True``: the zero-centred one-hot
-(e_k − 𝟙/D)·D/(D−1). Zero-shot goal skill: z = normalise(φ(g) − φ(s)) (discrete: argmax), as in
-METRA. Paper hyperparameters: φ lr 3e-5, width 1024 (2 hidden layers), SAC with fixed α (0.01 Ant).
+(e_k − 𝟙/D)·D/(D−1). Zero-shot goal skill: z = E‖z‖ · normalise(φ(g) − φ(s)) (discrete: argmax),
+as the CSF reference's evaluation (E‖z‖ = √(π/2) for 2-D Gaussian skills; ``unit_goal_skill=True``:
+‖z‖ = 1). Paper hyperparameters: φ lr 3e-5, width 1024 (2 hidden layers), SAC with fixed α (0.01 Ant).
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class LSD(WDMSkillReward):
         hidden_dim: int = 1024,
         num_layers: int = 2,
         lr: float = 3e-5,
+        unit_goal_skill: bool = False,
     ) -> None:
         super().__init__()
         check_phi_args("LSD", obs_dim, action_dim, hidden_dim, num_layers, lr)
         self.skill_space = wdm_skills("LSD", skill_dim, discrete, skill_dist)
+        self.unit_goal_skill = bool(unit_goal_skill)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.discrete = discrete
         # eval mode outside update(): reward() and skill_for_goal() use the current σ estimates

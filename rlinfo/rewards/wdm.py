@@ -10,10 +10,17 @@ Learning"). They differ only in how φ is kept from growing without bound: METRA
 replay transitions (temporal distance), LSD's 1-Lipschitz φ (Euclidean distance), CSF's
 contrastive log-sum-exp over other skills. The zero-shot skill that moves from s to a goal g is
 
-    z = (φ(g) − φ(s)) / ‖φ(g) − φ(s)‖      (discrete skills: the centred one-hot of the argmax).
+    z = E‖z‖ · (φ(g) − φ(s)) / ‖φ(g) − φ(s)‖      (discrete skills: the centred one-hot of the argmax),
+
+scaled to the prior's mean skill length as the CSF reference's goal evaluation (``mean_length``):
+E‖z‖ = 1 for unit-sphere skills and √2 Γ((D+1)/2) / Γ(D/2) for z ~ N(0, I_D) (√(π/2) ≈ 1.25 at
+D = 2), so a Gaussian-skill policy is asked for a skill of the length it was trained on.
+``unit_goal_skill = True`` keeps ‖z‖ = 1 (rlinfo's form before issue 15).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -50,6 +57,15 @@ class WDMSkillReward(SkillReward):
     phi_net: nn.Module
     skill_dim: int
     discrete: bool
+    unit_goal_skill: bool = False  # True: zero-shot goal skills of norm 1 instead of E‖z‖
+
+    def goal_skill_length(self) -> float:
+        """‖z‖ of a continuous zero-shot goal skill: E‖z‖ under the prior (1 with ``unit_goal_skill``)."""
+        space = self.skill_space
+        if self.unit_goal_skill or not isinstance(space, ContinuousSkills) or space.dist != "gaussian":
+            return 1.0
+        d = space.dim  # E‖z‖ of N(0, I_d): the chi distribution's mean
+        return math.sqrt(2.0) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
 
     def phi(self, obs: Tensor) -> Tensor:
         """The learned representation φ(s) ∈ R^skill_dim (differentiable), shape [..., skill_dim]."""
@@ -75,10 +91,11 @@ class WDMSkillReward(SkillReward):
             return (self.delta_phi(batch) * z).sum(-1)
 
     def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
-        """z = normalise(φ(g) − φ(s)); discrete: the zero-centred one-hot of argmax(φ(g) − φ(s))."""
+        """z = E‖z‖ · normalise(φ(g) − φ(s)); discrete: the zero-centred one-hot of argmax(φ(g) − φ(s))."""
         with torch.no_grad():
             direction = self.phi(goal_obs) - self.phi(obs)
             if self.discrete:
                 assert isinstance(self.skill_space, DiscreteSkills)
                 return self.skill_space.from_index(direction.argmax(-1)).to(direction.device)
-            return direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+            unit = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+            return self.goal_skill_length() * unit
