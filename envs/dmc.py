@@ -27,6 +27,8 @@ from gymnasium import spaces
 
 from rlinfo.errors import RlinfoError
 
+from .mujoco_warnings import route_mujoco_warnings
+
 FEATURED_TASKS = (
     "walker-stand",
     "walker-walk",
@@ -91,6 +93,7 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         ensure_mujoco_gl()
         from dm_control import suite
 
+        route_mujoco_warnings()  # after dm_control's import, which installs its own handler
         if (domain, task) not in suite.ALL_TASKS:
             known = [f"{d}-{t}" for d, t in suite.ALL_TASKS]
             close = difflib.get_close_matches(f"{domain}-{task}", known, n=1)

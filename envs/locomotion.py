@@ -18,6 +18,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from .mujoco_warnings import route_mujoco_warnings
 from .registry import reject_unknown_kwargs
 
 ANT_DEFAULTS: dict[str, Any] = {
@@ -77,6 +78,7 @@ def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs
     max_episode_steps = kwargs.pop("max_episode_steps", 200)
     if not isinstance(max_episode_steps, int) or isinstance(max_episode_steps, bool) or max_episode_steps < 1:
         raise ValueError(f"{name}: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
+    route_mujoco_warnings()
     env = gym.make(env_id, max_episode_steps=max_episode_steps, **{**defaults, **kwargs})
     return XYInfo(env, planar=planar)
 
