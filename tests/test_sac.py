@@ -45,20 +45,39 @@ def test_critic_target_bootstraps_only_without_termination():
 
 
 def test_tanh_log_prob_matches_density_of_the_squashed_gaussian():
+    # action box [−3, 1]: a = 2 tanh(u) − 1, so log π carries −log 2 (−Σ log scale)
     torch.manual_seed(0)
-    agent = SAC(obs_dim=1, action_dim=1, hidden_dim=8)
+    agent = SAC(obs_dim=1, action_dim=1, hidden_dim=8, action_low=torch.tensor([-3.0]),
+                action_high=torch.tensor([1.0]))  # fmt: skip
     obs = torch.zeros(200_000, 1)
     with torch.no_grad():
         action, log_prob = agent.actor.sample(obs)
     # histogram estimate of the density at a few points against exp(log_prob)
-    hist = torch.histc(action.squeeze(1), bins=20, min=-1, max=1) / (len(action) * 0.1)
-    centres = torch.linspace(-0.95, 0.95, 20)
+    hist = torch.histc(action.squeeze(1), bins=20, min=-3, max=1) / (len(action) * 0.2)
+    centres = torch.linspace(-2.9, 0.9, 20)
     order = action.squeeze(1).argsort()
     a_sorted, lp_sorted = action.squeeze(1)[order], log_prob[order]
     idx = torch.searchsorted(a_sorted, centres).clamp(max=len(a_sorted) - 1)
     density = lp_sorted[idx].exp()
     interior = slice(1, -1)  # the edge bins average a steep density; compare the rest
     assert torch.allclose(hist[interior], density[interior], rtol=0.05)
+
+
+def test_tanh_log_prob_change_of_variables_with_box_bounds():
+    """log π(a|s) = log N(u; μ, σ) − Σ log(1 − tanh² u) − Σ log scale, a = scale · tanh(u) + bias."""
+    low, high = torch.tensor([-3.0, 0.0]), torch.tensor([1.0, 0.5])  # scales 2, 0.25; biases −1, 0.25
+    torch.manual_seed(0)
+    agent = SAC(obs_dim=3, action_dim=2, hidden_dim=8, action_low=low, action_high=high)
+    obs = torch.randn(64, 3)
+    with torch.no_grad():
+        action, log_prob = agent.actor.sample(obs)
+        mean, log_std = agent.actor(obs)
+    scale, bias = (high - low) / 2, (high + low) / 2
+    t = ((action - bias) / scale).double()
+    u = torch.atanh(t)
+    gauss = torch.distributions.Normal(mean.double(), log_std.double().exp()).log_prob(u).sum(-1)
+    expected = gauss - torch.log(1 - t**2).sum(-1) - torch.log(scale.double()).sum()
+    torch.testing.assert_close(log_prob.double(), expected, rtol=1e-4, atol=1e-3)
 
 
 def test_action_bounds_are_respected():
