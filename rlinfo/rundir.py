@@ -11,8 +11,10 @@ from rlinfo.errors import CheckpointError, RlinfoError
 
 
 def default_run_name(cfg: Config) -> str:
+    """``<method>_<env>_s<seed>_<time>``; the method is the reward's name, else the agent's (ppo, slim)."""
+    method = cfg.agent.name if cfg.reward.channels or cfg.reward.name == "none" else cfg.reward.name
     env = cfg.env.name.replace(":", "-").replace("/", "-")
-    return f"{cfg.reward.name}_{env}_s{cfg.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
+    return f"{method}_{env}_s{cfg.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def create_run_dir(cfg: Config) -> tuple[Config, Path]:

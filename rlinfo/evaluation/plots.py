@@ -58,7 +58,18 @@ def plot_skills(
     layout: Any | None = None,
     title: str = "",
 ) -> Path:
-    """Save a figure of trajectories ``xy`` [N, T, 2], trajectory i coloured by skill ``skills[i]``.
+    """Save :func:`skills_figure` to ``path`` (PNG)."""
+    fig = skills_figure(xy, skills, discrete, layout, title)
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def skills_figure(
+    xy: np.ndarray, skills: np.ndarray, discrete: bool = False, layout: Any | None = None, title: str = ""
+) -> Any:
+    """A figure of trajectories ``xy`` [N, T, 2], trajectory i coloured by skill ``skills[i]``.
 
     ``skills`` is [N, d] (d = 0: no skills). See the module docstring for the kinds of figure.
     """
@@ -73,10 +84,7 @@ def plot_skills(
     _colour_key(fig, ax, skills, discrete, colors)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _plot_xy(ax: Any, xy: np.ndarray, colors: np.ndarray, layout: Any | None) -> None:
