@@ -93,7 +93,8 @@ def test_ppo_logs_sps_values_apart_from_losses_and_stops_at_total_steps(tmp_path
     out, err = capsys.readouterr()
     assert out.startswith("rlinfo: training PPO on keydoor for 3000 steps")
     tags = scalars(tmp_path / "p")
-    assert {"charts/sps", "losses/policy", "losses/value", "agent/band_low", "agent/phase_weight"} <= set(tags)
+    expected = {"charts/sps", "losses/policy", "losses/value", "agent/band_low", "agent/phase_weight"}
+    assert expected <= set(tags)
     values = ("band_low", "band_high", "phase_weight", "entropy_coef", "approx_kl")
     assert not [t for t in tags if t.startswith("losses/") and t.split("/")[-1] in values]
     steps = int(re.search(r'"steps": (\d+)', (tmp_path / "p" / "eval.json").read_text()).group(1))
