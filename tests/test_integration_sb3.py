@@ -1,5 +1,6 @@
 """stable-baselines3 integration: real SB3 SAC and PPO on maze:square with rlinfo reward modules."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -133,6 +134,7 @@ def test_ppo_advantages_equal_manual_gae_over_extrinsic_plus_intrinsic():
     torch.manual_seed(0)
     rnd = RND(obs_dim=2, action_dim=2, hidden_dim=16, rep_dim=8)
     rnd.err_rms.var.fill_(1e-4)  # make the bonus large compared with the value bootstrap
+    rnd.err_rms.count.fill_(1.0)  # (statistics that count: an empty one would use the batch's own)
     venv = DummyVecEnv([lambda: make("maze:square") for _ in range(2)])
     model = PPO("MlpPolicy", venv, n_steps=40, batch_size=40, n_epochs=1, seed=0, device="cpu",
                 policy_kwargs={"net_arch": [16]})
@@ -229,3 +231,88 @@ def test_buffer_rejects_mismatched_weights(bad):
     metra = METRA(obs_dim=2, action_dim=2, hidden_dim=8)
     with pytest.raises(ValueError, match="weights"):
         _sac(metra, _skill_venv(metra), **bad)
+
+
+class _Edge(gym.Env):
+    """A point from the origin moving 0.5·a per step: terminates outside the unit disc, truncates after
+    4 steps inside it (DummyVecEnv then sets info["TimeLimit.truncated"]): both episode ends occur."""
+
+    observation_space = gym.spaces.Box(-5.0, 5.0, (2,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos, self.t = np.zeros(2, np.float32), 0
+        return self.pos.copy(), {}
+
+    def step(self, action):
+        self.pos = self.pos + 0.5 * np.clip(action, -1, 1).astype(np.float32)
+        self.t += 1
+        terminated = bool(np.linalg.norm(self.pos) > 1.0)
+        return self.pos.copy(), 1.0, terminated, not terminated and self.t >= 4, {}
+
+
+def test_replay_buffer_terminal_observations_and_timeouts_on_a_terminating_env():
+    """terminated = dones · (1 − timeouts); next_obs of an ended episode is its terminal observation."""
+    torch.manual_seed(0)
+    rnd = RND(obs_dim=2, action_dim=2, hidden_dim=8, rep_dim=4)
+    model = SAC("MlpPolicy", DummyVecEnv([_Edge, _Edge]), learning_starts=1000, buffer_size=500, seed=0,
+                device="cpu", replay_buffer_class=IntrinsicReplayBuffer,
+                replay_buffer_kwargs={"modules": rnd, "intrinsic_weight": 2.0,
+                                      "extrinsic_weight": 0.0})  # fmt: skip
+    model.learn(150)
+    buf = model.replay_buffer
+    outside = np.linalg.norm(buf.next_observations[: buf.pos], axis=-1) > 1.0  # [rows, envs]
+    assert outside.any() and buf.timeouts[: buf.pos].any()  # both episode ends were stored
+    np.testing.assert_array_equal(buf.dones[: buf.pos], outside | (buf.timeouts[: buf.pos] > 0))
+    batch = buf.sample_batch(400, np.random.default_rng(0))
+    torch.testing.assert_close(batch.terminated.float(), (batch.next_obs.norm(dim=-1) > 1.0).float())
+    np.random.seed(1)
+    s = buf.sample(256)
+    terminal = (s.next_observations.norm(dim=-1) > 1.0).float()
+    assert terminal.sum() > 0 and torch.equal(s.dones.reshape(-1), terminal)
+    by_hand = rnd.reward(Batch(obs=s.observations, action=s.actions, next_obs=s.next_observations,
+                               terminated=terminal.bool()))  # fmt: skip
+    torch.testing.assert_close(s.rewards.reshape(-1), 2.0 * by_hand)
+
+
+def test_ppo_callback_terminal_observations_and_gae_on_a_terminating_env():
+    torch.manual_seed(0)
+    rnd = RND(obs_dim=2, action_dim=2, hidden_dim=8, rep_dim=4)
+    model = PPO("MlpPolicy", DummyVecEnv([_Edge, _Edge]), n_steps=32, batch_size=32, n_epochs=1, seed=0,
+                device="cpu", policy_kwargs={"net_arch": [16]})  # fmt: skip
+    snap = _Snapshot()
+    cb = OnPolicyIntrinsicCallback(rnd, intrinsic_weight=0.5, extrinsic_weight=1.0, n_epochs=0)
+    captured = {}
+
+    class _Capture(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            rb = self.model.rollout_buffer
+            for k in ("values", "episode_starts", "advantages", "rewards", "observations", "actions"):
+                captured[k] = getattr(rb, k).copy()
+            captured["dones"] = np.asarray(self.locals["dones"]).copy()
+            with torch.no_grad():
+                captured["last_values"] = self.model.policy.predict_values(
+                    torch.as_tensor(self.locals["new_obs"])).numpy().reshape(-1)  # fmt: skip
+
+    model.learn(64, callback=CallbackList([snap, cb, _Capture()]))
+    nxt, terminated = cb.last_next_obs, np.stack(cb._terminated)
+    ends = captured["episode_starts"][1:] > 0  # step t ended an episode
+    outside = np.linalg.norm(nxt, axis=-1) > 1.0
+    assert outside.any() and (ends & ~outside[:-1]).any()  # terminations and truncations
+    # next observations at episode ends are the terminal ones (the reset one is the origin), and
+    # only leaving the disc is terminal: a timeout is not
+    np.testing.assert_array_equal(terminated, outside)
+    assert not np.allclose(nxt[:-1][ends], 0.0)
+    batch = Batch(obs=torch.as_tensor(captured["observations"].reshape(-1, 2)),
+                  action=torch.as_tensor(captured["actions"].reshape(-1, 2)),
+                  next_obs=torch.as_tensor(nxt.reshape(-1, 2)),
+                  terminated=torch.as_tensor(terminated.reshape(-1)))  # fmt: skip
+    combined = snap.rewards + 0.5 * rnd.reward(batch).numpy().reshape(32, 2)
+    np.testing.assert_allclose(captured["rewards"], combined, rtol=1e-5, atol=1e-5)
+    expected = _gae(combined, captured["values"], captured["episode_starts"], captured["last_values"],
+                    captured["dones"], model.gamma, model.gae_lambda)  # fmt: skip
+    np.testing.assert_allclose(captured["advantages"], expected, rtol=1e-4, atol=1e-4)
