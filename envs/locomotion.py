@@ -7,6 +7,10 @@
 Both add ``info["xy"]`` (float64 [2]): the torso's planar position from ``qpos`` (HalfCheetah: (x, 0)).
 The task reward of the gymnasium env is kept (forward velocity etc.); skill discovery ignores it.
 Rendering is not needed for stepping; pass ``render_mode="rgb_array"`` for videos.
+
+``normalize_obs=True`` applies METRA's preset observation normaliser (``envs/normalize.py``):
+ŝ = (s − μ) / (σ + 1e-8) with the shipped statistics, or with explicit ``obs_mean``/``obs_std``
+lists. ``info["xy"]`` stays in world coordinates.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from .mujoco_warnings import route_mujoco_warnings
+from .normalize import wrap_normalizer
 from .registry import reject_unknown_kwargs
 
 ANT_DEFAULTS: dict[str, Any] = {
@@ -31,6 +36,7 @@ HALF_CHEETAH_DEFAULTS: dict[str, Any] = {
     "exclude_current_positions_from_observation": False,
     "frame_skip": 5,
 }
+NORMALIZER_KWARGS = ("normalize_obs", "obs_mean", "obs_std")  # envs/normalize.py
 
 
 class XYInfo(gym.Wrapper):
@@ -66,7 +72,8 @@ def accepted_kwargs(env_cls: type) -> list[str]:
         *inspect.signature(env_cls.__init__).parameters,
         *inspect.signature(MujocoEnv.__init__).parameters,
     ]
-    return ["max_episode_steps", *dict.fromkeys(n for n in names if n not in skip)]
+    own = ["max_episode_steps", *NORMALIZER_KWARGS]
+    return [*own, *dict.fromkeys(n for n in names if n not in skip)]
 
 
 def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs: dict[str, Any]) -> gym.Env:
@@ -78,9 +85,10 @@ def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs
     max_episode_steps = kwargs.pop("max_episode_steps", 200)
     if not isinstance(max_episode_steps, int) or isinstance(max_episode_steps, bool) or max_episode_steps < 1:
         raise ValueError(f"{name}: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
+    norm = {k: kwargs.pop(k) for k in NORMALIZER_KWARGS if k in kwargs}
     route_mujoco_warnings()
     env = gym.make(env_id, max_episode_steps=max_episode_steps, **{**defaults, **kwargs})
-    return XYInfo(env, planar=planar)
+    return wrap_normalizer(name, XYInfo(env, planar=planar), norm.pop("normalize_obs", False), **norm)
 
 
 def make_ant(**kwargs: Any) -> gym.Env:

@@ -4,8 +4,9 @@ Protocol of Park et al. (2024, METRA) as coded in Princeton-RL/contrastive-succe
 (Zheng et al. 2025): one goal g per rollout, drawn uniformly from [−50, 50]² for Ant, from
 [−100, 100] in x for HalfCheetah, and (here) from the centres of a maze's free cells. At every step
 the skill is recomputed as z = module.skill_for_goal(s, g_obs), where the goal observation g_obs is
-the current observation with its position coordinates (x, y; HalfCheetah: x) replaced by the goal,
-and the skill-conditioned policy acts deterministically. Metrics over the rollouts:
+the current observation with its position coordinates (x, y; HalfCheetah: x) replaced by the goal
+(normalised like the observation when the env has a preset normaliser, ``normalize_obs``), and the
+skill-conditioned policy acts deterministically. Metrics over the rollouts:
 
 - ``final_distance``: mean Euclidean distance between the final position and the goal;
 - ``EndSuccess3``: fraction of rollouts within 3 units of the goal at the end;
@@ -40,6 +41,21 @@ def sample_goals(env_name: str, num_goals: int, rng: np.random.Generator, layout
     return rng.uniform(-GOAL_RANGES[key], GOAL_RANGES[key], size=(num_goals, k))
 
 
+def goal_normalizer(envs: Any) -> Any:
+    """Map goals [N, k] to observation units with the env's preset normaliser (dims 0..k−1), or None.
+
+    Looks through the wrappers of ``envs`` (or of its first sub-env) for a ``normalize_dims`` method
+    (``rlinfo.envs.normalize.PresetNormalizeObservation``; duck-typed, the core never imports envs).
+    """
+    subs = getattr(envs, "envs", None)
+    current = subs[0] if isinstance(subs, (list, tuple)) and subs else envs
+    while current is not None:
+        if callable(getattr(current, "normalize_dims", None)):
+            return lambda goals, w=current: w.normalize_dims(goals, slice(0, goals.shape[1]))
+        current = getattr(current, "env", None)
+    return None
+
+
 def goal_reaching(
     agent: Any,
     module: Any,
@@ -60,6 +76,7 @@ def goal_reaching(
     also holds the goals and each rollout's final distance (lists), for tables and figures.
     """
     num_goals = envs.num_envs
+    normalizer = goal_normalizer(envs)
     goals = sample_goals(env_name, num_goals, np.random.default_rng(seed), layout)
     k = goals.shape[1]
     steps = 0
@@ -69,7 +86,8 @@ def goal_reaching(
     r = np.asarray(radii, dtype=np.float64)
     hit = dist[:, None] <= r
     alive = np.ones(num_goals, dtype=bool)
-    goal_t = torch.as_tensor(goals, dtype=torch.float32, device=device)
+    goal_obs = goals if normalizer is None else normalizer(goals)
+    goal_t = torch.as_tensor(goal_obs, dtype=torch.float32, device=device)
     while alive.any() and steps < (max_steps or MAX_STEPS):
         steps += 1
         s = torch.as_tensor(obs, dtype=torch.float32, device=device)
