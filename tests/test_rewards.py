@@ -51,13 +51,33 @@ def test_metra_losses_match_hand_formula(reduction):
     loss_phi = -sum(r + lam0 * p for r, p in zip(R3, pen, strict=True)) / 3
     loss_lambda = math.log(lam0) * sum(pen) / 3
     stats = m.update(skill_batch(OBS3, NEXT3, Z3))
-    assert set(stats) == {"loss_phi", "loss_lambda", "dual_lambda", "constraint", "reward_mean"}
+    assert set(stats) == {
+        "loss_phi",
+        "loss_lambda",
+        "dual_lambda",
+        "constraint",
+        "constraint_slack",
+        "constraint_violated",
+        "delta_phi_norm",
+        "delta_phi_norm_max",
+        "reward_mean",
+        "reward_std",
+    }
     for v in stats.values():
         assert isinstance(v, torch.Tensor) and v.dim() == 0 and not v.requires_grad
     torch.testing.assert_close(stats["loss_phi"], torch.tensor(loss_phi))
     torch.testing.assert_close(stats["loss_lambda"], torch.tensor(loss_lambda))
     torch.testing.assert_close(stats["constraint"], torch.tensor(sum(c) / 3))
     torch.testing.assert_close(stats["reward_mean"], torch.tensor(sum(R3) / 3))
+    # diagnostics: ‖Δφ‖ = [0.5, √1.25, 1]; slack 1 − c; c > 1 only for ‖Δφ‖² = 1.25 under "sum"
+    norms = [0.5, math.sqrt(1.25), 1.0]
+    torch.testing.assert_close(stats["delta_phi_norm"], torch.tensor(sum(norms) / 3))
+    torch.testing.assert_close(stats["delta_phi_norm_max"], torch.tensor(math.sqrt(1.25)))
+    torch.testing.assert_close(stats["constraint_slack"], torch.tensor(1.0 - sum(c) / 3))
+    assert stats["constraint_violated"].item() == pytest.approx(1 / 3 if reduction == "sum" else 0.0)
+    r_mean = sum(R3) / 3  # [0.5, 0.2, 0.0]: population std √(((.5−m)² + (.2−m)² + m²) / 3)
+    r_std = math.sqrt(sum((r - r_mean) ** 2 for r in R3) / 3)
+    torch.testing.assert_close(stats["reward_std"], torch.tensor(r_std))
     torch.testing.assert_close(stats["dual_lambda"], torch.tensor(lam0))
 
 

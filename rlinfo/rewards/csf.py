@@ -25,7 +25,7 @@ from torch import Tensor
 
 from rlinfo.nn import mlp
 from rlinfo.rewards.base import check_float, check_int
-from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, wdm_skills
+from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, phi_stats, wdm_skills
 from rlinfo.types import Batch
 
 NEGATIVES = ("prior", "batch")
@@ -85,10 +85,11 @@ class CSF(WDMSkillReward):
         r = (delta_phi * z).sum(-1)
         lse = torch.logsumexp(delta_phi @ z_neg.T, dim=-1)  # [B]: log Σ_{z'} exp(Δφᵀz')
         loss_phi = -(r.mean() - self.xi * lse.mean())
-        return {"loss_phi": loss_phi, "reward": r, "logsumexp": lse}
+        return {"loss_phi": loss_phi, "reward": r, "logsumexp": lse, "delta_phi": delta_phi}
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
-        """One φ step; returns ``loss_phi``, ``reward_mean``, ``logsumexp`` measured before the step."""
+        """One φ step; returns ``loss_phi``, ``logsumexp`` and :func:`~rlinfo.rewards.wdm.phi_stats`
+        (‖Δφ‖, reward mean and std), measured before the step."""
         out = self.losses(batch)
         opt = self.optimizers["phi"]
         opt.zero_grad(set_to_none=True)
@@ -96,6 +97,6 @@ class CSF(WDMSkillReward):
         opt.step()
         return {
             "loss_phi": out["loss_phi"].detach(),
-            "reward_mean": out["reward"].detach().mean(),
             "logsumexp": out["logsumexp"].detach().mean(),
+            **phi_stats(out["delta_phi"], out["reward"]),
         }

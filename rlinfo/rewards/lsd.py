@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, wdm_skills
+from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, phi_stats, wdm_skills
 from rlinfo.types import Batch
 
 
@@ -70,16 +70,22 @@ class LSD(WDMSkillReward):
 
     def loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """(L_φ = −E[Δφᵀz] (differentiable), r = Δφᵀz per transition [B])."""
-        r = (self.delta_phi(batch) * self._skill(batch)).sum(-1)
-        return -r.mean(), r
+        loss, r, _ = self._loss_terms(batch)
+        return loss, r
+
+    def _loss_terms(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
+        delta_phi = self.delta_phi(batch)
+        r = (delta_phi * self._skill(batch)).sum(-1)
+        return -r.mean(), r, delta_phi
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
-        """One φ step (one power iteration per layer); returns ``loss_phi``, ``reward_mean`` before it."""
+        """One φ step (one power iteration per layer); returns ``loss_phi`` and
+        :func:`~rlinfo.rewards.wdm.phi_stats` (‖Δφ‖, reward mean and std) measured before it."""
         self.phi_net.train()
-        loss, r = self.loss(batch)
+        loss, r, delta_phi = self._loss_terms(batch)
         self.phi_net.eval()
         opt = self.optimizers["phi"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return {"loss_phi": loss.detach(), "reward_mean": r.detach().mean()}
+        return {"loss_phi": loss.detach(), **phi_stats(delta_phi, r)}

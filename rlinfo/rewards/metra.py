@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from rlinfo.nn import mlp
 from rlinfo.rewards.base import check_float, check_int
-from rlinfo.rewards.wdm import WDMSkillReward
+from rlinfo.rewards.wdm import WDMSkillReward, phi_stats
 from rlinfo.skills import ContinuousSkills, DiscreteSkills
 from rlinfo.types import Batch
 
@@ -115,13 +115,21 @@ class METRA(WDMSkillReward):
         penalty = torch.clamp(1.0 - c, max=self.epsilon)  # min(ε, 1 − c)
         loss_phi = -(r + self.log_lambda.detach().exp() * penalty).mean()
         loss_lambda = self.log_lambda * penalty.detach().mean()
-        return {"loss_phi": loss_phi, "loss_lambda": loss_lambda, "reward": r, "constraint": c}
+        return {
+            "loss_phi": loss_phi,
+            "loss_lambda": loss_lambda,
+            "reward": r,
+            "constraint": c,
+            "delta_phi": delta_phi,
+        }
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         """One φ step, then one λ step (λ step uses the pre-step constraint, as the reference code).
 
         Returns detached scalars measured before the steps: ``loss_phi``, ``loss_lambda``,
-        ``dual_lambda`` (the λ used in L_φ), ``constraint`` (mean c(Δφ)), ``reward_mean``.
+        ``dual_lambda`` (the λ used in L_φ), ``constraint`` (mean c(Δφ)), ``constraint_slack``
+        (mean 1 − c: > 0 satisfied on average), ``constraint_violated`` (fraction with c > 1), and
+        :func:`~rlinfo.rewards.wdm.phi_stats` (‖Δφ‖ mean and max, reward mean and std).
         """
         out = self.losses(batch)
         lam = self.dual_lambda
@@ -132,10 +140,13 @@ class METRA(WDMSkillReward):
         opt_lambda.zero_grad(set_to_none=True)
         out["loss_lambda"].backward()
         opt_lambda.step()
+        c = out["constraint"].detach()
         return {
             "loss_phi": out["loss_phi"].detach(),
             "loss_lambda": out["loss_lambda"].detach(),
             "dual_lambda": lam,
-            "constraint": out["constraint"].detach().mean(),
-            "reward_mean": out["reward"].detach().mean(),
+            "constraint": c.mean(),
+            "constraint_slack": (1.0 - c).mean(),
+            "constraint_violated": (c > 1.0).float().mean(),
+            **phi_stats(out["delta_phi"], out["reward"]),
         }

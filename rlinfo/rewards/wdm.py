@@ -41,6 +41,23 @@ def check_phi_args(
     check_float(owner, "lr", lr, positive=True)
 
 
+def phi_stats(delta_phi: Tensor, r: Tensor) -> dict[str, Tensor]:
+    """Learning diagnostics of a batch (detached scalars): is φ moving, are rewards spreading?
+
+    ``delta_phi_norm`` = mean ‖Δφ‖, ``delta_phi_norm_max`` = max ‖Δφ‖, ``reward_mean`` = mean r,
+    ``reward_std`` = std r (population). Skills are forming when ‖Δφ‖ grows from ~0 towards the
+    constraint (METRA: 1) and rewards spread; ‖Δφ‖ stuck near 0 means φ sees no motion.
+    """
+    norm = delta_phi.detach().norm(dim=-1)
+    r = r.detach()
+    return {
+        "delta_phi_norm": norm.mean(),
+        "delta_phi_norm_max": norm.max(),
+        "reward_mean": r.mean(),
+        "reward_std": r.std(unbiased=False) if r.numel() > 1 else torch.zeros((), device=r.device),
+    }
+
+
 def wdm_skills(owner: str, skill_dim: int, discrete: bool, skill_dist: str) -> SkillSpace:
     """Zero-centred one-hots (``discrete``) or ``ContinuousSkills(skill_dim, skill_dist)``."""
     check_int(owner, "skill_dim", skill_dim, 2 if discrete else 1)
