@@ -1,0 +1,80 @@
+"""Videos of skills (rlinfo/evaluation/video.py): a real headless render to mp4, tiling, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rlinfo.evaluation import video
+from rlinfo.evaluation.video import RenderingUnavailable, select_gl_backend, skill_videos, tile
+
+RENDER = """
+import json, sys
+import numpy as np
+from rlinfo.evaluation.video import select_gl_backend, skill_videos
+backend = select_gl_backend()  # before MuJoCo is imported
+from rlinfo.envs import make, make_vec
+import imageio.v2 as iio
+out = {"backend": backend}
+policy = lambda obs, z: np.tile(z[:, :1], (1, 8))  # skill k: every joint at torque z_0
+ant = make_vec("ant", 2, seed=0, max_episode_steps=50)
+paths = skill_videos(ant, policy, np.array([[1.0, 0.0], [-1.0, 0.0]]), 6, 0, sys.argv[1] + "/ant", every=2,
+                     per_skill=True, width=64, height=48)
+ant.close()
+walker = make("dmc:walker-walk")
+paths += skill_videos(walker, lambda o, z: np.zeros((1, 6)), np.zeros((1, 2)), 3, 0, sys.argv[1] + "/dmc",
+                      width=64, height=48)
+walker.close()
+for p in paths:
+    frames = [f for f in iio.get_reader(p)]
+    out[p.parent.name + "/" + p.name] = [len(frames), list(frames[0].shape), float(np.std(frames[-1]))]
+print(json.dumps(out))
+"""
+
+
+def test_ant_and_dm_control_render_to_mp4(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM")}
+    proc = subprocess.run(
+        [sys.executable, "-c", RENDER, str(tmp_path)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["backend"] in ("egl", "osmesa")
+    # 6 steps rendered every 2nd: states 0, 2, 4, 6 → 4 frames; two 64x48 skills side by side in the grid
+    assert out["ant/grid.mp4"][:2] == [4, [48, 128, 3]]
+    assert out["ant/skill_0.mp4"][:2] == out["ant/skill_1.mp4"][:2] == [4, [48, 64, 3]]
+    assert out["dmc/grid.mp4"][:2] == [3, [48, 64, 3]]  # 3 steps every 2nd: states 0, 2 and the last, 3
+    assert all(v[2] > 5.0 for k, v in out.items() if k != "backend")  # real images, not blank frames
+
+
+def test_tile_places_skill_i_at_row_i_div_cols() -> None:
+    frames = [np.full((2, 3, 3), i, dtype=np.uint8) for i in range(1, 6)]
+    grid = tile(frames, cols=3)
+    assert grid.shape == (4, 9, 3)
+    assert grid[0, 0, 0] == 1 and grid[0, 3, 0] == 2 and grid[0, 6, 0] == 3
+    assert grid[2, 0, 0] == 4 and grid[2, 3, 0] == 5 and grid[2, 6, 0] == 0  # blank cell
+
+
+def test_env_without_mujoco_scene_is_a_one_line_error(tmp_path) -> None:
+    from rlinfo.envs import make
+
+    with pytest.raises(ValueError, match="videos need a MuJoCo env") as e:
+        skill_videos(make("maze:square"), lambda o, z: np.zeros((1, 2)), np.zeros((1, 2)), 2, 0, tmp_path)
+    assert "\n" not in str(e.value)
+    with pytest.raises(ValueError, match="even"):
+        skill_videos(make("maze:square"), lambda o, z: o, np.zeros((1, 2)), 2, 0, tmp_path, width=65)
+
+
+def test_no_backend_names_the_package_to_install(monkeypatch) -> None:
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.setattr(video, "BACKENDS", ("no-such-backend",))
+    with pytest.raises(RenderingUnavailable) as e:
+        select_gl_backend()
+    assert "apt-get install" in str(e.value) and "libosmesa6" in str(e.value) and "\n" not in str(e.value)
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    assert select_gl_backend() == "osmesa"  # a user's choice is kept
