@@ -115,3 +115,19 @@ def test_goal_observation_is_normalised_like_the_observation() -> None:
     result = goal_reaching(Agent(), Module(), envs, "ant", seed=0)
     expected = (np.asarray(result["goals"]) - [1.0, -2.0]) / (np.array([0.5, 4.0]) + EPS)
     np.testing.assert_allclose(seen[0].numpy(), expected, rtol=1e-6)
+
+
+def test_frozen_statistics_survive_the_run_config_round_trip(tmp_path) -> None:
+    """What eval and resume rebuild from: config.yaml with the frozen numbers gives the same ŝ."""
+    from rlinfo.config import load_config, to_yaml
+
+    cfg = load_config("metra_ant")
+    assert cfg.env.kwargs == {"normalize_obs": True}  # the preset turns the normaliser on
+    cfg.env.kwargs = freeze_obs_stats(cfg.env.name, dict(cfg.env.kwargs))  # at run start
+    (tmp_path / "config.yaml").write_text(to_yaml(cfg))
+    again = load_config(str(tmp_path / "config.yaml"))
+    assert again.env.kwargs["obs_mean"] == preset_stats("ant")["mean"]  # floats exact through YAML
+    assert again.env.kwargs["obs_std"] == preset_stats("ant")["std"]
+    a = make_vec(again.env.name, 1, seed=5, **again.env.kwargs)
+    b = make_vec("ant", 1, seed=5, normalize_obs=True)
+    np.testing.assert_array_equal(a.reset(seed=5)[0], b.reset(seed=5)[0])
