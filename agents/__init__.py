@@ -1,4 +1,4 @@
-"""Agents and the training loop (installed as ``rlinfo.agents``)."""
+"""The learning agents (installed as ``rlinfo.agents``): SAC, multi-critic SAC (SLIM), PPO, entropy."""
 
 from rlinfo.agents.ppo import PPO
 from rlinfo.agents.sac import SAC

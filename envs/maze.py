@@ -419,3 +419,24 @@ class MazeVectorEnv(VectorEnv):
     def positions(self) -> np.ndarray:
         """Current (x, y) of every env, float64 [num_envs, 2]."""
         return self._pos.copy()
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything the next steps depend on (arrays and JSON values), for an exact resume."""
+        return {
+            "pos": self._pos.copy(),
+            "t": self._t.copy(),
+            "autoreset": self._autoreset.copy(),
+            "any_autoreset": bool(self._any_autoreset),
+            "countdown": int(self._countdown),
+            "np_random": self.np_random.bit_generator.state,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` (arrays may come back as tensors: converted with ``np.asarray``)."""
+        pos, t = np.asarray(state["pos"], dtype=np.float64), np.asarray(state["t"], dtype=np.int64)
+        if pos.shape != self._pos.shape or t.shape != self._t.shape:
+            raise ValueError(f"saved maze state is for {len(pos)} envs, this vector env has {self.num_envs}")
+        self._pos[:], self._t[:] = pos, t
+        self._autoreset = np.asarray(state["autoreset"], dtype=bool).copy()
+        self._any_autoreset, self._countdown = bool(state["any_autoreset"]), int(state["countdown"])
+        self.np_random.bit_generator.state = state["np_random"]

@@ -13,6 +13,7 @@ k = min(n, steps to the episode end), with ``batch.steps = k``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -160,29 +161,55 @@ class ReplayBuffer:
             batch.reward = relabel(batch)
         return batch
 
-    def state_dict(self) -> dict[str, Tensor | int]:
-        """Tensors of the filled part plus the write position (for checkpoints)."""
-        state: dict[str, Tensor | int] = {"pos": self.pos, "size": self.size, "added": self.added}
-        for name in FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                state[name] = value[: self.size].clone()
-        state["last_index"] = self.last_index.clone()
-        return state
+    # ------------------------------------------------------------------ saved state (the one get/set pair)
 
-    def load_state_dict(self, state: dict[str, Tensor | int]) -> None:
-        size = int(state["size"])
-        if size > self.capacity:
-            raise ValueError(f"saved buffer holds {size} transitions, capacity is {self.capacity}")
+    def rows(self, lo: int, hi: int) -> dict[str, Tensor]:
+        """CPU copies of the per-row tensors of rows ``[lo, hi)``."""
+        return {
+            n: getattr(self, n)[lo:hi].detach().cpu().clone() for n in FIELDS if getattr(self, n) is not None
+        }
+
+    def set_rows(self, lo: int, rows: dict[str, Tensor]) -> int:
+        """Write per-row tensors (from :meth:`rows`) at ``lo``; returns the number of rows written."""
+        n = len(rows["obs"])
+        if lo + n > self.capacity:
+            raise ValueError(f"cannot write rows {lo}..{lo + n} into a buffer of capacity {self.capacity}")
         for name in FIELDS:
             target = getattr(self, name)
-            if name == "next_index" and name not in state:  # saved before n-step links: none
-                target[:size] = -1
+            if name == "next_index" and name not in rows:  # saved before n-step links: none
+                target[lo : lo + n] = -1
             elif target is not None:
-                target[:size] = typing_tensor(state[name]).to(self.device)
-        self.last_index = typing_tensor(state.get("last_index", self.last_index[:0])).to(self.device)
-        self.pos, self.size = int(state["pos"]), size
-        self.added = int(state.get("added", size))  # type: ignore[arg-type]
+                target[lo : lo + n] = typing_tensor(rows[name]).to(target.device, target.dtype)
+        return n
+
+    def counters(self) -> dict[str, Any]:
+        """JSON: capacity, write position, size, transitions ever added and each env's latest row."""
+        return {
+            "capacity": self.capacity,
+            "pos": self.pos,
+            "size": self.size,
+            "added": self.added,
+            "last_index": self.last_index.tolist(),
+        }
+
+    def set_counters(self, counters: dict[str, Any]) -> None:
+        if int(counters["capacity"]) != self.capacity or int(counters["size"]) > self.capacity:
+            raise ValueError(
+                f"saved buffer has capacity {counters['capacity']} and {counters['size']} transitions; "
+                f"this buffer has capacity {self.capacity}"
+            )
+        self.pos, self.size = int(counters["pos"]), int(counters["size"])
+        self.added = int(counters.get("added", self.size))
+        last = [int(i) for i in counters.get("last_index", [])]
+        self.last_index = torch.tensor(last, dtype=torch.long, device=self.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything in memory at once: the filled rows plus the counters."""
+        return {"rows": self.rows(0, self.size), "counters": self.counters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.set_rows(0, state["rows"])
+        self.set_counters(state["counters"])
 
 
 def typing_tensor(value: Tensor | int) -> Tensor:

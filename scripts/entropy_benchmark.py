@@ -94,8 +94,8 @@ def run_one(job: tuple[str, str, int, int]) -> dict[str, Any]:
     """Train one (task, controller, seed) and summarise it."""
     import torch
 
-    from rlinfo.agents.ppo_trainer import PPOTrainer
     from rlinfo.config import load_config
+    from rlinfo.run.loop import Trainer
 
     torch.set_num_threads(1)
     task, ctrl, seed, steps = job
@@ -103,7 +103,7 @@ def run_one(job: tuple[str, str, int, int]) -> dict[str, Any]:
     overrides = [*COMMON, *spec["overrides"], f"seed={seed}", f"total_steps={steps}"]
     overrides.append(f"agent.params.entropy={flow(spec['controllers'][ctrl])}")
     start = time.perf_counter()
-    trainer = PPOTrainer(load_config(None, overrides))
+    trainer = Trainer(load_config(None, overrides))
     result = trainer.train()
     hist = trainer.history
     step = np.array([h["step"] for h in hist])

@@ -78,11 +78,11 @@ def run_one(method: str, env: str, seed: int, total_steps: int, out: Path) -> di
     """Train ``method`` (or take random actions, ``method='random'``) and measure coverage."""
     import torch
 
-    from rlinfo.agents.builders import make_envs
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.config import RewardConfig, load_config
     from rlinfo.envs import maze_layout
     from rlinfo.evaluation.coverage import rollout_xy
+    from rlinfo.run.build import make_envs
+    from rlinfo.run.loop import Trainer
 
     torch.set_num_threads(1)
     preset, overrides = ENVS[env]

@@ -29,10 +29,10 @@ def run_one(method: str, seed: int, env: str, total_steps: int | None, out: str)
     """Train one (method, seed) and evaluate it; the random baseline has method 'random'."""
     import torch
 
-    from rlinfo.agents.evaluate import collect_rollouts
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.config import load_config
     from rlinfo.evaluation import policy_state_coverage
+    from rlinfo.run.evaluate import collect_rollouts
+    from rlinfo.run.loop import Trainer
 
     torch.set_num_threads(1)
     preset = "metra_maze" if method == "random" else f"{method}_maze"

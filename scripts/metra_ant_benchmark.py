@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from rlinfo.agents.evaluate import collect_rollouts
-from rlinfo.agents.trainer import Trainer
 from rlinfo.config import load_config
 from rlinfo.evaluation import plot_skills, policy_state_coverage
+from rlinfo.run.evaluate import collect_rollouts
+from rlinfo.run.loop import Trainer
 
 SAC_HPARAMS = {"hidden": 256, "batch": 256, "lr": 3e-4, "learning_starts": 1000, "gamma": 0.99, "tau": 5e-3}
 

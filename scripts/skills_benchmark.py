@@ -52,11 +52,11 @@ def skill_run(method: str, seed: int, env: str, args: dict[str, Any]) -> dict[st
 
     import torch
 
-    from rlinfo.agents.evaluate import collect_rollouts
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.config import load_config
     from rlinfo.envs import make_vec, maze_layout
     from rlinfo.evaluation import goal_reaching, policy_state_coverage
+    from rlinfo.run.evaluate import collect_rollouts
+    from rlinfo.run.loop import Trainer
 
     torch.set_num_threads(1)
     preset = f"{'metra' if method == 'random' else method}_{'ant' if env == 'ant' else 'maze'}"

@@ -64,8 +64,8 @@ def metrics(xy: np.ndarray, cost: np.ndarray, threshold: float) -> dict[str, flo
 def run_one(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.config import load_config
+    from rlinfo.run.loop import Trainer
 
     torch.set_num_threads(1)
     overrides = [f"seed={seed}", "train.progress=false", "eval.num_rollouts=2", "eval.figure=false"]

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from rlinfo.cli import main
+from rlinfo.run.cli import main
 
 TINY = [
     "total_steps=800",

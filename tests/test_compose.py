@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from rlinfo.agents.builders import build_channels, build_reward, skill_dim_of
 from rlinfo.checkpoint import load_checkpoint, save_checkpoint
 from rlinfo.config import load_config
 from rlinfo.errors import ConfigError
@@ -18,6 +17,7 @@ from rlinfo.rewards import (
     SkillReward,
     WeightedSum,
 )
+from rlinfo.run.build import build_channels, build_reward, skill_dim_of
 from rlinfo.types import Batch
 
 

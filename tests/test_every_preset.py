@@ -1,8 +1,8 @@
 """Every preset in configs/ end to end through the CLI, as a user runs it, with the figure on.
 
 For each preset: ``rlinfo train`` (final checkpoint, eval.json, skills.png wherever the env reports
-positions), ``rlinfo eval`` with and without ``--no-figure``, then ``rlinfo train --resume`` where the
-agent supports it. Only budgets and widths are shrunk (steps, learning_starts, rollouts, batch and
+positions), ``rlinfo eval`` with and without ``--no-figure``, then ``rlinfo train --resume``. Only
+budgets and widths are shrunk (steps, learning_starts, rollouts, batch and
 hidden sizes, number of envs); every code path is the preset's own. A new preset is covered
 without editing this file.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rlinfo.cli import main
 from rlinfo.config import load_config, preset_names
 from rlinfo.rewards import REWARDS
+from rlinfo.run.cli import main
 
 
 def tiny_overrides(preset: str, run_root: Path) -> list[str]:
@@ -68,12 +68,9 @@ def test_preset_trains_evaluates_and_resumes(preset, tmp_path, capsys):
     if reports_positions:
         assert again["coverage"] == result["coverage"]  # deterministic rollouts of the same checkpoint
 
-    # resume continues from the final checkpoint (PPO runs: not yet, one clear line instead)
+    # resume continues from the final checkpoint, off-policy and on-policy alike
     capsys.readouterr()
     code = main(["train", "--resume", str(run_dir), f"total_steps={steps + 24}"])
-    if load_config(preset).agent.name == "ppo":
-        assert code == 2 and "not supported for PPO" in capsys.readouterr().err
-    else:
-        assert code == 0, capsys.readouterr().err
-        assert json.loads((run_dir / "eval.json").read_text())["steps"] >= steps + 24
-        assert len(checkpoints(run_dir)) >= 2
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((run_dir / "eval.json").read_text())["steps"] >= steps + 24
+    assert len(checkpoints(run_dir)) >= 2

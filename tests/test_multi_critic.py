@@ -154,11 +154,11 @@ def test_errors():
 
 
 def test_slim_run_checkpoints_and_evaluates(tmp_path):
-    from rlinfo.agents.evaluate import evaluate_run
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
     from rlinfo.config import load_config
-    from rlinfo.rundir import create_run_dir
+    from rlinfo.run.evaluate import evaluate_run
+    from rlinfo.run.loop import Trainer
+    from rlinfo.run.rundir import create_run_dir
 
     overrides = ["total_steps=600", "train.learning_starts=200", "train.rollout_steps=50"]
     overrides += ["train.grad_steps=5", "agent.hidden_dim=32", "reward.channels.skill.params.hidden_dim=32"]

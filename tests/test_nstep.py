@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
-import rlinfo.agents.resume as resume
+import rlinfo.buffer_chunks as buffer_chunks
 from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
-from rlinfo.agents.trainer import Trainer
 from rlinfo.buffers import ReplayBuffer
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import load_config
 from rlinfo.errors import ConfigError
-from rlinfo.rundir import create_run_dir
+from rlinfo.run.loop import Trainer
+from rlinfo.run.rundir import create_run_dir
 from rlinfo.types import Batch
 
 # two envs, six vector steps; obs = 100 * env + position, next_obs = obs + 1.
@@ -105,7 +105,11 @@ def test_state_dict_keeps_links_and_old_states_load_unlinked():
     other = ReplayBuffer(32, obs_dim=1, action_dim=1, skill_dim=1)
     other.load_state_dict(buf.state_dict())
     assert torch.equal(other.next_index, buf.next_index) and torch.equal(other.last_index, buf.last_index)
-    old = {k: v for k, v in buf.state_dict().items() if k not in ("next_index", "last_index")}
+    state = buf.state_dict()  # as saved before n-step links: no next_index rows, no last_index
+    old = {
+        "rows": {k: v for k, v in state["rows"].items() if k != "next_index"},
+        "counters": {k: v for k, v in state["counters"].items() if k != "last_index"},
+    }
     other.load_state_dict(old)
     assert (other.next_index == -1).all() and len(other.last_index) == 0
     assert (other.sample(50, n_step=3).steps == 1).all()
@@ -216,10 +220,10 @@ def test_trainer_feeds_the_reward_module_n_step_pairs_and_bootstraps_with_gamma_
         return update_fn(*args, discount=discount)
 
     trainer.reward_module.reward, trainer.agent.update = reward, update  # type: ignore[method-assign]
-    state, size = trainer.sample_gen.get_state(), trainer.cfg.agent.batch_size
+    state, size = trainer.learner.gen.get_state(), trainer.cfg.agent.batch_size
     expected = buf.sample(size, torch.Generator().set_state(state), n_step=3)
     idx = torch.randint(buf.size, (size,), generator=torch.Generator().set_state(state))
-    trainer.update()
+    trainer.learner.update()
     batch = seen["batch"]
     assert isinstance(batch, Batch) and torch.equal(batch.next_obs, expected.next_obs)
     assert (expected.steps > 1).any() and (expected.steps == 1).any() and expected.steps.max() == 3
@@ -233,7 +237,7 @@ class Crash(Exception):
 
 
 def test_resume_keeps_n_step_links(tmp_path, monkeypatch):
-    monkeypatch.setattr(resume, "CHUNK_ROWS", 2)  # rows linked after a save lie in otherwise clean chunks
+    monkeypatch.setattr(buffer_chunks, "CHUNK_ROWS", 2)  # rows linked after a save lie in clean chunks
 
     def make(name: str) -> tuple[Trainer, Path]:
         cfg = load_config(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
+
 import pytest
 import torch
 
-from rlinfo.agents.builders import build_ppo
 from rlinfo.agents.ppo import PPO, clipped_policy_loss, gae, value_loss
-from rlinfo.agents.ppo_trainer import PPOTrainer
 from rlinfo.checkpoint import load_checkpoint, save_checkpoint
 from rlinfo.config import load_config, preset_names
 from rlinfo.errors import ConfigError
+from rlinfo.run.build import build_ppo
+from rlinfo.run.loop import Trainer
 
 FAST = ["train.progress=false", "eval.num_rollouts=8"]
 
@@ -82,9 +83,9 @@ def test_save_load_round_trip(tmp_path):
     torch.testing.assert_close(other.obs_rms.mean, agent.obs_rms.mean)
 
 
-def cartpole(seed: int, steps: int) -> PPOTrainer:
+def cartpole(seed: int, steps: int) -> Trainer:
     cfg = load_config("ppo_cartpole", [*FAST, f"seed={seed}", f"total_steps={steps}"])
-    return PPOTrainer(cfg)
+    return Trainer(cfg)
 
 
 def test_same_seed_same_training():
@@ -97,11 +98,10 @@ def test_same_seed_same_training():
 
 def test_trainer_checkpoint_restores_agent(tmp_path):
     cfg = load_config("ppo_keydoor", [*FAST, "total_steps=4096", "train.checkpoint_every=0"])
-    trainer = PPOTrainer(cfg, tmp_path)
+    trainer = Trainer(cfg, tmp_path)
     trainer.train()
-    other = PPOTrainer(cfg)
-    other.load(tmp_path / "checkpoints" / f"step_{trainer.global_step:09d}.pt")
-    assert other.global_step == trainer.global_step
+    other = Trainer(cfg)
+    other.load_networks(load_checkpoint(tmp_path / "checkpoints" / f"step_{trainer.global_step:09d}.pt"))
     torch.testing.assert_close(other.agent.controller.coef, trainer.agent.controller.coef)
     torch.testing.assert_close(other.agent.obs_rms.mean, trainer.agent.obs_rms.mean)
 
@@ -116,9 +116,9 @@ def test_ppo_solves_cartpole():
 @pytest.mark.parametrize("name", [n for n in preset_names() if n.startswith("ppo_")])
 def test_ppo_presets_build(name):
     cfg = load_config(name, FAST + ["env.num_envs=2"])
-    trainer = PPOTrainer(cfg)
+    trainer = Trainer(cfg)
     assert trainer.agent.discrete == (cfg.env.name != "maze_goal")
-    trainer.envs.close()
+    trainer.close()
 
 
 def test_bad_entropy_config_is_a_config_error():
@@ -141,23 +141,15 @@ def test_intrinsic_skill_reward_plugs_in():
         "reward.intrinsic_weight=2.0",
         "reward.extrinsic_weight=0.0",
     ]
-    trainer = PPOTrainer(load_config(None, overrides))
-    assert trainer.skill_dim == 4 and trainer.agent.skill_dim == 4
-    obs, _ = trainer.envs.reset(seed=0)
-    n = 2
-    state = {
-        "obs": obs,
-        "skills": trainer.sample_skills(n),
-        "autoreset": np.zeros(n, dtype=bool),
-        "ep_return": np.zeros(n),
-        "ep_length": np.zeros(n, dtype=np.int64),
-        "ep_success": np.zeros(n, dtype=bool),
-        "finished": [],
-    }
-    data = trainer.collect(state)
+    trainer = Trainer(load_config(None, overrides))
+    assert trainer.parts.skill_dim == 4 and trainer.agent.skill_dim == 4
+    trainer.start()
+    learner = trainer.learner
+    learner.collect(trainer.collector, 0, 10)
+    data = learner.rollout
     assert data["mask"][:, 0].tolist() == [True, True, True, False, True]  # step 3 is the reset step
-    reward, _ = trainer.rewards(data)
-    expected = 2.0 * trainer.reward_module.reward(trainer.flat_batch(data, data["mask"]))
+    reward, _ = learner.rewards(data, trainer.collector)
+    expected = 2.0 * trainer.reward_module.reward(learner.flat_batch(data, data["mask"]))
     torch.testing.assert_close(reward[data["mask"]], expected)
     assert (reward[~data["mask"]] == 0).all()
     gen = torch.Generator().manual_seed(1)  # the trainer's skill generator: seed + 1
@@ -165,17 +157,17 @@ def test_intrinsic_skill_reward_plugs_in():
     first, second = space.sample(2, generator=gen), space.sample(2, generator=gen)
     assert all(torch.equal(data["skill"][t], first) for t in range(4))  # episode 1, reset step included
     assert torch.equal(data["skill"][4], second)  # new episodes get new skills
-    assert data["obs"].shape[-1] == 2 and trainer.agent_input(data["obs"][0], first).shape == (2, 6)
+    assert data["obs"].shape[-1] == 2 and trainer.collector.agent_input(data["obs"][0], first).shape == (2, 6)
 
 
 def test_eval_rebuilds_a_ppo_run_and_reproduces_its_final_evaluation(tmp_path):
     """`rlinfo eval RUN_DIR` on a PPO run: config + latest checkpoint alone give the same episodes."""
-    from rlinfo.agents.evaluate import evaluate_run
-    from rlinfo.rundir import create_run_dir
+    from rlinfo.run.evaluate import evaluate_run
+    from rlinfo.run.rundir import create_run_dir
 
     cfg = load_config("ppo_cartpole", [*FAST, "total_steps=2048", f"run_root={tmp_path}", "run_name=cp"])
     cfg, run_dir = create_run_dir(cfg)
-    trained = PPOTrainer(cfg, run_dir).train()
+    trained = Trainer(cfg, run_dir).train()
     (run_dir / "eval.json").unlink()
     evaluated = evaluate_run(run_dir, figure=False)
     assert evaluated["return"] == pytest.approx(trained["return"]) and evaluated["episodes"] == 8
@@ -183,22 +175,48 @@ def test_eval_rebuilds_a_ppo_run_and_reproduces_its_final_evaluation(tmp_path):
     assert (run_dir / "eval.json").exists()
 
 
-def test_resume_of_a_ppo_run_is_refused_in_one_line(tmp_path):
-    from rlinfo.agents.trainer import Trainer
-    from rlinfo.errors import RlinfoError
-    from rlinfo.rundir import create_run_dir
-
-    cfg = load_config("ppo_cartpole", [*FAST, "total_steps=512", f"run_root={tmp_path}", "run_name=cp"])
-    cfg, run_dir = create_run_dir(cfg)
-    PPOTrainer(cfg, run_dir).train()
-    with pytest.raises(RlinfoError, match="--resume is not supported for PPO runs") as info:
-        Trainer.resume(run_dir, ["total_steps=1024"])
-    assert "\n" not in str(info.value)
+class Killed(Exception):
+    """Stands in for a kill right after a checkpoint."""
 
 
-def _rollout_state(trainer: PPOTrainer, n: int) -> dict:
-    assert n == trainer.cfg.env.num_envs
-    return trainer.start()
+def test_killed_ppo_run_resumes_bit_identically_on_cpu(tmp_path):
+    """PPO with an intrinsic reward on the maze: killed after a checkpoint, resumed, it ends exactly as the
+    run that was never interrupted (networks, optimiser, running statistics, history, evaluation)."""
+    from rlinfo.run.rundir import create_run_dir
+
+    overrides = [*FAST, "agent.name=ppo", "env.name=maze:square", "env.num_envs=4", "train.rollout_steps=32",
+                 "reward.name=rnd", "reward.params.hidden_dim=32", "agent.params.norm_return=true",
+                 "total_steps=1024", "train.checkpoint_every=256", "train.log_every=128",
+                 f"run_root={tmp_path}"]  # fmt: skip
+
+    def make(name: str) -> tuple[Trainer, Path]:
+        cfg, run_dir = create_run_dir(load_config(None, [*overrides, f"run_name={name}"]))
+        return Trainer(cfg, run_dir), run_dir
+
+    full, _ = make("full")
+    result_full = full.train()
+    crashed, run_dir = make("crashed")
+    save = crashed.save
+
+    def save_then_die():
+        path = save()
+        if crashed.global_step >= 512:
+            raise Killed
+        return path
+
+    crashed.save = save_then_die
+    with pytest.raises(Killed):
+        crashed.train()
+    resumed = Trainer.resume(run_dir)
+    assert resumed.global_step == crashed.global_step >= 512
+    result_resumed = resumed.train()
+    assert crashed.history + resumed.history == full.history
+    assert result_resumed == result_full
+    for a, b in ((full.agent, resumed.agent), (full.reward_module, resumed.reward_module)):
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+            assert torch.equal(x, y), name
+    adam = [t.agent.optimizers["ppo"].state_dict()["state"] for t in (full, resumed)]
+    assert all(torch.equal(adam[0][k]["exp_avg"], adam[1][k]["exp_avg"]) for k in adam[0])
 
 
 def test_rollout_is_scored_before_the_reward_module_trains_on_it():
@@ -207,27 +225,30 @@ def test_rollout_is_scored_before_the_reward_module_trains_on_it():
     overrides = [*FAST, "agent.name=ppo", "env.name=maze:square", "env.num_envs=8",
                  "train.rollout_steps=64", "reward.name=rnd", "reward.extrinsic_weight=0.0"]  # fmt: skip
     torch.manual_seed(0)
-    trainer = PPOTrainer(load_config(None, overrides))
-    state = _rollout_state(trainer, 8)
-    data = trainer.collect(state)
+    trainer = Trainer(load_config(None, overrides))
+    trainer.start()
+    learner = trainer.learner
+    learner.collect(trainer.collector, 0, 10**9)
+    data = learner.rollout
     module, mask = trainer.reward_module, data["mask"]
-    familiar = trainer.flat_batch(data, mask)
+    familiar = learner.flat_batch(data, mask)
     for _ in range(100):  # RND has seen the states around the start many times
         module.update(familiar)
     novel = torch.zeros_like(mask)
     novel[:, 0] = mask[:, 0]  # env 0's transitions (1/8 of the rows) become novel states
     data["next_obs"][novel] = data["next_obs"][novel] + 6.0
-    batch = trainer.flat_batch(data, mask)
+    batch = learner.flat_batch(data, mask)
     before = module.reward(batch)  # what the module gives before it trains on this rollout
     scored = {}
+    rewards = learner.rewards
 
-    def spy(d):
-        reward, stats = PPOTrainer.rewards(trainer, d)
+    def spy(d, collector):
+        reward, stats = rewards(d, collector)
         scored["r"] = reward[mask]
         return reward, stats
 
-    trainer.collect, trainer.rewards = (lambda state: data), spy
-    trainer.iterate(state)
+    learner.rewards = spy
+    learner.learn(trainer.global_step, 0.0, trainer.collector)
     torch.testing.assert_close(scored["r"], before)  # intrinsic weight 1, no return scaling
     after = module.reward(batch)  # the old order: update on the rollout, then score it
     is_novel = novel[mask]

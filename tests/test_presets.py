@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlinfo.agents.builders import build_agent, build_reward, skill_dim_of
-from rlinfo.agents.trainer import Trainer
 from rlinfo.config import load_config, preset_names
 from rlinfo.errors import RlinfoError
 from rlinfo.rewards import REWARDS
+from rlinfo.run.build import build_agent, build_reward, skill_dim_of
+from rlinfo.run.loop import Trainer
 
 # (obs_dim, action_dim) of the preset envs, as built by rlinfo.envs.make (checked once by hand)
 DIMS = {
@@ -57,12 +57,8 @@ def test_skill_preset_builds_reward_and_agent(name):
 def test_sf_critic_is_trained_on_the_cumulant():
     cfg = load_config("csf_maze", ["env.num_envs=4", "agent.batch_size=8", "train.progress=false"])
     trainer = Trainer(cfg)
-    obs, _ = trainer.envs.reset(seed=0)
-    from rlinfo.agents.trainer import _Episodes
-
-    state = _Episodes(obs, trainer.sample_skills(4))
-    for _ in range(5):
-        trainer.collect_step(state)
+    trainer.start()
+    trainer.learner.collect(trainer.collector, 0, 20)  # 5 vector steps of 4 envs
     seen = {}
     sample, agent_update = trainer.buffer.sample, trainer.agent.update
 
@@ -75,7 +71,7 @@ def test_sf_critic_is_trained_on_the_cumulant():
         return agent_update(obs, action, reward, next_obs, terminated)
 
     trainer.buffer.sample, trainer.agent.update = record_sample, record_update
-    trainer.update()
+    trainer.learner.update()
     expected = trainer.reward_module.cumulant(seen["batch"])  # φ after the update, as the trainer uses
     assert seen["reward"].shape == (8, 2)
     torch.testing.assert_close(seen["reward"], expected)

@@ -12,11 +12,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import rlinfo.agents.trainer as trainer_mod
+import rlinfo.run.loop as trainer_mod
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
-from rlinfo.cli import main
 from rlinfo.config import load_config
 from rlinfo.errors import NonFiniteError
+from rlinfo.run.cli import main
+from rlinfo.run.offpolicy import OffPolicy
 
 TINY = [
     "total_steps=800",
@@ -41,15 +42,15 @@ def one_line_error(capsys) -> str:
 
 
 def test_nan_loss_stops_run_with_name_step_and_resume_hint(tmp_path, monkeypatch, capsys):
-    update = trainer_mod.Trainer.update
+    update = OffPolicy.update
 
     def poisoned(self):
         stats = update(self)
-        if self.global_step >= 500:
+        if self.buffer.size >= 500:
             stats["metra/loss_phi"] = stats["metra/loss_phi"] * float("nan")
         return stats
 
-    monkeypatch.setattr(trainer_mod.Trainer, "update", poisoned)
+    monkeypatch.setattr(OffPolicy, "update", poisoned)
     code = main(["train", *TINY, f"run_root={tmp_path}", "run_name=nan"])
     err = one_line_error(capsys)
     run_dir = tmp_path / "nan"
@@ -57,7 +58,7 @@ def test_nan_loss_stops_run_with_name_step_and_resume_hint(tmp_path, monkeypatch
     assert f"rlinfo train --resume {run_dir}" in err and "is intact" in err
     state = load_checkpoint(latest_checkpoint(run_dir))  # the last good checkpoint still loads
     assert 200 <= state["step"] < 500
-    monkeypatch.setattr(trainer_mod.Trainer, "update", update)
+    monkeypatch.setattr(OffPolicy, "update", update)
     resumed = trainer_mod.Trainer.resume(run_dir)
     assert resumed.global_step == state["step"]
 

@@ -14,14 +14,14 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import rlinfo.agents.resume as resume
-from rlinfo.agents.resume import BufferChunks
-from rlinfo.agents.trainer import Trainer
+import rlinfo.buffer_chunks as buffer_chunks
+from rlinfo.buffer_chunks import BufferChunks
 from rlinfo.buffers import ReplayBuffer
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import load_config
 from rlinfo.errors import CheckpointError, RlinfoError
-from rlinfo.rundir import create_run_dir
+from rlinfo.run.loop import Trainer
+from rlinfo.run.rundir import create_run_dir
 
 TINY = [
     "agent.hidden_dim=32",
@@ -71,7 +71,7 @@ def assert_same_buffer(a: ReplayBuffer, b: ReplayBuffer) -> None:
 
 
 def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch):
-    monkeypatch.setattr(resume, "CHUNK_ROWS", 256)
+    monkeypatch.setattr(buffer_chunks, "CHUNK_ROWS", 256)
     full, _ = make(tmp_path, "a", "total_steps=1400")
     result_a = full.train()
     crashed, run_dir = make(tmp_path, "b", "total_steps=1400")
@@ -86,10 +86,10 @@ def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch):
     assert manifest["files"][0].startswith("chunk_000000_") and 400 <= first < state["step"]
     assert sorted(p.name for p in (run_dir / "checkpoints" / "buffer").iterdir()) == manifest["files"]
     resumed = Trainer.resume(run_dir)
-    assert resumed.global_step == state["step"] and resumed.num_updates == crashed.num_updates
+    assert resumed.global_step == state["step"] and resumed.learner.num_updates == crashed.learner.num_updates
     result_b = resumed.train()
     assert resumed.global_step == full.global_step >= 1400
-    assert resumed.num_updates == full.num_updates
+    assert resumed.learner.num_updates == full.learner.num_updates
     assert crashed.history + resumed.history == full.history
     assert_same_buffer(resumed.buffer, full.buffer)
     assert result_b["coverage"] == result_a["coverage"]

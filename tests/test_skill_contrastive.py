@@ -298,8 +298,8 @@ def test_cic_reference_denominator_stalls_on_a_small_low_dimensional_batch():
 @pytest.mark.parametrize("method", ["dads", "becl", "cic"])
 def test_maze_preset_trains_end_to_end(method):
     """The trainer samples the module's skills, relabels with its reward and steps its networks."""
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.config import load_config
+    from rlinfo.run.loop import Trainer
 
     tiny = ["agent.hidden_dim=32", "agent.batch_size=64", "reward.params.hidden_dim=32", "env.num_envs=4"]
     tiny += ["total_steps=400", "train.learning_starts=200", "train.progress=false", "eval.num_rollouts=4"]
@@ -307,11 +307,12 @@ def test_maze_preset_trains_end_to_end(method):
     module = trainer.reward_module
     before = [p.detach().clone() for p in module.parameters()]
     result = trainer.train()
-    assert trainer.num_updates > 0 and 0 < result["coverage"] <= 1
+    assert trainer.learner.num_updates > 0 and 0 < result["coverage"] <= 1
     assert all(not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True))
     skills = trainer.buffer.skill[: len(trainer.buffer)]
     assert skills.shape[1] == module.skill_space.dim
-    assert trainer.relabel(trainer.buffer.sample(64)).isfinite().all()
+    target, _, _ = trainer.parts.training_reward(trainer.buffer.sample(64))
+    assert target.isfinite().all()
 
 
 def test_becl_update_on_a_batch_of_one_is_finite():

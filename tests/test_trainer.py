@@ -7,11 +7,11 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rlinfo.agents.evaluate import evaluate_run
-from rlinfo.agents.trainer import Trainer
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import load_config
-from rlinfo.rundir import create_run_dir
+from rlinfo.run.evaluate import evaluate_run
+from rlinfo.run.loop import Trainer
+from rlinfo.run.rundir import create_run_dir
 
 TINY = [
     "agent.hidden_dim=32",
@@ -118,7 +118,7 @@ def test_smoke_runs_on_mujoco_and_dm_control(env, extra):
     )
     trainer = Trainer(cfg)
     result = trainer.train()
-    assert trainer.global_step >= 300 and trainer.num_updates > 0
+    assert trainer.global_step >= 300 and trainer.learner.num_updates > 0
     assert trainer.history and all(np.isfinite(v) for row in trainer.history for v in row.values())
     assert result["coverage_cells"] >= 1 and result["rollout_steps"] == 50
     obs_dim = trainer.buffer.obs.shape[1]

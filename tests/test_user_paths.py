@@ -13,9 +13,9 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import rlinfo
-from rlinfo.cli import main
 from rlinfo.config import load_config
 from rlinfo.evaluation import skills_figure
+from rlinfo.run.cli import main
 
 MAZE = ["env.num_envs=4", "eval.num_rollouts=4", "train.checkpoint_every=0"]
 SHORT = [*MAZE, "total_steps=600", "train.learning_starts=200", "train.grad_steps=4", "train.log_every=200"]
@@ -31,7 +31,7 @@ def scalars(run_dir: Path) -> dict[str, list[float]]:
 
 
 def test_failing_evaluation_keeps_the_final_checkpoint(tmp_path, capsys, monkeypatch):
-    import rlinfo.agents.evaluate as evaluate
+    import rlinfo.run.evaluate as evaluate
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -151,7 +151,7 @@ def test_continuous_skills_get_the_colour_wheel_of_directions():
 
 def test_version(capsys):
     with pytest.raises(SystemExit) as stop:
-        from rlinfo.cli import build_parser
+        from rlinfo.run.cli import build_parser
 
         build_parser().parse_args(["--version"])
     assert stop.value.code == 0

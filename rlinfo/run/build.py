@@ -1,20 +1,35 @@
-"""Build the parts of a run (device, environments, reward module, agent) from a :class:`Config`."""
+"""Build every part of a run from a :class:`Config`, checking everything before anything is written.
+
+:func:`build` returns :class:`Parts`: device, vector env, reward module, agent and the
+:class:`TrainingReward` the agent learns from, chosen once here rather than in the loop:
+
+- ``scalar`` (SAC, PPO): r = intrinsic_weight · r_int + extrinsic_weight · r_ext, shape [B];
+- ``channels`` (SLIM): intrinsic_weight · r_c for every reward channel, [B, C], one critic each;
+- ``cumulant`` (CSF's successor-feature critic): intrinsic_weight · Δφ, [B, D], ψ's TD target.
+
+A wrong env name, reward name, ``reward.params`` or agent parameter raises a one-line
+:class:`~rlinfo.errors.RlinfoError` from :func:`build`, so the CLI creates the run directory only after
+it succeeds.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+from torch import Tensor
 
 from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError
 from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
+from rlinfo.types import Batch
 
-AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: agents/ppo.py, trained by PPOTrainer
+AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: on-policy (rlinfo/run/onpolicy.py)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -130,7 +145,7 @@ def build_agent(
     if cfg.name not in AGENTS:
         raise ConfigError(f"unknown agent.name {cfg.name!r} (known: {', '.join(AGENTS)})")
     if cfg.name == "ppo":
-        raise ConfigError("agent.name=ppo is built by build_ppo and trained by PPOTrainer (ppo_trainer.py)")
+        raise ConfigError("agent.name=ppo is built by build_ppo")
     explicit = dict(
         hidden_dim=cfg.hidden_dim,
         num_layers=cfg.num_layers,
@@ -170,3 +185,109 @@ def build_ppo(cfg: AgentConfig, obs_dim: int, action_dim: int, discrete: bool, s
         return PPO(obs_dim, action_dim, discrete, skill_dim, **explicit, **cfg.params)
     except ValueError as e:
         raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
+
+
+class TrainingReward:
+    """The reward the agent learns from, of one kind chosen at build time (see the module docstring).
+
+    ``__call__(batch)`` returns ``(target, intrinsic, stats)``: the agent's target, the reward module's
+    own scalar reward r_int [B] (None without a module; for intrinsic returns) and logged means.
+    """
+
+    def __init__(self, cfg: Config, module: IntrinsicReward | None, kind: str) -> None:
+        self.module, self.kind = module, kind
+        self.w_int, self.w_ext = cfg.reward.intrinsic_weight, cfg.reward.extrinsic_weight
+
+    def __call__(self, batch: Batch) -> tuple[Tensor, Tensor | None, dict[str, Tensor]]:
+        module = self.module
+        if self.kind == "channels":  # SLIM: each channel's reward goes to its own critic
+            rewards = module.rewards(batch)  # type: ignore[union-attr]
+            stats = {f"reward/mean_{c}": rewards[:, i].mean() for i, c in enumerate(module.names)}
+            return self.w_int * rewards, rewards @ module.weight_vector, stats  # type: ignore[union-attr]
+        r_int = module.reward(batch) if module is not None else None
+        target = torch.zeros(len(batch), device=batch.obs.device)
+        if r_int is not None:
+            target = target + self.w_int * r_int
+        if self.w_ext and batch.reward is not None:
+            target = target + self.w_ext * batch.reward
+        stats = {"reward/mean": target.mean()}
+        if self.kind == "cumulant":  # ψ's TD target is the vector cumulant Δφ (CSF)
+            target = self.w_int * module.cumulant(batch)  # type: ignore[union-attr]
+        return target, r_int, stats
+
+
+@dataclass
+class Parts:
+    """Everything a run is made of; built by :func:`build` before the run directory exists."""
+
+    cfg: Config
+    device: torch.device
+    envs: gym.vector.VectorEnv
+    reward_module: IntrinsicReward | None
+    agent: Any  # SAC, MultiCriticSAC or PPO
+    training_reward: TrainingReward
+    obs_dim: int
+    action_dim: int
+    skill_dim: int
+    on_policy: bool
+
+    def close(self) -> None:
+        self.envs.close()
+
+
+def build(cfg: Config) -> Parts:
+    """Build and check every part of the run ``cfg`` describes (one-line errors; nothing is written)."""
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    envs = make_envs(cfg, cfg.env.num_envs, cfg.seed)
+    try:
+        return _build_learning_parts(cfg, device, envs)
+    except BaseException:
+        envs.close()
+        raise
+
+
+def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.VectorEnv) -> Parts:
+    on_policy = cfg.agent.name == "ppo"
+    if on_policy:
+        obs_dim, action_dim, discrete = space_dims(envs)
+    else:
+        envs.action_space.seed(cfg.seed)
+        obs_dim, action_dim, low, high = env_dims(envs)
+    module = build_reward(cfg, obs_dim, action_dim)
+    if module is not None:
+        module.to(device)
+    skill_dim = skill_dim_of(module)
+    kind = "scalar"
+    if on_policy:
+        agent = build_ppo(cfg.agent, obs_dim + skill_dim, action_dim, discrete, skill_dim)
+    else:
+        slim = cfg.agent.name == "slim" and bool(cfg.reward.channels)
+        weights = list(module.weights.values()) if slim else None  # type: ignore[union-attr]
+        agent = build_agent(cfg.agent, obs_dim + skill_dim, action_dim, low, high, weights)
+        if cfg.agent.name == "slim":
+            kind = "channels"
+        elif getattr(agent, "successor_features", False):  # CSF's critic: TD on the cumulant Δφ
+            if not hasattr(module, "cumulant") or agent.skill_dim != skill_dim:
+                raise RlinfoError(
+                    "agent.params.critic=successor_features needs a reward with a cumulant (csf) and "
+                    f"agent.params.skill_dim={skill_dim}"
+                )
+            kind = "cumulant"
+    agent.to(device)
+    reward = TrainingReward(cfg, module, kind)
+    return Parts(cfg, device, envs, module, agent, reward, obs_dim, action_dim, skill_dim, on_policy)
+
+
+def space_dims(envs: gym.vector.VectorEnv) -> tuple[int, int, bool]:
+    """(obs_dim, action_dim, discrete): action_dim is the number of actions for a Discrete space."""
+    obs_space, act = envs.single_observation_space, envs.single_action_space
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise RlinfoError("PPO needs a flat Box observation space")
+    if isinstance(act, gym.spaces.Discrete):
+        return int(np.prod(obs_space.shape)), int(act.n), True
+    if isinstance(act, gym.spaces.Box):
+        return int(np.prod(obs_space.shape)), int(np.prod(act.shape)), False
+    raise RlinfoError(f"PPO needs a Discrete or Box action space, got {type(act).__name__}")

@@ -1,7 +1,8 @@
-"""Evaluate skills: METRA's policy state coverage and the skills figure, during or after training.
+"""Evaluate a trained agent: METRA's policy state coverage and the skills figure (envs that report
+``info["xy"]``), and the return and success of deterministic episodes (PPO runs), during or after training.
 
-``evaluate_run(run_dir)`` needs nothing but the run directory: it rebuilds the env, the agent and
-the reward module from ``config.yaml`` and loads the latest checkpoint (``weights_only``).
+``evaluate_run(run_dir)`` needs nothing but the run directory: it rebuilds the run from ``config.yaml``
+(rlinfo/run/build.py) and loads the latest checkpoint (``weights_only``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rlinfo.config import Config
 from rlinfo.errors import CheckpointError, EvaluationError
 from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy
 from rlinfo.rewards import IntrinsicReward, SkillReward
-from rlinfo.rundir import load_run_config
+from rlinfo.run.rundir import load_run_config
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -51,8 +52,8 @@ def collect_rollouts(
     cfg: Config, agent: Any, reward_module: IntrinsicReward | None, device: torch.device, random: bool = False
 ) -> SkillRollouts:
     """``eval.num_rollouts`` deterministic rollouts, one random skill each (``random``: uniform actions)."""
-    from rlinfo.agents.builders import make_envs
     from rlinfo.envs import maze_layout
+    from rlinfo.run.build import make_envs
 
     n = cfg.eval.num_rollouts
     envs = make_envs(cfg, n, cfg.seed + EVAL_SEED_OFFSET)
@@ -114,50 +115,58 @@ def write_eval(run_dir: str | Path, result: dict[str, Any]) -> None:
     write_json(Path(run_dir) / "eval.json", result)
 
 
-def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
-    """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``."""
-    from rlinfo.agents.builders import build_agent, build_reward, env_dims, make_envs, skill_dim_of
+@torch.inference_mode()
+def episode_returns(cfg: Config, agent: Any, skills: torch.Tensor, device: torch.device) -> dict[str, Any]:
+    """Mean return (and success, where the env reports it) of one deterministic episode per skill row."""
+    from rlinfo.run.build import make_envs
 
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
-    config_path = run_dir / "config.yaml"
-    ckpt = latest_checkpoint(run_dir)
-    if cfg.agent.name == "ppo":
-        return evaluate_ppo_run(cfg, run_dir, ckpt, figure)
-    state = load_checkpoint(ckpt)
-    device = torch.device("cpu")
-    probe = make_envs(cfg, 1, cfg.seed)
-    obs_dim, action_dim, low, high = env_dims(probe)
-    probe.close()
-    module = build_reward(cfg, obs_dim, action_dim)
-    weights = list(module.weights.values()) if cfg.agent.name == "slim" and cfg.reward.channels else None
-    agent = build_agent(cfg.agent, obs_dim + skill_dim_of(module), action_dim, low, high, weights)
+    n = len(skills)
+    envs = make_envs(cfg, n, cfg.seed + EVAL_SEED_OFFSET)
     try:
-        agent.load_state_dict(state["agent"])
-        if module is not None:
-            module.load_state_dict(state["reward"])
-    except (KeyError, RuntimeError) as e:
-        raise CheckpointError(f"{ckpt} does not match {config_path}: {str(e).splitlines()[0]}") from None
-    result = evaluate_policy(cfg, agent, module, device, run_dir / "skills.png" if figure else None)
-    result["steps"] = int(state.get("step", 0))
-    write_eval(run_dir, result)
+        space = envs.single_action_space
+        obs, _ = envs.reset(seed=cfg.seed + EVAL_SEED_OFFSET)
+        ret, success, live, has_success = np.zeros(n), np.zeros(n, dtype=bool), np.ones(n, dtype=bool), False
+        while live.any():
+            x = torch.as_tensor(obs, dtype=torch.float32, device=device)
+            if skills.shape[-1]:
+                x = torch.cat([x, skills.to(device)], dim=-1)
+            action = agent.act(x, deterministic=True).cpu().numpy()
+            if hasattr(space, "low"):  # Gaussian policies: clip to the Box
+                action = np.clip(action, space.low, space.high)
+            obs, rew, term, trunc, info = envs.step(action)
+            ret += np.where(live, rew, 0.0)
+            if "success" in info:
+                has_success = True
+                success |= np.asarray(info["success"], dtype=bool) & live
+            live &= ~(term | trunc)
+    finally:
+        envs.close()
+    result: dict[str, Any] = {"return": float(ret.mean()), "episodes": n}
+    if has_success:  # only envs that define success report it
+        result["success"] = float(success.mean())
     return result
 
 
-def evaluate_ppo_run(cfg: Any, run_dir: Path, ckpt: Path, figure: bool) -> dict[str, Any]:
-    """A PPO run: return and success of ``eval.num_rollouts`` episodes (plus coverage for skills)."""
+def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
+    """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``."""
     import dataclasses
 
-    from rlinfo.agents.ppo_trainer import PPOTrainer
+    from rlinfo.run.loop import Trainer
 
-    cfg = dataclasses.replace(cfg, device="cpu", eval=dataclasses.replace(cfg.eval, figure=figure))
-    trainer = PPOTrainer(cfg, run_dir)  # builds envs and networks; writes nothing until train()
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    ckpt = latest_checkpoint(run_dir)
+    cfg = dataclasses.replace(cfg, device="cpu")
+    trainer = Trainer(cfg)  # builds envs and networks; writes nothing
     try:
-        trainer.load(ckpt)
-    except (KeyError, RuntimeError) as e:
-        reason = str(e).splitlines()[0]
-        raise CheckpointError(f"{ckpt} does not match {run_dir / 'config.yaml'}: {reason}") from None
-    result = trainer.evaluate()
-    trainer.envs.close()
+        state = load_checkpoint(ckpt)
+        try:
+            trainer.load_networks(state)
+        except CheckpointError as e:
+            raise CheckpointError(f"{ckpt} does not match {run_dir / 'config.yaml'}: {e}") from None
+        trainer.global_step = int(state.get("step", 0))
+        result = trainer.evaluate(figure_path=run_dir / "skills.png" if figure else None)
+    finally:
+        trainer.close()
     write_eval(run_dir, result)
     return result

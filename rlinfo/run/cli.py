@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_resume(run_dir: str, overrides: list[str]) -> int:
-    from rlinfo.agents.trainer import Trainer
     from rlinfo.errors import RlinfoError
+    from rlinfo.run.loop import Trainer
 
     if any("=" not in a for a in overrides):
         raise RlinfoError("with --resume give only key=value overrides; the config comes from RUN_DIR")
@@ -108,18 +108,19 @@ def print_result(result: dict[str, Any]) -> None:
 
 def cmd_train(args: list[str]) -> int:
     from rlinfo.config import load_config
-    from rlinfo.rundir import create_run_dir
+    from rlinfo.run.loop import Trainer
+    from rlinfo.run.rundir import create_run_dir
 
     source = args[0] if args and "=" not in args[0] else None
     overrides = args[1:] if source is not None else args
     source = source or DEFAULT_PRESET
     cfg = load_config(source, overrides)
-    if cfg.agent.name == "ppo":  # on-policy loop (agents/ppo_trainer.py)
-        from rlinfo.agents.ppo_trainer import PPOTrainer as TrainerClass
-    else:
-        from rlinfo.agents.trainer import Trainer as TrainerClass
-    trainer = TrainerClass(cfg)  # builds and checks env, reward module and agent: nothing written yet
-    cfg, run_dir = create_run_dir(cfg)
+    trainer = Trainer(cfg)  # builds and checks env, reward module and agent: nothing written yet
+    try:
+        cfg, run_dir = create_run_dir(cfg)
+    except BaseException:
+        trainer.close()
+        raise
     trainer.attach(cfg, run_dir)
     print(f"rlinfo: training {describe(cfg)} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
     print_result(trainer.train())
@@ -128,7 +129,7 @@ def cmd_train(args: list[str]) -> int:
 
 
 def cmd_eval(run_dir: str, figure: bool) -> int:
-    from rlinfo.agents.evaluate import evaluate_run
+    from rlinfo.run.evaluate import evaluate_run
 
     result = evaluate_run(run_dir, figure=figure)
     print(json.dumps(result, sort_keys=True))

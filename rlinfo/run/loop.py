@@ -1,0 +1,381 @@
+"""The one training loop of every run, off-policy (SAC, SLIM) and on-policy (PPO) alike.
+
+    build(cfg) -> Parts                     rlinfo/run/build.py: envs, reward module, agent, training reward
+    while step < total_steps:
+        step = learner.collect(collector, ...)  rlinfo/run/{offpolicy,onpolicy}.py: what differs
+        stats = learner.learn(step, progress)
+        log / evaluate / checkpoint on their schedules (train.log_every, eval_every, checkpoint_every)
+    checkpoint, then the final evaluation
+
+The :class:`Trainer` owns the schedule, the TensorBoard writer, the progress bar, the metrics (summed
+on the device, read once per log interval, checked for NaN), the skill generator and the checkpoints.
+Each saved state has one owner with a get/set pair: the trainer (step, marks, RNGs, metrics), the
+collector (episodes), the learner (its generator, counters, replay buffer chunks), the agent and the
+reward module (their state dicts and optimisers) and the maze vector env (its positions and RNG).
+A resumed run continues exactly as if it had not stopped (same seed, CPU): the maze env is restored
+mid-episode; other envs start new episodes from a step-dependent seed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from rlinfo.buffer_chunks import BufferChunks
+from rlinfo.checkpoint import checkpoint_errors, latest_checkpoint, load_checkpoint, save_checkpoint
+from rlinfo.config import Config
+from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
+from rlinfo.rewards import SkillReward
+from rlinfo.run.build import Parts, build
+from rlinfo.run.collect import Collector
+from rlinfo.run.evaluate import (
+    episode_returns,
+    evaluate_policy,
+    final_evaluation,
+    write_eval,
+)
+from rlinfo.run.monitor import advance, progress_bar, stat_tag, warn
+from rlinfo.run.offpolicy import OffPolicy
+from rlinfo.run.onpolicy import OnPolicy
+from rlinfo.run.resume import non_finite_error, resume_config
+
+CHARTS = ("episodic_return", "episodic_length", "success", "intrinsic_return")
+
+
+class Metrics:
+    """Sums of update statistics kept on the device; read once per log interval."""
+
+    def __init__(self, start_step: int = 0) -> None:
+        self.sums: dict[str, Tensor] = {}
+        self.count = 0
+        self.start_step, self.start_time = start_step, time.perf_counter()
+
+    def add(self, stats: dict[str, Tensor]) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums[k] + v.detach() if k in self.sums else v.detach().clone()
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: (v / max(self.count, 1)).item() for k, v in self.sums.items()}
+
+    def steps_per_second(self, step: int) -> float:
+        return (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
+
+
+@dataclass
+class Marks:
+    """The next env steps at which the loop logs, checkpoints and evaluates."""
+
+    log: int
+    ckpt: int
+    eval: int
+
+
+class Trainer:
+    """One run: its parts, the learner that differs by agent, and the loop around them."""
+
+    def __init__(self, cfg: Config, run_dir: str | Path | None = None) -> None:
+        self.cfg = cfg
+        self.parts: Parts = build(cfg)  # every config error is raised here, before anything is written
+        self.learner: OffPolicy | OnPolicy = (
+            OnPolicy(self.parts) if self.parts.on_policy else OffPolicy(self.parts)
+        )
+        self.skill_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        clip = self.parts.on_policy and isinstance(self.envs.single_action_space, gym.spaces.Box)
+        self.collector = Collector(
+            self.envs, self.sample_skills, self.device, cfg.env.name, self.non_finite, clip_actions=clip
+        )
+        self.global_step = 0  # env transitions collected
+        self.started = False  # the collector holds live episodes
+        self.metrics = Metrics()
+        self.marks = Marks(0, 0, 0)
+        self.history: list[dict[str, float]] = []  # one row of logged scalars per log interval
+        self.writer: SummaryWriter | None = None
+        self.purge_step: int | None = None  # on resume: drop TensorBoard events after the checkpoint
+        self.run_dir: Path | None = None
+        self.chunks: BufferChunks | None = None
+        if run_dir is not None:
+            self.attach(cfg, run_dir)
+
+    # ------------------------------------------------------------------ parts
+
+    @property
+    def agent(self) -> Any:
+        return self.parts.agent
+
+    @property
+    def reward_module(self) -> Any:
+        return self.parts.reward_module
+
+    @property
+    def envs(self) -> gym.vector.VectorEnv:
+        return self.parts.envs
+
+    @property
+    def device(self) -> torch.device:
+        return self.parts.device
+
+    @property
+    def buffer(self) -> Any:
+        """The replay buffer of an off-policy run."""
+        assert isinstance(self.learner, OffPolicy), "on-policy runs keep no replay buffer"
+        return self.learner.buffer
+
+    def attach(self, cfg: Config, run_dir: str | Path) -> None:
+        """Write into ``run_dir`` from now on (the CLI builds and validates everything before creating it)."""
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.chunks = BufferChunks(self.run_dir / "checkpoints" / "buffer")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.parts.close()
+
+    def sample_skills(self, n: int) -> Tensor:
+        if not isinstance(self.reward_module, SkillReward):
+            return torch.zeros(n, 0)
+        return self.reward_module.skill_space.sample(n, generator=self.skill_gen)
+
+    # ------------------------------------------------------------------ the loop
+
+    def start(self) -> None:
+        """New episodes in every env; the log, checkpoint and evaluation marks of a fresh run."""
+        cfg, train = self.cfg, self.cfg.train
+        if self.parts.on_policy:
+            torch.manual_seed(cfg.seed)  # PPO samples actions from the global generator
+        self.collector.reset(cfg.seed)
+        self.metrics = Metrics()
+        self.marks = Marks(
+            train.log_every, train.checkpoint_every or cfg.total_steps, train.eval_every or cfg.total_steps
+        )
+        self.started = True
+
+    def train(self) -> dict[str, Any]:
+        """Run until ``total_steps`` env steps; checkpoint; return the final evaluation."""
+        cfg = self.cfg
+        if self.run_dir is not None:
+            self.writer = SummaryWriter(str(self.run_dir), purge_step=self.purge_step)
+        if not self.started:
+            self.start()
+        if not self.parts.on_policy and cfg.total_steps <= cfg.train.learning_starts:
+            warn(
+                f"total_steps={cfg.total_steps} <= train.learning_starts={cfg.train.learning_starts}: "
+                "no update will happen (the policy stays uniformly random)"
+            )
+        bar = progress_bar(cfg.total_steps, self.global_step, cfg.train.progress)
+        marks, train = self.marks, cfg.train
+        while self.global_step < cfg.total_steps:
+            before = self.global_step
+            self.global_step = self.learner.collect(self.collector, self.global_step, cfg.total_steps)
+            advance(bar, before, self.global_step)
+            progress = min(self.global_step / cfg.total_steps, 1.0)
+            for stats in self.learner.learn(self.global_step, progress, self.collector):
+                self.metrics.add(stats)
+            running = self.global_step < cfg.total_steps
+            # each mark moves before its action, so a checkpoint holds the next marks (resume repeats none)
+            if self.global_step >= marks.log or not running:
+                marks.log += train.log_every
+                self.log(bar)
+            if train.eval_every and self.global_step >= marks.eval and running:
+                marks.eval += train.eval_every
+                self.evaluate(figure_path=None)
+            if self.run_dir is not None and self.global_step >= marks.ckpt and running:
+                marks.ckpt += train.checkpoint_every
+                self.save()
+        bar.close()
+        try:
+            if self.run_dir is not None:
+                self.save()  # the final state first: a failing evaluation can never lose it
+            figure = self.run_dir / "skills.png" if self.run_dir is not None and cfg.eval.figure else None
+            return final_evaluation(self.run_dir, lambda: self.evaluate(figure))
+        finally:
+            self.close()
+
+    def log(self, bar: tqdm) -> None:
+        """Read the device metrics once per interval, check them, write TensorBoard and the bar."""
+        self.learner.flush(self.collector)
+        sps = self.metrics.steps_per_second(self.global_step)
+        scalars = self.metrics.means()
+        for name, value in scalars.items():
+            if not np.isfinite(value):
+                raise self.non_finite(name, value)
+        charts = self.collector.summary()
+        self.history.append({"step": float(self.global_step), **scalars, **charts})
+        self.metrics = Metrics(self.global_step)
+        reward_free = self.reward_module is not None and not self.cfg.reward.extrinsic_weight
+        postfix = {"sps": f"{sps:.0f}"}
+        shown = "intrinsic_return" if reward_free else "episodic_return"
+        if shown in charts:
+            postfix["int_return" if reward_free else "return"] = f"{charts[shown]:.3g}"
+        bar.set_postfix(postfix, refresh=False)
+        if self.writer is None:
+            return
+        step = self.global_step
+        for name, value in {"sps": sps, **charts}.items():
+            self.writer.add_scalar(f"charts/{name}", value, step)
+        for name, value in scalars.items():
+            group, _, stat = name.partition("/")
+            self.writer.add_scalar(
+                stat_tag(group, stat, self.agent.loss_names, self.cfg.reward.name), value, step
+            )
+
+    def evaluate(self, figure_path: Path | None) -> dict[str, Any]:
+        """Coverage (+ figure) where the env reports positions; return and success of PPO episodes."""
+        cfg, result = self.cfg, {}
+        if self.parts.on_policy:
+            skills = torch.Generator().manual_seed(cfg.seed + 10_000)
+            skill_rows = (
+                self.reward_module.skill_space.sample(cfg.eval.num_rollouts, generator=skills)
+                if isinstance(self.reward_module, SkillReward)
+                else torch.zeros(cfg.eval.num_rollouts, 0)
+            )
+            result.update(episode_returns(cfg, self.agent, skill_rows, self.device))
+        if self.reports_positions():
+            result.update(evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path))
+        result["steps"] = self.global_step
+        if self.writer is not None:
+            for k, v in result.items():
+                if isinstance(v, (int, float)) and k != "steps":
+                    self.writer.add_scalar(f"eval/{k}", v, self.global_step)
+        if self.run_dir is not None:
+            write_eval(self.run_dir, result)
+        return result
+
+    def reports_positions(self) -> bool:
+        """True when the env's infos carry ``"xy"`` (every rlinfo env; not plain ``gym:<id>`` tasks)."""
+        return not self.cfg.env.name.startswith("gym:")
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks and optimisers (log α and METRA's λ are parameters), plus the loop's own state."""
+        state: dict[str, Any] = {
+            "step": self.global_step,
+            "agent": self.agent.state_dict(),
+            "agent_optim": {k: o.state_dict() for k, o in self.agent.optimizers.items()},
+        }
+        if self.reward_module is not None:
+            state["reward"] = self.reward_module.state_dict()
+            state["reward_optim"] = self.reward_module.optimizer_state()
+        rng = {"torch": torch.get_rng_state(), "skill_gen": self.skill_gen.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        learner_tensors, learner_meta = self.learner.state_dict()
+        collector_tensors, collector_meta = self.collector.state_dict()
+        state["loop"] = {
+            "rng": rng,
+            "metric_sums": dict(self.metrics.sums),
+            "learner": learner_tensors,
+            "collector": collector_tensors,
+        }
+        meta: dict[str, Any] = {
+            "global_step": self.global_step,
+            "marks": asdict(self.marks),
+            "metrics": {"count": self.metrics.count, "start_step": self.metrics.start_step},
+            "learner": learner_meta,
+            "collector": collector_meta,
+            "action_space_rng": self.envs.action_space.np_random.bit_generator.state,
+        }
+        if hasattr(self.envs, "get_state"):  # the maze vector env: continue mid-episode
+            env = self.envs.get_state()
+            state["loop"]["env"] = {
+                k: torch.from_numpy(v) for k, v in env.items() if isinstance(v, np.ndarray)
+            }
+            meta["env"] = {k: v for k, v in env.items() if not isinstance(v, np.ndarray)}
+        state["meta"] = json.dumps(meta)
+        return state
+
+    def load_networks(self, state: dict[str, Any]) -> None:
+        """The agent, the reward module and their optimisers from a checkpoint's state."""
+        try:
+            self.agent.load_state_dict(state["agent"])
+            for k, opt in self.agent.optimizers.items():
+                opt.load_state_dict(state["agent_optim"][k])
+            if self.reward_module is not None:
+                self.reward_module.load_state_dict(state["reward"])
+                self.reward_module.load_optimizer_state(state["reward_optim"])
+        except KeyError as e:
+            raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
+        except (RuntimeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` and the chunked buffer; mismatches are CheckpointErrors."""
+        self.load_networks(state)
+        try:
+            self.load_loop_state(state["loop"], json.loads(state["meta"]))
+            if isinstance(self.learner, OffPolicy) and self.chunks is not None:
+                self.learner.load_files(self.chunks, json.loads(state["buffer"]), "env" in state["loop"])
+        except CheckpointError:
+            raise
+        except KeyError as e:
+            raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
+        except (RuntimeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
+
+    def load_loop_state(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+        cfg = self.cfg
+        self.global_step = int(meta["global_step"])
+        self.marks = Marks(**meta["marks"])
+        if not cfg.train.checkpoint_every:
+            self.marks.ckpt = cfg.total_steps
+        if not cfg.train.eval_every:
+            self.marks.eval = cfg.total_steps
+        torch.set_rng_state(tensors["rng"]["torch"].cpu())
+        self.skill_gen.set_state(tensors["rng"]["skill_gen"].cpu())
+        if "cuda" in tensors["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng"]["cuda"].cpu(), self.device)
+        self.envs.action_space.np_random.bit_generator.state = meta["action_space_rng"]
+        self.metrics = Metrics(int(meta["metrics"]["start_step"]))
+        self.metrics.sums = {k: v.to(self.device) for k, v in tensors["metric_sums"].items()}
+        self.metrics.count = int(meta["metrics"]["count"])
+        self.learner.load_state_dict(tensors["learner"], meta["learner"])
+        if "env" in tensors and hasattr(self.envs, "set_state"):  # the maze vector env: continue exactly
+            self.envs.set_state({**{k: v.numpy() for k, v in tensors["env"].items()}, **meta["env"]})
+            self.collector.load_state_dict(tensors["collector"], meta["collector"])
+        else:  # other envs cannot be restored mid-episode: new episodes from a step-dependent seed
+            self.collector.load_state_dict(tensors["collector"], meta["collector"])
+            self.collector.reset(cfg.seed + self.global_step)
+        self.started = True
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Trainer:
+        """A trainer that continues the run in ``run_dir`` from its latest checkpoint."""
+        cfg = resume_config(run_dir, overrides)
+        state = load_checkpoint(latest_checkpoint(run_dir))
+        trainer = cls(cfg, run_dir)
+        trainer.load_state_dict(state)
+        if trainer.global_step >= cfg.total_steps:
+            trainer.close()
+            raise RlinfoError(
+                f"run {run_dir} already reached total_steps={cfg.total_steps}; to train further resume with "
+                f"a larger total_steps=..."
+            )
+        trainer.purge_step = trainer.global_step + 1  # events the killed process wrote later are dropped
+        return trainer
+
+    def save(self) -> Path:
+        """Write the changed buffer chunks (off-policy), then the checkpoint; then prune old chunks."""
+        assert self.run_dir is not None and self.chunks is not None
+        self.learner.flush(self.collector)  # unscored steps are not saved
+        state = self.state_dict()
+        if isinstance(self.learner, OffPolicy):
+            with checkpoint_errors(self.run_dir, self.global_step):
+                state["buffer"] = json.dumps(self.learner.save_files(self.chunks, self.global_step))
+        path = save_checkpoint(self.run_dir, self.global_step, state)
+        self.chunks.prune()
+        return path
+
+    def non_finite(self, what: str, value: Any) -> NonFiniteError:
+        """The error that stops a run at a NaN/inf: names the quantity and step and how to resume."""
+        return non_finite_error(what, value, self.global_step, self.run_dir)

@@ -1,0 +1,152 @@
+"""Off-policy learning (SAC, multi-critic SAC): what the loop calls ``collect`` and ``learn``.
+
+``collect`` takes ``train.rollout_steps`` vector-env steps (uniformly random actions for the first
+``train.learning_starts`` env steps) and stores the real transitions, raw, with their skills, in the
+replay buffer. ``learn`` makes ``train.grad_steps`` updates, each:
+
+1. sample a batch (with ``train.n_step = n > 1``: pairs (s_t, s_{t+k}), k ≤ n cut at episode ends,
+   as URLB; the reward module and the relabelling see next_obs = s_{t+k} and SAC bootstraps with γ^k);
+2. update the reward module on it (every ``train.reward_update_every``-th update; METRA: φ and λ);
+3. relabel the batch with the current reward networks (the :class:`~rlinfo.run.build.TrainingReward`);
+4. update the agent.
+
+For the intrinsic return of each episode the reward module scores the collected transitions once at
+least a training batch of them is pending (only for logging; nothing is stored).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rlinfo.buffer_chunks import BufferChunks
+from rlinfo.buffers import ReplayBuffer
+from rlinfo.run.build import Parts
+from rlinfo.run.collect import Collector, Step
+from rlinfo.types import Batch
+
+
+class OffPolicy:
+    """Replay buffer, rollout and updates of an off-policy agent."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts, self.cfg = parts, parts.cfg
+        self.agent, self.reward_module = parts.agent, parts.reward_module
+        self.buffer = ReplayBuffer(
+            self.cfg.train.buffer_size, parts.obs_dim, parts.action_dim, parts.skill_dim, parts.device
+        )
+        self.gen = torch.Generator(parts.device).manual_seed(self.cfg.seed)  # batch indices
+        self.num_updates = 0
+        self.unscored: list[Step] = []  # collected steps whose intrinsic rewards are not yet summed
+
+    # ------------------------------------------------------------------ collect
+
+    def policy(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        return self.agent.act(x), {}
+
+    def collect(self, collector: Collector, step: int, total: int) -> int:
+        """``rollout_steps`` vector steps (fewer at the end of the run); returns the new env step."""
+        for _ in range(self.cfg.train.rollout_steps):
+            if step >= total:
+                break
+            random = step < self.cfg.train.learning_starts
+            s = collector.step(None if random else self.policy)
+            self.buffer.add(
+                Batch(
+                    s.obs,
+                    s.action.float(),
+                    s.next_obs,
+                    s.terminated,
+                    s.skill if s.skill.shape[-1] else None,
+                    s.reward,
+                ),
+                keep=s.valid,
+                env_ids=torch.arange(collector.n, device=self.parts.device),  # links env rows (n-step)
+                done=s.done,
+            )
+            if self.reward_module is not None:
+                self.unscored.append(s)
+            step += int(s.valid.sum())
+        return step
+
+    def flush(self, collector: Collector) -> None:
+        """Score every unscored step now (before a log or a checkpoint)."""
+        self.score(collector, flush=True)
+
+    def score(self, collector: Collector, flush: bool = False) -> None:
+        """Add the reward module's r_int of the unscored steps to the episodes' intrinsic returns.
+
+        One ``reward`` call once a training batch of rows is pending (or on ``flush``); a batch too small
+        for the module (kNN rewards at the very end of a run) is dropped from the returns.
+        """
+        rows = sum(len(s.obs) for s in self.unscored)
+        if not self.unscored or (rows < self.cfg.agent.batch_size and not flush):
+            return
+        steps, self.unscored = self.unscored, []
+        batch = Batch(
+            obs=torch.cat([s.obs for s in steps]),
+            action=torch.cat([s.action for s in steps]).float(),
+            next_obs=torch.cat([s.next_obs for s in steps]),
+            terminated=torch.cat([s.terminated for s in steps]),
+            skill=torch.cat([s.skill for s in steps]).to(self.parts.device) if self.parts.skill_dim else None,
+        )
+        try:
+            with torch.no_grad():
+                r_int = self.reward_module.reward(batch)  # type: ignore[union-attr]
+        except ValueError:
+            collector.drop_pending()
+            return
+        collector.add_intrinsic(r_int.reshape(len(steps), -1))
+
+    # ------------------------------------------------------------------ learn
+
+    def learn(self, step: int, progress: float, collector: Collector) -> list[dict[str, Tensor]]:
+        """``grad_steps`` updates once ``learning_starts`` env steps are stored; their statistics."""
+        self.score(collector)
+        if step < self.cfg.train.learning_starts:
+            return []
+        self.agent.progress = progress  # phase-scheduled entropy control
+        return [self.update() for _ in range(self.cfg.train.grad_steps)]
+
+    def update(self) -> dict[str, Tensor]:
+        """One gradient step: the reward module (on its cadence), relabel, then the agent."""
+        cfg = self.cfg
+        batch = self.buffer.sample(cfg.agent.batch_size, self.gen, n_step=cfg.train.n_step)
+        stats: dict[str, Tensor] = {}
+        module = self.reward_module
+        if module is not None and self.num_updates % cfg.train.reward_update_every == 0:
+            stats.update({f"{module.name}/{k}": v for k, v in module.update(batch).items()})
+        target, _, reward_stats = self.parts.training_reward(batch)
+        stats.update(reward_stats)
+        n_step = {} if batch.steps is None else {"discount": self.agent.gamma ** batch.steps.float()}  # γ^k
+        agent_in = (batch.obs, batch.next_obs)
+        if batch.skill is not None:
+            agent_in = (torch.cat([batch.obs, batch.skill], -1), torch.cat([batch.next_obs, batch.skill], -1))
+        agent_stats = self.agent.update(
+            agent_in[0], batch.action, target, agent_in[1], batch.terminated, **n_step
+        )
+        stats.update({f"agent/{k}": v for k, v in agent_stats.items()})
+        self.num_updates += 1
+        return stats
+
+    # ------------------------------------------------------------------ saved state
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        tensors = {"gen": self.gen.get_state()}
+        return tensors, {"num_updates": self.num_updates}
+
+    def load_state_dict(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+        self.gen.set_state(tensors["gen"].cpu())
+        self.num_updates = int(meta["num_updates"])
+        self.unscored = []
+
+    def save_files(self, chunks: BufferChunks, step: int) -> dict[str, Any]:
+        """Write the replay buffer's changed chunks; the manifest goes into the checkpoint."""
+        return chunks.write(self.buffer, step)
+
+    def load_files(self, chunks: BufferChunks, manifest: dict[str, Any], env_restored: bool) -> None:
+        chunks.load(self.buffer, manifest)
+        if not env_restored:  # new episodes were started: never link them to saved rows
+            self.buffer.last_index.fill_(-1)
