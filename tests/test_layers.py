@@ -1,0 +1,72 @@
+"""DESIGN.md's one-way dependencies: core <- rlinfo.envs <- rlinfo.agents <- rlinfo.run (the run layer).
+
+Every import statement of every module is read from its source (module level and inside functions),
+so a lazy import cannot hide an edge that points up.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = {"core": 0, "envs": 1, "agents": 2, "run": 3}  # a module may import its own layer and lower ones
+ALLOWED_UP = {("rlinfo/__init__.py", "rlinfo.run.load")}  # rlinfo.load: the public entry point, lazy
+
+
+def layer_of_module(name: str) -> str:
+    parts = name.split(".")
+    if parts[0] != "rlinfo":
+        return "external"
+    return parts[1] if len(parts) > 1 and parts[1] in ("envs", "agents", "run") else "core"
+
+
+def layer_of_file(path: Path) -> str:
+    rel = path.relative_to(ROOT).parts
+    if rel[0] in ("envs", "agents"):
+        return rel[0]
+    return "run" if rel[:2] == ("rlinfo", "run") else "core"
+
+
+def imports(path: Path) -> list[str]:
+    package = "rlinfo." + path.parent.name if path.parent.name in ("envs", "agents") else None
+    return imported_names(path.read_text(encoding="utf-8"), package)
+
+
+def imported_names(source: str, package: str | None) -> list[str]:
+    """Every module named by an import in ``source``; relative imports resolved inside ``package``."""
+    tree = ast.parse(source)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and package:  # relative import inside envs/ or agents/
+                out.append(f"{package}.{node.module}" if node.module else package)
+            elif node.module:
+                out.append(node.module)
+    return out
+
+
+def sources() -> list[Path]:
+    return [p for d in ("rlinfo", "envs", "agents") for p in sorted((ROOT / d).rglob("*.py"))]
+
+
+def test_dependencies_point_one_way():
+    upward = []
+    for path in sources():
+        here = layer_of_file(path)
+        for name in imports(path):
+            there = layer_of_module(name)
+            rel = str(path.relative_to(ROOT))
+            if there != "external" and LAYERS[there] > LAYERS[here] and (rel, name) not in ALLOWED_UP:
+                upward.append(f"{rel} ({here}) imports {name} ({there})")
+    assert not upward, "\n".join(upward)
+
+
+def test_the_check_sees_lazy_and_relative_imports():
+    source = "def f():\n    from rlinfo.run.loop import Trainer\n    from .maze import MazeEnv\n"
+    assert imported_names(source, "rlinfo.envs") == ["rlinfo.run.loop", "rlinfo.envs.maze"]
+    assert layer_of_file(ROOT / "envs" / "maze.py") == "envs" and layer_of_module("rlinfo.run.loop") == "run"
+    assert layer_of_file(ROOT / "rlinfo" / "run" / "loop.py") == "run"
+    assert layer_of_file(ROOT / "rlinfo" / "buffers.py") == "core"
