@@ -101,7 +101,7 @@ def load_tensors(path: Path, fmt: str) -> dict[str, Any]:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"cannot load {path}: {reason[:200]}") from None
+        raise CheckpointError(f"cannot load checkpoint {path}: {reason[:200]}") from None
     if not isinstance(payload, dict) or payload.get("format") != fmt:
         raise CheckpointError(f"{path} is not an rlinfo {fmt} file")
     return payload
@@ -127,18 +127,10 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
     return run_dir / "checkpoints" / name
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint file and return ``(state)``; never unpickles code."""
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The ``state`` of a checkpoint file (:func:`load_tensors`, plus the format version check)."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # truncated zip, pickle opcodes outside the allow-list, garbage...
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"cannot load checkpoint {path}: {reason[:200]}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an rlinfo checkpoint")
+    payload = load_tensors(path, FORMAT)
     version = payload.get("version")
     if not isinstance(version, int) or version > VERSION:
         raise CheckpointError(
