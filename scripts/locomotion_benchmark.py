@@ -181,12 +181,21 @@ def final_table(rows: list[dict[str, Any]], baselines: dict[str, float]) -> list
     return table
 
 
+def fmt(column: str, value: Any) -> str:
+    """Steps as integers with separators, minutes with one decimal, other numbers with 4 digits."""
+    if not isinstance(value, float):
+        return "" if value is None else str(value)
+    if column == "steps":
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if column == "wall_min" else f"{value:.4g}"
+
+
 def markdown(table: list[dict[str, Any]]) -> str:
     cols = ["method", "env", "seeds", "steps", "wall_min", *KEY_METRICS, "random_cells"]
     cols = [c for c in cols if any(c in r for r in table)]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in table:
-        cells = [f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols]
+        cells = [fmt(c, r.get(c)) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
