@@ -117,8 +117,19 @@ def preset_names() -> list[str]:
     return sorted(f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml"))
 
 
+def part_names() -> list[str]:
+    """Names of the shared preset parts in ``rlinfo.configs/parts`` (what ``base:`` may name)."""
+    files = resources.files("rlinfo.configs").joinpath("parts").iterdir()
+    return sorted(f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml"))
+
+
 def read_yaml(source: str | Path) -> dict[str, Any]:
-    """Read a preset name or YAML file into a plain dict (``yaml.safe_load``; mapping required)."""
+    """Read a preset name or YAML file into a plain dict (``yaml.safe_load``; mapping required).
+
+    A top-level ``base: <part>`` (or a list of parts) starts from the shared parts in
+    ``configs/parts/`` (an env with its budget and agent widths, e.g. ``ant``), merged in order, then
+    the file's own keys on top: presets say only what is theirs.
+    """
     source = str(source)
     if source.endswith((".yaml", ".yml")) or Path(source).is_file():
         path = Path(source)
@@ -133,6 +144,35 @@ def read_yaml(source: str | Path) -> dict[str, Any]:
             raise ConfigError(f"unknown preset {source!r}{hint} (presets: {', '.join(presets)})")
         text = resources.files("rlinfo.configs").joinpath(f"{source}.yaml").read_text(encoding="utf-8")
         where = f"preset {source}"
+    data = _parse_yaml(text, where)
+    bases = data.pop("base", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        known = ", ".join(part_names())
+        raise ConfigError(f"{where}: 'base' must be a part name or a list of them (parts: {known})")
+    if not bases:
+        return data
+    merged: Any = {}
+    for name in bases:
+        merged = OmegaConf.merge(merged, _read_part(name, where))
+    return typing.cast(dict[str, Any], OmegaConf.to_container(OmegaConf.merge(merged, data)))
+
+
+def _read_part(name: str, where: str) -> dict[str, Any]:
+    parts = part_names()
+    if name not in parts:
+        close = difflib.get_close_matches(name, parts, n=2)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(f"{where}: unknown base part {name!r}{hint} (parts: {', '.join(parts)})")
+    text = resources.files("rlinfo.configs").joinpath("parts", f"{name}.yaml").read_text(encoding="utf-8")
+    data = _parse_yaml(text, f"part {name}")
+    if "base" in data:
+        raise ConfigError(f"part {name}: a part cannot have a base of its own")
+    return data
+
+
+def _parse_yaml(text: str, where: str) -> dict[str, Any]:
+    """``yaml.safe_load`` of a config text; one-line errors naming ``where``."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -109,3 +109,24 @@ def test_resolved_yaml_round_trips(tmp_path):
     f = tmp_path / "config.yaml"
     f.write_text(to_yaml(cfg))
     assert load_config(str(f)) == cfg
+
+
+def test_presets_compose_a_shared_part_with_their_own_keys(tmp_path):
+    from rlinfo.config import part_names
+
+    assert {"maze", "ant", "half_cheetah", "walker", "quadruped", "tabletop"} <= set(part_names())
+    cfg = load_config("cic_ant")  # base: ant, then CIC's own agent and reward keys
+    assert (cfg.env.name, cfg.env.num_envs, cfg.train.grad_steps) == ("ant", 8, 50)
+    assert cfg.agent.hidden_dim == 1024
+    assert cfg.reward.name == "cic" and cfg.agent.alpha_init == 0.01
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("base: maze\nreward:\n  name: lsd\nagent:\n  hidden_dim: 64\n")
+    cfg = load_config(mine)
+    assert (cfg.env.name, cfg.train.rollout_steps) == ("maze:square", 4)
+    assert (cfg.agent.hidden_dim, cfg.agent.lr) == (64, 3e-4)
+    mine.write_text("base: maez\n")
+    with pytest.raises(ConfigError, match="unknown base part 'maez'; did you mean maze"):
+        load_config(mine)
+    mine.write_text("base: [maze, 3]\n")
+    with pytest.raises(ConfigError, match="'base' must be a part name or a list of them"):
+        load_config(mine)
