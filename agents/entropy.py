@@ -46,6 +46,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rlinfo.errors import did_you_mean, keyword_names
+
 CONTROLLERS = ("none", "fixed", "target", "epo", "aepo")
 
 
@@ -274,12 +276,11 @@ def build_controller(spec: dict[str, Any] | None, max_entropy: float | None = No
         spec["target"] = float(spec.pop("target_scale")) * max_entropy
     if name in ("target", "aepo") and "target" not in spec:
         raise ValueError(f"entropy({name}): needs target (nats) or target_scale (fraction of log|A|)")
-    import inspect
-
-    allowed = [p for p in inspect.signature(KINDS[name].__init__).parameters if p != "self"]
+    allowed = keyword_names(KINDS[name])
     for key in spec:
         if key not in allowed:
-            raise ValueError(f"entropy({name}): unknown key {key!r}; accepted: {', '.join(allowed)}")
+            hint = did_you_mean(key, allowed) or "accepted: " + ", ".join(allowed)
+            raise ValueError(f"entropy({name}): unknown key {key!r}; {hint}")
     try:
         return KINDS[name](**spec)
     except TypeError as e:

@@ -16,7 +16,6 @@ dm_control is imported lazily; on a headless Linux machine ``MUJOCO_GL`` is set 
 from __future__ import annotations
 
 import ctypes.util
-import difflib
 import os
 import sys
 from typing import Any
@@ -25,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rlinfo.errors import RlinfoError
+from rlinfo.errors import RlinfoError, did_you_mean
 
 from .mujoco_warnings import route_mujoco_warnings
 
@@ -96,8 +95,8 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         route_mujoco_warnings()  # after dm_control's import, which installs its own handler
         if (domain, task) not in suite.ALL_TASKS:
             known = [f"{d}-{t}" for d, t in suite.ALL_TASKS]
-            close = difflib.get_close_matches(f"{domain}-{task}", known, n=1)
-            hint = f" (did you mean 'dmc:{close[0]}'?)" if close else ""
+            hint = did_you_mean(f"{domain}-{task}", known, prefix="dmc:")
+            hint = f" ({hint})" if hint else ""
             raise UnknownTaskError(
                 f"unknown dm_control task 'dmc:{domain}-{task}'{hint}; known: {', '.join(known)}"
             )

@@ -16,11 +16,12 @@ lists. ``info["xy"]`` stays in world coordinates.
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from rlinfo.errors import keyword_names
 
 from .mujoco_warnings import route_mujoco_warnings
 from .normalize import wrap_normalizer
@@ -67,11 +68,8 @@ def accepted_kwargs(env_cls: type) -> list[str]:
     """Keywords a gymnasium MuJoCo env class accepts (its own, ``MujocoEnv``'s, ``max_episode_steps``)."""
     from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 
-    skip = {"self", "kwargs", "model_path", "observation_space"}
-    names = [
-        *inspect.signature(env_cls.__init__).parameters,
-        *inspect.signature(MujocoEnv.__init__).parameters,
-    ]
+    skip = ("kwargs", "model_path", "observation_space")
+    names = [*keyword_names(env_cls, exclude=skip), *keyword_names(MujocoEnv, exclude=skip)]
     own = ["max_episode_steps", *NORMALIZER_KWARGS]
     return [*own, *dict.fromkeys(n for n in names if n not in skip)]
 

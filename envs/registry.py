@@ -9,15 +9,13 @@ MuJoCo and dm_control are imported only when such an env is built.
 
 from __future__ import annotations
 
-import difflib
-import inspect
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
-from rlinfo.errors import RlinfoError
+from rlinfo.errors import RlinfoError, did_you_mean, keyword_names
 
 from .dmc import FEATURED_TASKS
 from .maze import MazeEnv, MazeLayout, MazeVectorEnv
@@ -52,8 +50,8 @@ def list_envs() -> list[str]:
 
 def _unknown(name: str) -> UnknownEnvError:
     known = list_envs()
-    close = difflib.get_close_matches(name, known + list(ALIASES), n=1, cutoff=0.5)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(name, known + list(ALIASES), cutoff=0.5)
+    hint = f" ({hint})" if hint else ""
     return UnknownEnvError(
         f"unknown environment {name!r}{hint}; known: {', '.join(known)} "
         "(and dmc:<domain>-<task> for any dm_control suite task)"
@@ -61,7 +59,7 @@ def _unknown(name: str) -> UnknownEnvError:
 
 
 def _check_kwargs(name: str, kwargs: dict[str, Any], fn: Any, exclude: tuple[str, ...] = ()) -> None:
-    allowed = [p for p in inspect.signature(fn).parameters if p not in ("self", "num_envs", *exclude)]
+    allowed = keyword_names(fn, exclude=("num_envs", *exclude))
     reject_unknown_kwargs(name, kwargs, allowed)
 
 
@@ -69,8 +67,8 @@ def reject_unknown_kwargs(name: str, kwargs: dict[str, Any], allowed: list[str])
     """One-line :class:`EnvArgumentError` for a keyword not in ``allowed`` (with the closest one)."""
     for key in kwargs:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, allowed)
+            hint = f" ({hint})" if hint else ""
             raise EnvArgumentError(
                 f"{name}: unexpected keyword argument {key!r}{hint}; accepted: {', '.join(allowed)}"
             )

@@ -12,7 +12,6 @@ arguments of the class or function they are passed to, see :func:`validate_kwarg
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import types
 import typing
@@ -25,7 +24,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from rlinfo.errors import ConfigError
+from rlinfo.errors import ConfigError, did_you_mean, keyword_names
 
 
 @dataclass
@@ -139,8 +138,7 @@ def read_yaml(source: str | Path) -> dict[str, Any]:
     else:
         presets = preset_names()
         if source not in presets:
-            close = difflib.get_close_matches(source, presets, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            hint = "; " + did_you_mean(source, presets, n=3) if did_you_mean(source, presets) else ""
             raise ConfigError(f"unknown preset {source!r}{hint} (presets: {', '.join(presets)})")
         text = resources.files("rlinfo.configs").joinpath(f"{source}.yaml").read_text(encoding="utf-8")
         where = f"preset {source}"
@@ -161,8 +159,7 @@ def read_yaml(source: str | Path) -> dict[str, Any]:
 def _read_part(name: str, where: str) -> dict[str, Any]:
     parts = part_names()
     if name not in parts:
-        close = difflib.get_close_matches(name, parts, n=2)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = "; " + did_you_mean(name, parts) if did_you_mean(name, parts) else ""
         raise ConfigError(f"{where}: unknown base part {name!r}{hint} (parts: {', '.join(parts)})")
     text = resources.files("rlinfo.configs").joinpath("parts", f"{name}.yaml").read_text(encoding="utf-8")
     data = _parse_yaml(text, f"part {name}")
@@ -220,10 +217,9 @@ def _explain(e: OmegaConfBaseException, source: str) -> ConfigError:
     if isinstance(e, ConfigKeyError) or "not in" in str(getattr(e, "msg", "")):
         parent, _, key = full_key.rpartition(".")
         known = _known_keys(parent)
-        close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(f'{parent}.{c}' if parent else c) for c in close)}?"
+        hint = did_you_mean(key, known, n=3, cutoff=0.5, prefix=f"{parent}." if parent else "")
         valid = f" (valid keys: {', '.join(known)})"
-        return ConfigError(f"unknown config key {full_key!r} in {source}{hint if close else valid}")
+        return ConfigError(f"unknown config key {full_key!r} in {source}{'; ' + hint if hint else valid}")
     expected = _type_name(_field_type(full_key)) if full_key else "a value of another type"
     msg = str(getattr(e, "msg", e)).splitlines()[0]
     where = repr(full_key) if full_key else "a config section"
@@ -382,10 +378,9 @@ def check_reward_channels(channels: dict[str, Any]) -> None:
             raise ConfigError(f"wrong type for '{path}': expected a mapping with keys {keys}")
         for key in spec:
             if key not in CHANNEL_KEYS:
-                close = difflib.get_close_matches(str(key), CHANNEL_KEYS, n=1, cutoff=0.5)
+                hint = did_you_mean(str(key), CHANNEL_KEYS, cutoff=0.5, prefix=f"{path}.")
                 valid = "valid keys: " + ", ".join(CHANNEL_KEYS)
-                hint = f"did you mean '{path}.{close[0]}'?" if close else valid
-                raise ConfigError(f"unknown config key '{path}.{key}'; {hint}")
+                raise ConfigError(f"unknown config key '{path}.{key}'; {hint or valid}")
         if not isinstance(spec.get("name"), str):
             raise ConfigError(f"'{path}.name' is required: the reward module of channel {ch!r}")
         if not isinstance(spec.get("params", {}), dict):
@@ -404,18 +399,13 @@ def validate_kwargs(fn: Any, kwargs: dict[str, Any], path: str, reserved: tuple[
     Unknown names get the closest valid ones; values must match simple annotations (int, float,
     bool, str; an int is accepted for a float). ``reserved`` names are filled in by rlinfo itself.
     """
-    params = {
-        name: p
-        for name, p in inspect.signature(fn).parameters.items()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in reserved and name != "self"
-    }
+    params = keyword_names(fn, exclude=reserved)
     hints = typing.get_type_hints(fn.__init__ if inspect.isclass(fn) else fn)
     for key, value in kwargs.items():
         if key in reserved:
             raise ConfigError(f"{path}.{key} is set by rlinfo and cannot be given")
         if key not in params:
-            close = difflib.get_close_matches(key, list(params), n=3, cutoff=0.5)
-            hint = f"did you mean {' or '.join(repr(f'{path}.{c}') for c in close)}?" if close else ""
+            hint = did_you_mean(key, params, n=3, cutoff=0.5, prefix=f"{path}.")
             valid = f"valid keys: {', '.join(params) or '(none)'}"
             raise ConfigError(f"unknown config key '{path}.{key}'; {hint or valid}")
         expected = hints.get(key)

@@ -1,4 +1,34 @@
-"""Exceptions rlinfo raises for bad user input; the CLI prints them as one line and exits 2."""
+"""Exceptions rlinfo raises for bad user input; the CLI prints them as one line and exits 2.
+
+:func:`did_you_mean` and :func:`keyword_names` are the one place that suggests the closest valid name
+and lists what a constructor accepts, for every such message in rlinfo.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def did_you_mean(
+    word: str, choices: Iterable[str], n: int = 1, cutoff: float = 0.6, prefix: str = ""
+) -> str:
+    """``"did you mean 'x'?"`` (or ``'x' or 'y'``) for the closest ``choices``; ``""`` when none is close.
+
+    ``prefix`` is prepended to each suggestion shown (e.g. the dotted path of a config section).
+    """
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=n, cutoff=cutoff)
+    return f"did you mean {' or '.join(repr(prefix + c) for c in close)}?" if close else ""
+
+
+def keyword_names(fn: Callable[..., Any], exclude: Iterable[str] = ()) -> list[str]:
+    """The parameters of ``fn`` (a function or a class's ``__init__``) that can be passed by keyword."""
+    skip = {"self", *exclude}
+    params = inspect.signature(fn).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in kinds and p.name not in skip]
 
 
 class RlinfoError(Exception):

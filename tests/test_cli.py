@@ -57,9 +57,9 @@ def test_existing_explicit_run_name_is_not_overwritten(tmp_path, capsys):
     ("argv", "fragment"),
     [
         (["train", "agent.lrr=1"], "did you mean 'agent.lr'"),
-        (["train", "metra_maz"], "did you mean metra_maze"),
+        (["train", "metra_maz"], "did you mean 'metra_maze'"),
         (["train", "env.name=maze:tre"], "maze:tree"),
-        (["train", "reward.name=metr"], "did you mean metra"),
+        (["train", "reward.name=metr"], "did you mean 'metra'"),
         (["train", "reward.params.skil_dim=3"], "reward.params.skill_dim"),
         (["train", "env.kwargs.max_step=-1"], "max_step"),
         (["eval", "/nonexistent/run"], "not found"),

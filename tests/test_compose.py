@@ -159,7 +159,7 @@ def test_config_channels_build_and_errors():
     )
     bad = {
         "reward.channels.x.nme=rnd": r"'reward\.channels\.x\.nme'; did you mean 'reward\.channels\.x\.name'",
-        "reward.channels.x.name=rdn": r"unknown reward\.channels\.x\.name 'rdn'; did you mean rnd",
+        "reward.channels.x.name=rdn": r"unknown reward\.channels\.x\.name 'rdn'; did you mean 'rnd'",
         "reward.channels.x.params.hiden_dim=3": r"'reward\.channels\.x\.params\.hiden_dim'; did you mean",
         "reward.channels.x.weight=big": r"wrong type for 'reward\.channels\.x\.weight'",
         "reward.channels.x.normalize=yes_please": r"'reward\.channels\.x\.normalize' must be",

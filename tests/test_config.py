@@ -86,7 +86,7 @@ def test_yaml_must_be_a_mapping_and_is_read_safely(tmp_path):
 
 
 def test_unknown_preset_and_missing_file():
-    with pytest.raises(ConfigError, match="did you mean metra_maze"):
+    with pytest.raises(ConfigError, match="did you mean 'metra_maze'"):
         load_config("metra_maz")
     with pytest.raises(ConfigError, match="not found"):
         load_config("nope.yaml")
@@ -125,7 +125,7 @@ def test_presets_compose_a_shared_part_with_their_own_keys(tmp_path):
     assert (cfg.env.name, cfg.train.rollout_steps) == ("maze:square", 4)
     assert (cfg.agent.hidden_dim, cfg.agent.lr) == (64, 3e-4)
     mine.write_text("base: maez\n")
-    with pytest.raises(ConfigError, match="unknown base part 'maez'; did you mean maze"):
+    with pytest.raises(ConfigError, match="unknown base part 'maez'; did you mean 'maze'"):
         load_config(mine)
     mine.write_text("base: [maze, 3]\n")
     with pytest.raises(ConfigError, match="'base' must be a part name or a list of them"):

@@ -25,7 +25,7 @@ from torch import Tensor
 from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
-from rlinfo.errors import ConfigError, RlinfoError
+from rlinfo.errors import ConfigError, RlinfoError, did_you_mean
 from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
 from rlinfo.types import Batch
 
@@ -75,18 +75,23 @@ def build_reward(cfg: Config, obs_dim: int, action_dim: int) -> IntrinsicReward 
     name = cfg.reward.name
     if name == "none":
         return None
-    if name not in REWARDS:
-        import difflib
+    return reward_module(name, cfg.reward.params, "reward", obs_dim, action_dim, known_extra="none, ")
 
-        close = difflib.get_close_matches(name, list(REWARDS), n=2)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise ConfigError(f"unknown reward.name {name!r}{hint} (known: none, {', '.join(REWARDS)})")
+
+def reward_module(
+    name: str, params: dict[str, Any], path: str, obs_dim: int, action_dim: int, known_extra: str = ""
+) -> IntrinsicReward:
+    """``REWARDS[name](obs_dim, action_dim, **params)``; every mistake a one-line ConfigError at ``path``."""
+    if name not in REWARDS:
+        hint = did_you_mean(name, REWARDS)
+        hint = f"; {hint}" if hint else ""
+        raise ConfigError(f"unknown {path}.name {name!r}{hint} (known: {known_extra}{', '.join(REWARDS)})")
     cls = REWARDS[name]
-    validate_kwargs(cls, cfg.reward.params, "reward.params", reserved=("obs_dim", "action_dim"))
+    validate_kwargs(cls, params, f"{path}.params", reserved=("obs_dim", "action_dim"))
     try:
-        return cls(obs_dim=obs_dim, action_dim=action_dim, **cfg.reward.params)
+        return cls(obs_dim=obs_dim, action_dim=action_dim, **params)
     except (ValueError, TypeError) as e:
-        raise ConfigError(f"reward.params: {str(e).splitlines()[0]}") from None
+        raise ConfigError(f"{path}.params: {str(e).splitlines()[0]}") from None
 
 
 def build_channels(cfg: Config, obs_dim: int, action_dim: int) -> RewardChannels:
@@ -102,19 +107,7 @@ def build_channels(cfg: Config, obs_dim: int, action_dim: int) -> RewardChannels
     weights: dict[str, float] = {}
     for ch, spec in cfg.reward.channels.items():
         path = f"reward.channels.{ch}"
-        name, params = spec["name"], dict(spec.get("params", {}))
-        if name not in REWARDS:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(REWARDS), n=2)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            raise ConfigError(f"unknown {path}.name {name!r}{hint} (known: {', '.join(REWARDS)})")
-        cls = REWARDS[name]
-        validate_kwargs(cls, params, f"{path}.params", reserved=("obs_dim", "action_dim"))
-        try:
-            module = cls(obs_dim=obs_dim, action_dim=action_dim, **params)
-        except (ValueError, TypeError) as e:
-            raise ConfigError(f"{path}.params: {str(e).splitlines()[0]}") from None
+        module = reward_module(spec["name"], dict(spec.get("params", {})), path, obs_dim, action_dim)
         normalize = spec.get("normalize", False)
         if normalize:
             module = Normalized(module, mode="std" if normalize is True else normalize)
