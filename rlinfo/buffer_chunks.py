@@ -13,10 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from rlinfo.buffers import FIELDS, ReplayBuffer
-from rlinfo.checkpoint import atomic_write, load_tensors
+from rlinfo.checkpoint import atomic_write, load_tensors, sha256, tensor_bytes, verify_sha256
 from rlinfo.errors import CheckpointError
 
 CHUNK_ROWS = 65_536  # transitions per buffer chunk file
@@ -37,6 +35,7 @@ class BufferChunks:
     def __init__(self, directory: Path, chunk_rows: int | None = None) -> None:
         self.dir, self.chunk_rows = Path(directory), int(chunk_rows or CHUNK_ROWS)
         self.files: dict[int, str] = {}  # chunk index -> file name of the latest saved version
+        self.hashes: dict[str, str] = {}  # file name -> SHA-256 of its bytes
         self.saved_added = 0  # buffer.added at the last save
         self.saved_last: list[int] = []  # buffer.last_index at the last save: rows linked (changed) later
 
@@ -56,21 +55,20 @@ class BufferChunks:
             lo, hi = c * self.chunk_rows, min((c + 1) * self.chunk_rows, buffer.size)
             payload: dict[str, Any] = {"format": CHUNK_FORMAT, "rows": hi - lo, **buffer.rows(lo, hi)}
             name = f"chunk_{c:06d}_{step:09d}.pt"
-            atomic_write(self.dir / name, lambda f, p=payload: torch.save(p, f))
-            self.files[c] = name
+            data = tensor_bytes(payload)
+            atomic_write(self.dir / name, data)
+            self.files[c], self.hashes[name] = name, sha256(data)
         counters = buffer.counters()
         self.saved_added, self.saved_last = counters["added"], counters["last_index"]
-        return {
-            "chunk_rows": self.chunk_rows,
-            **counters,
-            "files": [self.files[c] for c in sorted(self.files)],
-        }
+        files = [self.files[c] for c in sorted(self.files)]
+        hashes = {f: self.hashes[f] for f in files if self.hashes.get(f)}
+        return {"chunk_rows": self.chunk_rows, **counters, "files": files, "sha256": hashes}
 
     def prune(self) -> None:
         """Delete chunk files (and temporary files) that the latest manifest does not reference."""
         keep = set(self.files.values())
         for path in self.dir.glob("*"):
-            if path.name not in keep and (path.name.startswith("chunk_") or path.name.startswith(".chunk_")):
+            if path.name not in keep and path.name.startswith(("chunk_", ".chunk_")):
                 path.unlink(missing_ok=True)
 
     def load(self, buffer: ReplayBuffer, manifest: dict[str, Any]) -> None:
@@ -84,6 +82,9 @@ class BufferChunks:
         for c, name in enumerate(manifest["files"]):
             if Path(name).name != name or not name.startswith(f"chunk_{c:06d}_"):
                 raise CheckpointError(f"corrupt buffer manifest: bad chunk file name {name!r}")
+            expected = manifest.get("sha256", {}).get(name)  # None: saved before checksums
+            verify_sha256(self.dir / name, expected)
+            self.hashes[name] = expected or ""
             chunk = load_tensors(self.dir / name, CHUNK_FORMAT)
             rows = {k: v for k, v in chunk.items() if k in FIELDS}
             if len(rows.get("obs", ())) != int(chunk["rows"]):

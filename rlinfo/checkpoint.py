@@ -7,12 +7,20 @@ reconstructs tensors and plain containers, and every failure becomes a one-line
 Layout inside a run directory::
 
     checkpoints/step_000020000.pt   tensors: {"format", "version", "step", "state": {...}}
-    checkpoints/latest.json         {"format", "version", "step", "file"}
+    checkpoints/latest.json         {"format", "version", "step", "file", "sha256"}
+
+Every file is serialised in memory, written to ``.<name>.tmp-*`` beside its target, fsynced and
+renamed into place (a symlink at the target is replaced, never written through), so a kill or a full
+disk leaves the previous version; the OS error (ENOSPC, EFBIG, EROFS...) surfaces with its errno.
+The SHA-256 of each checkpoint file is recorded in ``latest.json`` (and of each buffer chunk in the
+checkpoint's manifest) and checked on load: a flipped byte is refused in one line.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import io
 import json
 import os
 import tempfile
@@ -29,13 +37,22 @@ FORMAT = "rlinfo-checkpoint"
 VERSION = 1
 
 
+TEMP_MARK = ".tmp-"  # temporary files are ".<name>.tmp-<random>"
+
+
 def atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same directory, then ``os.replace`` it into place."""
+    """Write through a temporary file in the same directory, then ``os.replace`` it into place.
+
+    ``write(f)`` writes to a binary file object; ``write`` may also be ``bytes``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            if isinstance(write, bytes):
+                f.write(write)
+            else:
+                write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -44,41 +61,66 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+def tensor_bytes(payload: Any) -> bytes:
+    """``torch.save`` into memory (the file write then raises real OSErrors, with their errno)."""
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return buf.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def remove_stale_temporaries(directory: Path) -> int:
+    """Delete the temporary files a kill left behind below ``directory``; returns how many."""
+    stale = [p for p in Path(directory).rglob(f".*{TEMP_MARK}*") if p.is_file() and not p.is_symlink()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, lambda f: f.write((json.dumps(data, indent=2, sort_keys=True) + "\n").encode()))
+    atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
-def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any]) -> Path:
+def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep: int = 0) -> Path:
     """Save ``state`` (nested dicts of tensors and plain values) as the checkpoint of ``step``.
 
     ``latest.json`` is replaced last, so a failure (full disk, kill) leaves the previous checkpoint
-    as the latest one; an ``OSError`` becomes a one-line :class:`CheckpointError` saying so.
+    as the latest one; an ``OSError`` becomes a one-line :class:`CheckpointError` saying so. With
+    ``keep > 0`` only the newest ``keep`` step files are kept (the latest always among them).
     """
     ckpt_dir = Path(run_dir) / "checkpoints"
     path = ckpt_dir / f"step_{step:09d}.pt"
-    payload = {"format": FORMAT, "version": VERSION, "step": step, "state": state}
-    with checkpoint_errors(run_dir, step):
-        atomic_write(path, lambda f: torch.save(payload, f))
-        write_json(
-            ckpt_dir / "latest.json", {"format": FORMAT, "version": VERSION, "step": step, "file": path.name}
-        )
+    data = tensor_bytes({"format": FORMAT, "version": VERSION, "step": step, "state": state})
+    index = {"format": FORMAT, "version": VERSION, "step": step, "file": path.name, "sha256": sha256(data)}
+    with checkpoint_errors(run_dir, step, path):
+        atomic_write(path, data)
+        write_json(ckpt_dir / "latest.json", index)
+    if keep > 0:
+        for old in sorted(ckpt_dir.glob("step_*.pt"))[:-keep]:
+            if old != path:
+                old.unlink(missing_ok=True)
     return path
 
 
 @contextmanager
-def checkpoint_errors(run_dir: str | Path, step: int) -> Iterator[None]:
+def checkpoint_errors(run_dir: str | Path, step: int, path: Path | None = None) -> Iterator[None]:
     """Turn an ``OSError`` while writing the checkpoint of ``step`` into a one-line CheckpointError."""
     try:
         yield
     except OSError as e:
-        what = f"cannot write the checkpoint of step {step} in {run_dir}"
+        what = f"cannot write {e.filename or path or 'the checkpoint'} (checkpoint of step {step})"
         raise CheckpointError(f"{describe_os_error(e, what)}; {previous(run_dir)}") from None
 
 
 def describe_os_error(e: OSError, what: str) -> str:
-    """One line for an OSError: a full disk and a permission problem get their own wording."""
+    """One line for an OSError: full disk, file-size limit and permission problems get their own words."""
     if e.errno == errno.ENOSPC:
         return f"{what}: disk full (no space left on device)"
+    if e.errno == errno.EFBIG:
+        return f"{what}: file too large (the file-size limit was reached)"
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{what}: permission denied (directory not writable)"
     return f"{what}: {e.strerror or e}"
@@ -107,6 +149,18 @@ def load_tensors(path: Path, fmt: str) -> dict[str, Any]:
     return payload
 
 
+def verify_sha256(path: Path, expected: str | None) -> None:
+    """Refuse a file whose bytes do not hash to ``expected`` (None: written before checksums)."""
+    if expected is None:
+        return
+    try:
+        actual = sha256(path.read_bytes())
+    except OSError as e:
+        raise CheckpointError(describe_os_error(e, f"cannot read {path}")) from None
+    if actual != expected:
+        raise CheckpointError(f"{path} is corrupted (its SHA-256 differs from the one recorded at save)")
+
+
 def latest_checkpoint(run_dir: str | Path) -> Path:
     """Path of the newest checkpoint of a run directory (from ``checkpoints/latest.json``)."""
     run_dir = Path(run_dir)
@@ -124,7 +178,10 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
         raise CheckpointError(f"{meta_path} is not an rlinfo checkpoint index")
     if not isinstance(name, str) or Path(name).name != name:
         raise CheckpointError(f"corrupt checkpoint index {meta_path}: bad file name {name!r}")
-    return run_dir / "checkpoints" / name
+    path = run_dir / "checkpoints" / name
+    if path.is_file():
+        verify_sha256(path, meta.get("sha256"))
+    return path
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -82,6 +82,7 @@ class TrainConfig:
     checkpoint_every: int = 20_000  # env steps between checkpoints (0: only at the end)
     eval_every: int = 0  # env steps between evaluations (0: only at the end)
     threads: int = 1  # torch CPU threads; small nets are fastest on 1 (0: torch's default)
+    keep_checkpoints: int = 3  # newest step files kept in checkpoints/ (0: all)
     n_step: int = 1  # reward pairs (s_t, s_{t+n}): 1 = the papers' one-step pairs; URLB uses 3
     progress: bool = True
 
@@ -169,8 +170,19 @@ def _read_part(name: str, where: str) -> dict[str, Any]:
 
 
 def _parse_yaml(text: str, where: str) -> dict[str, Any]:
-    """``yaml.safe_load`` of a config text; one-line errors naming ``where``."""
+    """``yaml.safe_load`` of a config text; one-line errors naming ``where``.
+
+    Anchors and aliases are refused before anything is built: a few hundred bytes of nested aliases
+    would otherwise expand to billions of nodes (a "YAML bomb").
+    """
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                raise ConfigError(
+                    f"{where} uses a YAML anchor or alias at line {mark.line + 1}: not allowed in rlinfo "
+                    "configs (write the values out)"
+                )
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -324,12 +336,24 @@ def check_values(cfg: Config) -> None:
         "train.checkpoint_every": cfg.train.checkpoint_every,
         "train.eval_every": cfg.train.eval_every,
         "train.threads": cfg.train.threads,
+        "train.keep_checkpoints": cfg.train.keep_checkpoints,
         "eval.max_steps": cfg.eval.max_steps,
         "agent.num_layers": cfg.agent.num_layers,
     }
     for key, value in non_negative.items():
         if value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
+    limits = {  # sizes that would exhaust memory long before they could be useful
+        "eval.num_rollouts": (cfg.eval.num_rollouts, 4096),
+        "env.num_envs": (cfg.env.num_envs, 4096),
+        "agent.hidden_dim": (cfg.agent.hidden_dim, 16384),
+        "agent.num_layers": (cfg.agent.num_layers, 64),
+        "agent.batch_size": (cfg.agent.batch_size, 1_000_000),
+        "train.buffer_size": (cfg.train.buffer_size, 1_000_000_000),
+    }
+    for key, (value, limit) in limits.items():
+        if value > limit:
+            raise ConfigError(f"{key}={value} is above the limit of {limit}")
     for key, value in {"agent.lr": cfg.agent.lr, "agent.alpha_init": cfg.agent.alpha_init}.items():
         if not value > 0:
             raise ConfigError(f"{key} must be > 0, got {value}")

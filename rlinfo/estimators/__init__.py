@@ -28,13 +28,13 @@ from rlinfo.estimators.critics import (
     wasserstein_dependency,
 )
 from rlinfo.estimators.knn import (
-    RunningMean,
     knn_distances,
     knn_entropy,
     ksg_mi,
     log_unit_ball_volume,
     particle_entropy_reward,
 )
+from rlinfo.running_stats import RunningMean  # re-exported: the kNN reward's normaliser
 
 __all__ = [
     "MINE",

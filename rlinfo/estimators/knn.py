@@ -22,10 +22,9 @@ import math
 from typing import Literal, Protocol
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 __all__ = [
-    "RunningMean",
     "knn_distances",
     "knn_entropy",
     "ksg_mi",
@@ -170,27 +169,6 @@ class _Normalizer(Protocol):
     def update(self, x: Tensor) -> None: ...
 
 
-class RunningMean(nn.Module):
-    """Running mean of every element ever passed to ``update`` (count-weighted, i.e. the exact mean of
-    the stream; ``count`` starts at ``epsilon`` as in URLB's RMS so the first update sets the mean). State
-    is in buffers (checkpointable, follows ``.to``); no host synchronisation."""
-
-    def __init__(self, epsilon: float = 1e-4) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros((), dtype=torch.float64))
-        self.register_buffer("count", torch.full((), epsilon, dtype=torch.float64))
-
-    @torch.no_grad()
-    def update(self, x: Tensor) -> None:
-        n = x.numel()
-        if n == 0:
-            return
-        batch_mean = x.detach().to(torch.float64).mean()
-        total = self.count + n
-        self.mean.add_((batch_mean - self.mean) * (n / total))
-        self.count.copy_(total)
-
-
 def particle_entropy_reward(
     x: Tensor,
     k: int = 12,
@@ -208,11 +186,11 @@ def particle_entropy_reward(
     rho_{i,j}: Euclidean distance from x_i to its j-th nearest neighbour within the batch x ``[B, d]``;
     m: the running mean of all those distances when a ``normalizer`` is given (updated with this batch
     first when ``update_normalizer``; any object with ``update(tensor)`` and a ``mean`` tensor works, e.g.
-    ``RunningMean``), else 1. A normalizer with a ``count`` below 1 has seen nothing yet: scoring without
-    updating then uses this batch's own mean distance (the value its first update would set), so a
-    batch scored before the first update is not divided by the initial m = 0. k = 12 in URLB's APT, 16 in
-    CIC. This is a per-sample surrogate of the Kozachenko-Leonenko entropy with the constants dropped
-    (log(c + rho) instead of d log rho).
+    ``rlinfo.running_stats.RunningMean``), else 1. A normalizer with a ``count`` below 1 has seen
+    nothing yet: scoring without updating then uses this batch's own mean distance (the value its first
+    update would set), so a batch scored before the first update is not divided by the initial m = 0.
+    k = 12 in URLB's APT, 16 in CIC. This is a per-sample surrogate of the Kozachenko-Leonenko entropy
+    with the constants dropped (log(c + rho) instead of d log rho).
 
     ``include_self=True`` reproduces the URLB reference code exactly: its top-k includes the point itself
     at distance 0, i.e. the mean runs over the point and its k - 1 nearest neighbours.

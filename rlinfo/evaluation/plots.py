@@ -13,6 +13,7 @@ The colour key: a legend of skill indices for discrete skills, the colour wheel 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,18 @@ def plot_skills(
     layout: Any | None = None,
     title: str = "",
 ) -> Path:
-    """Save :func:`skills_figure` to ``path`` (PNG)."""
+    """Save :func:`skills_figure` to ``path`` (PNG), atomically: a kill or a full disk leaves the previous
+    figure, and a symlink at ``path`` is replaced rather than written through."""
+    from rlinfo.checkpoint import atomic_write
+
     fig = skills_figure(xy, skills, discrete, layout, title)
     path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    atomic_write(path, buf.getvalue())
     return path
 
 

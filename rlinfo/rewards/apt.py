@@ -28,9 +28,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlinfo.estimators.knn import RunningMean, particle_entropy_reward
+from rlinfo.estimators.knn import particle_entropy_reward
 from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
 from rlinfo.rewards.icm import ICM
+from rlinfo.running_stats import RunningMean
 from rlinfo.types import Batch
 
 REPRESENTATIONS = ("obs", "icm")

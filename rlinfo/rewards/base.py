@@ -9,6 +9,11 @@ A module is an ``nn.Module`` holding its own networks and optimisers. Any traini
 Rewards are recomputed whenever a batch is sampled (relabelled at sample time), so a replay
 buffer stores raw transitions and skills, never intrinsic rewards. Modules never touch an
 environment or an agent.
+
+Pieces every module shares are written here once: the constructor checks (``check_int``,
+``check_float``, ``check_net_args``), the optimiser step (:meth:`IntrinsicReward.optimizer_step`) and
+reading the skill out of a batch (:meth:`SkillReward.batch_skill`). Running statistics live in
+``rlinfo.running_stats``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,25 @@ def check_float(owner: str, name: str, value: object, positive: bool = True) -> 
     if not ok or (value <= 0 if positive else value < 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}")
+
+
+def check_net_args(
+    owner: str,
+    obs_dim: int,
+    action_dim: int,
+    hidden_dim: int,
+    num_layers: int,
+    lr: float,
+    min_action_dim: int = 0,
+) -> None:
+    """One-line ``ValueError`` for a bad network argument of a reward module: obs_dim ≥ 1, action_dim ≥
+    ``min_action_dim`` (0: actions unused; 1: continuous actions; 2: discrete ones, one action is no
+    choice), hidden_dim ≥ 1, num_layers ≥ 0 (0: one linear layer), lr a finite number > 0."""
+    check_int(owner, "obs_dim", obs_dim, 1)
+    check_int(owner, "action_dim", action_dim, min_action_dim)
+    check_int(owner, "hidden_dim", hidden_dim, 1)
+    check_int(owner, "num_layers", num_layers, 0)
+    check_float(owner, "lr", lr, positive=True)
 
 
 class IntrinsicReward(nn.Module):
@@ -68,6 +92,13 @@ class IntrinsicReward(nn.Module):
         """One optimisation step; returns detached scalar tensors for logging (no ``.item()``)."""
         raise NotImplementedError
 
+    def optimizer_step(self, loss: Tensor, name: str) -> None:
+        """One step of ``self.optimizers[name]`` on ``loss``: zero the gradients (to None), ∇loss, step."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
     def optimizer_state(self) -> dict[str, Any]:
         return {k: opt.state_dict() for k, opt in self.optimizers.items()}
 
@@ -83,6 +114,23 @@ class SkillReward(IntrinsicReward):
     """A reward that depends on a skill z ~ p(z); the agent is conditioned on z."""
 
     skill_space: SkillSpace
+    skill_dim: int
+
+    def batch_skill(self, batch: Batch, index: bool = False) -> Tensor:
+        """The skill z of each transition, from ``batch.skill``, with a one-line error if it is missing.
+
+        ``index=False``: z as float [B, skill_dim]. ``index=True`` (discrete skills): the integer skill
+        [B], argmax of a one-hot [B, skill_dim] or the indices [B] themselves.
+        """
+        owner, z = type(self).__name__, batch.skill
+        if z is None:
+            kind = "[B, skill_dim] one-hot" if index else "[B, skill_dim]"
+            raise ValueError(f"{owner} needs batch.skill ({kind}); got None")
+        if index and z.dim() == 1:
+            return z.long()
+        if z.shape[-1] != self.skill_dim:
+            raise ValueError(f"{owner}: batch.skill has dim {z.shape[-1]}, expected {self.skill_dim}")
+        return z.argmax(-1) if index else z.float()
 
     def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
         """Zero-shot skill that moves from ``obs`` towards ``goal_obs`` (where defined)."""

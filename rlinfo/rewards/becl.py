@@ -28,8 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward, check_float, check_int
-from rlinfo.rewards.wdm import check_phi_args
+from rlinfo.rewards.base import SkillReward, check_float, check_int, check_net_args
 from rlinfo.skills import DiscreteSkills
 from rlinfo.types import Batch
 
@@ -90,7 +89,7 @@ class BeCL(SkillReward):
         positives: str = "all",
     ) -> None:
         super().__init__()
-        check_phi_args("BeCL", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("BeCL", obs_dim, action_dim, hidden_dim, num_layers, lr)
         check_int("BeCL", "skill_dim", skill_dim, 2)
         feature_dim = skill_dim if feature_dim is None else feature_dim
         check_int("BeCL", "feature_dim", feature_dim, 1)
@@ -110,18 +109,9 @@ class BeCL(SkillReward):
         """f(s') [B, feature_dim] (differentiable)."""
         return self.net(next_obs.float())
 
-    def _labels(self, batch: Batch) -> Tensor:
-        if batch.skill is None:
-            raise ValueError("BeCL needs batch.skill ([B, skill_dim] one-hot); got None")
-        if batch.skill.dim() == 1:
-            return batch.skill.long()
-        if batch.skill.shape[-1] != self.skill_dim:
-            raise ValueError(f"BeCL: batch.skill has dim {batch.skill.shape[-1]}, expected {self.skill_dim}")
-        return batch.skill.argmax(-1)
-
     def reward(self, batch: Batch) -> Tensor:
         """r_i = exp(−ℓ_i) ∈ [0, 1], shape [B] (0 for a row without a positive, ``positives="all"``)."""
-        labels = self._labels(batch)
+        labels = self.batch_skill(batch, index=True)
         with torch.no_grad():
             loss, valid = becl_loss(self.features(batch.next_obs), labels, self.temperature, self.positives)
             return torch.where(valid, torch.exp(-loss), torch.zeros_like(loss))
@@ -129,15 +119,12 @@ class BeCL(SkillReward):
     def update(self, batch: Batch) -> dict[str, Tensor]:
         """One contrastive step; returns ``loss``, ``accuracy`` (nearest other row has the same skill)
         and ``reward_mean``, measured before the step."""
-        labels = self._labels(batch)
+        labels = self.batch_skill(batch, index=True)
         feats = self.features(batch.next_obs)
         per_sample, valid = becl_loss(feats, labels, self.temperature, self.positives)
         per_sample = torch.where(valid, per_sample, torch.zeros_like(per_sample))  # rows w/o positive: NaN
         loss = per_sample.sum() / valid.sum().clamp_min(1)
-        opt = self.optimizers["becl"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "becl")
         return {
             "loss": loss.detach(),
             "accuracy": becl_accuracy(feats.detach(), labels),

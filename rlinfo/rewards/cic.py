@@ -34,10 +34,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rlinfo.estimators.knn import RunningMean, particle_entropy_reward
+from rlinfo.estimators.knn import particle_entropy_reward
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward, check_float, check_int
-from rlinfo.rewards.wdm import check_phi_args
+from rlinfo.rewards.base import SkillReward, check_float, check_int, check_net_args
+from rlinfo.running_stats import RunningMean
 from rlinfo.skills import ContinuousSkills
 from rlinfo.types import Batch
 
@@ -77,7 +77,7 @@ class CIC(SkillReward):
         include_self: bool = False,
     ) -> None:
         super().__init__()
-        check_phi_args("CIC", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("CIC", obs_dim, action_dim, hidden_dim, num_layers, lr)
         check_int("CIC", "skill_dim", skill_dim, 1)
         check_int("CIC", "knn_k", knn_k, 1)
         check_float("CIC", "temperature", temperature)
@@ -95,13 +95,6 @@ class CIC(SkillReward):
         self.rms = RunningMean()
         self.optimizers["cic"] = torch.optim.Adam(self.parameters(), lr=lr)
 
-    def _skill(self, batch: Batch) -> Tensor:
-        if batch.skill is None:
-            raise ValueError("CIC needs batch.skill ([B, skill_dim]); got None")
-        if batch.skill.shape[-1] != self.skill_dim:
-            raise ValueError(f"CIC: batch.skill has dim {batch.skill.shape[-1]}, expected {self.skill_dim}")
-        return batch.skill.float()
-
     def key(self, obs: Tensor, next_obs: Tensor) -> Tensor:
         """Transition embedding k = h([g(s), g(s')]) [B, skill_dim] (differentiable)."""
         return self.pred_net(torch.cat([self.state_net(obs.float()), self.state_net(next_obs.float())], -1))
@@ -112,7 +105,7 @@ class CIC(SkillReward):
 
     def losses(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """(mean CPC loss, contrastive accuracy: argmax_j q_i·k_j = i), the loss differentiable."""
-        q, k = self.query(self._skill(batch)), self.key(batch.obs, batch.next_obs)
+        q, k = self.query(self.batch_skill(batch)), self.key(batch.obs, batch.next_obs)
         loss = cpc_loss(q, k, self.temperature, self.subtract_positive).mean()
         with torch.no_grad():
             scores = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).T
@@ -139,7 +132,7 @@ class CIC(SkillReward):
 
     def reward(self, batch: Batch) -> Tensor:
         """r = log(1 + mean kNN distance of the embedding within the batch), shape [B]."""
-        self._skill(batch)
+        self.batch_skill(batch)
         with torch.no_grad():
             return self._reward(batch, update_rms=False)
 
@@ -149,10 +142,7 @@ class CIC(SkillReward):
         Returns ``loss`` and ``accuracy`` measured before the step.
         """
         loss, accuracy = self.losses(batch)
-        opt = self.optimizers["cic"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "cic")
         if self.knn_rms:
             with torch.no_grad():
                 self._reward(batch, update_rms=True)

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rlinfo.rewards.base import IntrinsicReward, SkillReward, check_float
-from rlinfo.rewards.rnd import fold_moments
+from rlinfo.running_stats import fold_moments
 from rlinfo.skills import SkillSpace
 from rlinfo.types import Batch
 

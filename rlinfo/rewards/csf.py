@@ -24,8 +24,8 @@ import torch
 from torch import Tensor
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import check_float, check_int
-from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, phi_stats, wdm_skills
+from rlinfo.rewards.base import check_float, check_int, check_net_args
+from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
 
 NEGATIVES = ("prior", "batch")
@@ -52,7 +52,7 @@ class CSF(WDMSkillReward):
         unit_goal_skill: bool = False,
     ) -> None:
         super().__init__()
-        check_phi_args("CSF", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("CSF", obs_dim, action_dim, hidden_dim, num_layers, lr)
         check_int("CSF", "num_negatives", num_negatives, 1)
         check_float("CSF", "xi", xi, positive=False)
         if negatives not in NEGATIVES:
@@ -67,19 +67,19 @@ class CSF(WDMSkillReward):
 
     def cumulant(self, batch: Batch) -> Tensor:
         """The successor-feature cumulant Δφ = φ(s') − φ(s), shape [B, D], without gradient."""
-        self._skill(batch)
+        self.batch_skill(batch)
         with torch.no_grad():
             return self.delta_phi(batch)
 
     def negative_skills(self, batch: Batch) -> Tensor:
         """Z_neg [N, D]: ``num_negatives`` fresh prior samples, or the batch's skills."""
         if self.negatives == "batch":
-            return self._skill(batch)
+            return self.batch_skill(batch)
         return self.skill_space.sample(self.num_negatives).to(self.device)
 
     def losses(self, batch: Batch, z_neg: Tensor | None = None) -> dict[str, Tensor]:
         """L_φ (differentiable) and its parts: the positive term E[Δφᵀz] and the log-sum-exp term."""
-        z = self._skill(batch)
+        z = self.batch_skill(batch)
         z_neg = self.negative_skills(batch) if z_neg is None else z_neg
         delta_phi = self.delta_phi(batch)
         r = (delta_phi * z).sum(-1)
@@ -91,10 +91,7 @@ class CSF(WDMSkillReward):
         """One φ step; returns ``loss_phi``, ``logsumexp`` and :func:`~rlinfo.rewards.wdm.phi_stats`
         (‖Δφ‖, reward mean and std), measured before the step."""
         out = self.losses(batch)
-        opt = self.optimizers["phi"]
-        opt.zero_grad(set_to_none=True)
-        out["loss_phi"].backward()
-        opt.step()
+        self.optimizer_step(out["loss_phi"], "phi")
         return {
             "loss_phi": out["loss_phi"].detach(),
             "logsumexp": out["logsumexp"].detach().mean(),

@@ -40,9 +40,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward, check_int
-from rlinfo.rewards.rnd import RunningMeanStd
-from rlinfo.rewards.wdm import check_phi_args
+from rlinfo.rewards.base import SkillReward, check_int, check_net_args
+from rlinfo.running_stats import RunningMeanStd
 from rlinfo.skills import ContinuousSkills, DiscreteSkills
 from rlinfo.types import Batch
 
@@ -96,7 +95,7 @@ class DADS(SkillReward):
         include_positive: bool = True,
     ) -> None:
         super().__init__()
-        check_phi_args("DADS", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("DADS", obs_dim, action_dim, hidden_dim, num_layers, lr)
         check_int("DADS", "skill_dim", skill_dim, 2 if discrete else 1)
         check_int("DADS", "num_components", num_components, 1)
         check_int("DADS", "num_prior_samples", num_prior_samples, 1)
@@ -114,13 +113,6 @@ class DADS(SkillReward):
         self.optimizers["dynamics"] = torch.optim.Adam(self.dynamics.parameters(), lr=lr)
 
     # ------------------------------------------------------------------ skill dynamics q(Δ | s, z)
-    def _skill(self, batch: Batch) -> Tensor:
-        if batch.skill is None:
-            raise ValueError("DADS needs batch.skill ([B, skill_dim]); got None")
-        if batch.skill.shape[-1] != self.skill_dim:
-            raise ValueError(f"DADS: batch.skill has dim {batch.skill.shape[-1]}, expected {self.skill_dim}")
-        return batch.skill.float()
-
     def _normalized(self, obs: Tensor, next_obs: Tensor) -> tuple[Tensor, Tensor]:
         """(standardised s, standardised Δ = s' − s); identity when ``normalize`` is off.
 
@@ -149,7 +141,7 @@ class DADS(SkillReward):
     # ------------------------------------------------------------------ reward and update
     def reward(self, batch: Batch) -> Tensor:
         """r = log q(Δ|s,z) − log((q(Δ|s,z) + Σ_{i≤L} q(Δ|s,z_i)) / (L+1)), z_i ~ p(z), shape [B]."""
-        z = self._skill(batch)
+        z = self.batch_skill(batch)
         with torch.no_grad():
             obs_n, delta_n = self._normalized(batch.obs, batch.next_obs)
             b, num = len(batch), self.num_prior_samples
@@ -164,14 +156,11 @@ class DADS(SkillReward):
 
         Returns ``loss`` (−mean log q, standardised Δ space) measured before the step.
         """
-        z = self._skill(batch)
+        z = self.batch_skill(batch)
         if self.normalize:
             self.obs_rms.update(batch.obs.float())
             self.delta_rms.update(batch.next_obs.float() - batch.obs.float())
         obs_n, delta_n = self._normalized(batch.obs, batch.next_obs)
         loss = -self.log_q(obs_n, z, delta_n).mean()
-        opt = self.optimizers["dynamics"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "dynamics")
         return {"loss": loss.detach()}

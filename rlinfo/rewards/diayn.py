@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import SkillReward, check_float, check_int
+from rlinfo.rewards.base import SkillReward, check_int, check_net_args
 from rlinfo.skills import DiscreteSkills
 from rlinfo.types import Batch
 
@@ -40,12 +40,8 @@ class DIAYN(SkillReward):
         lr: float = 3e-4,
     ) -> None:
         super().__init__()
-        check_int("DIAYN", "obs_dim", obs_dim, 1)
-        check_int("DIAYN", "action_dim", action_dim, 0)
+        check_net_args("DIAYN", obs_dim, action_dim, hidden_dim, num_layers, lr)
         check_int("DIAYN", "skill_dim", skill_dim, 2)
-        check_int("DIAYN", "hidden_dim", hidden_dim, 1)
-        check_int("DIAYN", "num_layers", num_layers, 0)
-        check_float("DIAYN", "lr", lr)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.skill_space = DiscreteSkills(skill_dim)
         self.log_p_z = -math.log(skill_dim)  # log p(z) = log(1/n), uniform prior
@@ -56,17 +52,6 @@ class DIAYN(SkillReward):
         """Discriminator logits q_φ(· | s), shape [..., skill_dim] (differentiable)."""
         return self.discriminator(obs.float())
 
-    def _skill_index(self, batch: Batch) -> Tensor:
-        """Integer skill of each transition: argmax of a one-hot ``skill`` [B, n] (or indices [B])."""
-        if batch.skill is None:
-            raise ValueError("DIAYN needs batch.skill ([B, skill_dim] one-hot); got None")
-        z = batch.skill
-        if z.dim() == 1:
-            return z.long()
-        if z.shape[-1] != self.skill_dim:
-            raise ValueError(f"DIAYN: batch.skill has dim {z.shape[-1]}, expected {self.skill_dim}")
-        return z.argmax(-1)
-
     def _log_q(self, batch: Batch, z_idx: Tensor) -> tuple[Tensor, Tensor]:
         logits = self.logits(batch.next_obs)
         log_q = F.log_softmax(logits, dim=-1).gather(-1, z_idx.unsqueeze(-1)).squeeze(-1)
@@ -74,7 +59,7 @@ class DIAYN(SkillReward):
 
     def reward(self, batch: Batch) -> Tensor:
         """r = log_softmax(q(s'))_z − log(1/n), shape [B], without gradient."""
-        z_idx = self._skill_index(batch)
+        z_idx = self.batch_skill(batch, index=True)
         with torch.no_grad():
             _, log_q = self._log_q(batch, z_idx)
             return log_q - self.log_p_z
@@ -85,13 +70,10 @@ class DIAYN(SkillReward):
         Returns detached scalars measured before the step: ``loss`` (cross-entropy),
         ``accuracy`` (argmax q(·|s') = z) and ``reward_mean``.
         """
-        z_idx = self._skill_index(batch)
+        z_idx = self.batch_skill(batch, index=True)
         logits, log_q = self._log_q(batch, z_idx)
         loss = -log_q.mean()
-        opt = self.optimizers["discriminator"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "discriminator")
         log_q = log_q.detach()
         return {
             "loss": loss.detach(),

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from rlinfo.nn import ensemble_mlp
-from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
+from rlinfo.rewards.base import IntrinsicReward, check_int, check_net_args
 from rlinfo.rewards.icm import action_input
 from rlinfo.types import Batch
 
@@ -41,12 +41,8 @@ class Disagreement(IntrinsicReward):
         lr: float = 1e-4,
     ) -> None:
         super().__init__()
-        check_int("Disagreement", "obs_dim", obs_dim, 1)
-        check_int("Disagreement", "action_dim", action_dim, 2 if discrete else 1)
+        check_net_args("Disagreement", obs_dim, action_dim, hidden_dim, num_layers, lr, 2 if discrete else 1)
         check_int("Disagreement", "ensemble_size", ensemble_size, 2)
-        check_int("Disagreement", "hidden_dim", hidden_dim, 1)
-        check_int("Disagreement", "num_layers", num_layers, 0)
-        check_float("Disagreement", "lr", lr)
         self.obs_dim, self.action_dim, self.discrete = obs_dim, action_dim, discrete
         self.ensemble_size = ensemble_size
         self.models = ensemble_mlp(ensemble_size, obs_dim + action_dim, obs_dim, hidden_dim, num_layers)
@@ -68,9 +64,6 @@ class Disagreement(IntrinsicReward):
         """
         preds = self.predictions(batch)
         member_loss = (preds - batch.next_obs.float()).pow(2).sum(-1).mean(-1)  # [E]
-        opt = self.optimizers["models"]
-        opt.zero_grad(set_to_none=True)
-        member_loss.sum().backward()
-        opt.step()
+        self.optimizer_step(member_loss.sum(), "models")
         preds = preds.detach()
         return {"loss": member_loss.detach().mean(), "reward_mean": preds.var(dim=0, unbiased=True).mean()}

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
+from rlinfo.rewards.base import IntrinsicReward, check_int, check_net_args
 from rlinfo.types import Batch
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -80,12 +80,8 @@ class Empowerment(IntrinsicReward):
         lr: float = 3e-4,
     ) -> None:
         super().__init__()
-        check_int("Empowerment", "obs_dim", obs_dim, 1)
-        check_int("Empowerment", "action_dim", action_dim, 2 if discrete else 1)
+        check_net_args("Empowerment", obs_dim, action_dim, hidden_dim, num_layers, lr, 2 if discrete else 1)
         check_int("Empowerment", "latent_dim", latent_dim, 1)
-        check_int("Empowerment", "hidden_dim", hidden_dim, 1)
-        check_int("Empowerment", "num_layers", num_layers, 0)
-        check_float("Empowerment", "lr", lr)
         self.obs_dim, self.action_dim, self.discrete, self.latent = obs_dim, action_dim, discrete, latent
         feat = latent_dim if latent else obs_dim
         self.encoder: nn.Module = (
@@ -118,10 +114,7 @@ class Empowerment(IntrinsicReward):
         """
         log_q, log_omega = self.log_probs(batch)
         loss_q, loss_omega = -log_q.mean(), -log_omega.mean()
-        opt = self.optimizers["empowerment"]
-        opt.zero_grad(set_to_none=True)
-        (loss_q + loss_omega).backward()
-        opt.step()
+        self.optimizer_step((loss_q + loss_omega), "empowerment")
         return {
             "loss_inverse": loss_q.detach(),
             "loss_source": loss_omega.detach(),

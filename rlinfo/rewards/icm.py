@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
+from rlinfo.rewards.base import IntrinsicReward, check_float, check_int, check_net_args
 from rlinfo.types import Batch
 
 REWARD_TYPES = ("squared", "log")
@@ -58,16 +58,12 @@ class ICM(IntrinsicReward):
         lr: float = 1e-4,
     ) -> None:
         super().__init__()
-        check_int("ICM", "obs_dim", obs_dim, 1)
-        check_int("ICM", "action_dim", action_dim, 2 if discrete else 1)
+        check_net_args("ICM", obs_dim, action_dim, hidden_dim, num_layers, lr, 2 if discrete else 1)
         check_int("ICM", "rep_dim", rep_dim, 0)
-        check_int("ICM", "hidden_dim", hidden_dim, 1)
-        check_int("ICM", "num_layers", num_layers, 0)
         check_float("ICM", "beta", beta, positive=False)
         if beta > 1:
             raise ValueError(f"ICM: beta must be in [0, 1], got {beta!r}")
         check_float("ICM", "eta", eta)
-        check_float("ICM", "lr", lr)
         if reward_type not in REWARD_TYPES:
             raise ValueError(
                 f"ICM: reward_type must be one of {', '.join(REWARD_TYPES)}, got {reward_type!r}"
@@ -119,10 +115,7 @@ class ICM(IntrinsicReward):
         forward_loss = 0.5 * forward_err.pow(2).mean()
         inverse_loss = inverse_loss.mean()
         loss = (1 - self.beta) * inverse_loss + self.beta * forward_loss
-        opt = self.optimizers["icm"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "icm")
         return {
             "loss": loss.detach(),
             "forward_loss": forward_loss.detach(),

@@ -27,7 +27,8 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.wdm import WDMSkillReward, check_phi_args, phi_stats, wdm_skills
+from rlinfo.rewards.base import check_net_args
+from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
 
 
@@ -58,7 +59,7 @@ class LSD(WDMSkillReward):
         unit_goal_skill: bool = False,
     ) -> None:
         super().__init__()
-        check_phi_args("LSD", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("LSD", obs_dim, action_dim, hidden_dim, num_layers, lr)
         self.skill_space = wdm_skills("LSD", skill_dim, discrete, skill_dist)
         self.unit_goal_skill = bool(unit_goal_skill)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
@@ -75,7 +76,7 @@ class LSD(WDMSkillReward):
 
     def _loss_terms(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
         delta_phi = self.delta_phi(batch)
-        r = (delta_phi * self._skill(batch)).sum(-1)
+        r = (delta_phi * self.batch_skill(batch)).sum(-1)
         return -r.mean(), r, delta_phi
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
@@ -84,8 +85,5 @@ class LSD(WDMSkillReward):
         self.phi_net.train()
         loss, r, delta_phi = self._loss_terms(batch)
         self.phi_net.eval()
-        opt = self.optimizers["phi"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "phi")
         return {"loss_phi": loss.detach(), **phi_stats(delta_phi, r)}

@@ -37,9 +37,8 @@ import torch
 from torch import Tensor, nn
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import check_float, check_int
-from rlinfo.rewards.wdm import WDMSkillReward, phi_stats
-from rlinfo.skills import ContinuousSkills, DiscreteSkills
+from rlinfo.rewards.base import check_float, check_net_args
+from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
 
 CONSTRAINT_REDUCTIONS = ("sum", "mean")
@@ -64,12 +63,7 @@ class METRA(WDMSkillReward):
         constraint_reduction: str = "sum",
     ) -> None:
         super().__init__()
-        check_int("METRA", "obs_dim", obs_dim, 1)
-        check_int("METRA", "action_dim", action_dim, 0)
-        check_int("METRA", "skill_dim", skill_dim, 2 if discrete else 1)
-        check_int("METRA", "hidden_dim", hidden_dim, 1)
-        check_int("METRA", "num_layers", num_layers, 0)
-        check_float("METRA", "lr", lr, positive=True)
+        check_net_args("METRA", obs_dim, action_dim, hidden_dim, num_layers, lr)
         check_float("METRA", "dual_lambda_init", dual_lambda_init, positive=True)
         check_float("METRA", "dual_slack", dual_slack, positive=False)
         if constraint_reduction not in CONSTRAINT_REDUCTIONS:
@@ -81,11 +75,7 @@ class METRA(WDMSkillReward):
         self.discrete = discrete
         self.epsilon = float(dual_slack)
         self.constraint_reduction = constraint_reduction
-        self.skill_space = (
-            DiscreteSkills(skill_dim, zero_centered=True)
-            if discrete
-            else ContinuousSkills(skill_dim, "sphere")
-        )
+        self.skill_space = wdm_skills("METRA", skill_dim, discrete, "sphere")
         self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
         self.log_lambda = nn.Parameter(torch.tensor(math.log(dual_lambda_init)))
         self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
@@ -108,7 +98,7 @@ class METRA(WDMSkillReward):
 
         ``loss_phi`` = −E[r + sg(λ)·min(ε, 1 − c)], ``loss_lambda`` = log λ · E[sg(min(ε, 1 − c))].
         """
-        z = self._skill(batch)
+        z = self.batch_skill(batch)
         delta_phi = self.delta_phi(batch)
         r = (delta_phi * z).sum(-1)
         c = self.constraint(delta_phi)
@@ -133,13 +123,8 @@ class METRA(WDMSkillReward):
         """
         out = self.losses(batch)
         lam = self.dual_lambda
-        opt_phi, opt_lambda = self.optimizers["phi"], self.optimizers["dual_lambda"]
-        opt_phi.zero_grad(set_to_none=True)
-        out["loss_phi"].backward()
-        opt_phi.step()
-        opt_lambda.zero_grad(set_to_none=True)
-        out["loss_lambda"].backward()
-        opt_lambda.step()
+        self.optimizer_step(out["loss_phi"], "phi")
+        self.optimizer_step(out["loss_lambda"], "dual_lambda")
         c = out["constraint"].detach()
         return {
             "loss_phi": out["loss_phi"].detach(),

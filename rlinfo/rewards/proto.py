@@ -146,10 +146,7 @@ class ProtoRL(IntrinsicReward):
         """One prototype step, EMA of the target predictor, then enqueue candidates from y(s′)."""
         self.normalize_protos()
         loss = self.loss(batch)
-        opt = self.optimizers["proto"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "proto")
         self.normalize_protos()
         with torch.no_grad():
             for p, p_t in zip(self.predictor.parameters(), self.predictor_target.parameters(), strict=True):

@@ -22,67 +22,14 @@ CleanRL and our trainers do) without an arbitrary first scale.
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from rlinfo.nn import mlp
-from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
+from rlinfo.rewards.base import IntrinsicReward, check_int, check_net_args
+from rlinfo.running_stats import RunningMeanStd
 from rlinfo.types import Batch
 
 OBS_CLIP = 5.0
-
-
-@torch.no_grad()
-def fold_moments(mean: Tensor, var: Tensor, count: Tensor, b_mean: Tensor, b_var: Tensor, n: int) -> None:
-    """Merge a batch's mean / variance (``n`` rows) into running ``mean, var, count`` in place.
-
-    Chan et al.'s parallel update: M2 = var·c + b_var·n + δ²·c·n/(c + n), δ = b_mean − mean.
-    """
-    total = count + n
-    delta = b_mean - mean
-    m2 = var * count + b_var * n + delta.pow(2) * count * n / total
-    mean.add_(delta * n / total)
-    var.copy_(m2 / total)
-    count.copy_(total)
-
-
-class RunningMeanStd(nn.Module):
-    """Running mean and variance over a batch dimension (parallel Welford / Chan et al. update).
-
-    Stored as buffers so they travel with ``state_dict()``; starts at mean 0, variance 1, count ε.
-    """
-
-    def __init__(self, shape: tuple[int, ...] = (), epsilon: float = 1e-4) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(shape))
-        self.register_buffer("var", torch.ones(shape))
-        self.register_buffer("count", torch.tensor(float(epsilon)))
-
-    @torch.no_grad()
-    def update(self, x: Tensor) -> None:
-        """Fold the rows of ``x`` [N, *shape] into the running statistics."""
-        x = x.detach().to(self.mean.dtype).reshape(-1, *self.mean.shape)
-        n = x.shape[0]
-        if n == 0:
-            return
-        fold_moments(self.mean, self.var, self.count, x.mean(0), x.var(0, unbiased=False), n)
-
-    @property
-    def std(self) -> Tensor:
-        return (self.var + 1e-8).sqrt()
-
-    @property
-    def empty(self) -> bool:
-        """True before any row was folded in (count is still the initial ε < 1)."""
-        return bool(self.count < 1)
-
-    def mean_std(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(μ, σ) to normalise ``x`` [N, *shape] with: the running statistics, or x's own rows while
-        :attr:`empty` (what the first :meth:`update` with x would set: statistics start from the first
-        batch)."""
-        if not self.empty:
-            return self.mean, self.std
-        x = x.detach().to(self.mean.dtype).reshape(-1, *self.mean.shape)
-        return x.mean(0), (x.var(0, unbiased=False) + 1e-8).sqrt()
 
 
 class RND(IntrinsicReward):
@@ -99,11 +46,8 @@ class RND(IntrinsicReward):
         lr: float = 1e-3,
     ) -> None:
         super().__init__()
-        check_int("RND", "obs_dim", obs_dim, 1)
-        check_int("RND", "action_dim", action_dim, 0)
-        check_int("RND", "hidden_dim", hidden_dim, 1)
+        check_net_args("RND", obs_dim, action_dim, hidden_dim, 2, lr)  # f and f̂: 2 hidden layers
         check_int("RND", "rep_dim", rep_dim, 1)
-        check_float("RND", "lr", lr)
         self.obs_dim, self.action_dim, self.rep_dim = obs_dim, action_dim, rep_dim
         self.target = mlp(obs_dim, rep_dim, hidden_dim, 2)
         self.predictor = mlp(obs_dim, rep_dim, hidden_dim, 2)
@@ -139,10 +83,7 @@ class RND(IntrinsicReward):
         self.obs_rms.update(batch.next_obs.float())
         err = self.prediction_error(batch.next_obs)
         loss = err.mean()
-        opt = self.optimizers["predictor"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step(loss, "predictor")
         err = err.detach()
         self.err_rms.update(err)
         return {"loss": loss.detach(), "reward_mean": (err / self.err_rms.std).mean()}

@@ -57,38 +57,35 @@ def _check_obs_dim(owner: str, obs_dim: int) -> None:
         )
 
 
-class TabletopReach(IntrinsicReward):
-    """r = 1 − tanh(‖ee(s') − obj(s')‖ / REACH_SCALE) ∈ (0, 1] from the tabletop observation layout."""
+class _TabletopTaskReward(IntrinsicReward):
+    """A stateless per-step reward of the tabletop observation: nothing to learn, ``update`` is a no-op."""
 
-    name = "tabletop_reach"
     per_step = True
 
     def __init__(self, obs_dim: int, action_dim: int) -> None:
         super().__init__()
-        _check_obs_dim("TabletopReach", obs_dim)
+        _check_obs_dim(type(self).__name__, obs_dim)
+
+    def update(self, batch: Batch) -> dict[str, Tensor]:
+        return {}
+
+
+class TabletopReach(_TabletopTaskReward):
+    """r = 1 − tanh(‖ee(s') − obj(s')‖ / REACH_SCALE) ∈ (0, 1] from the tabletop observation layout."""
+
+    name = "tabletop_reach"
 
     def reward(self, batch: Batch) -> Tensor:
         return reach_reward(batch.next_obs.float())
 
-    def update(self, batch: Batch) -> dict[str, Tensor]:
-        return {}
 
-
-class TabletopSafety(IntrinsicReward):
+class TabletopSafety(_TabletopTaskReward):
     """c = Σ of the three indicator costs of :func:`safety_cost` on s' (a cost: weight it negatively)."""
 
     name = "tabletop_safety"
-    per_step = True
-
-    def __init__(self, obs_dim: int, action_dim: int) -> None:
-        super().__init__()
-        _check_obs_dim("TabletopSafety", obs_dim)
 
     def reward(self, batch: Batch) -> Tensor:
         return sum(safety_cost(batch.next_obs.float()).values())
-
-    def update(self, batch: Batch) -> dict[str, Tensor]:
-        return {}
 
 
 class TabletopMETRA(METRA):

@@ -25,20 +25,9 @@ import math
 import torch
 from torch import Tensor, nn
 
-from rlinfo.rewards.base import SkillReward, check_float, check_int
+from rlinfo.rewards.base import SkillReward, check_int
 from rlinfo.skills import ContinuousSkills, DiscreteSkills, SkillSpace
 from rlinfo.types import Batch
-
-
-def check_phi_args(
-    owner: str, obs_dim: int, action_dim: int, hidden_dim: int, num_layers: int, lr: float
-) -> None:
-    """One-line ``ValueError`` for a bad dimension, width, depth or learning rate of φ."""
-    check_int(owner, "obs_dim", obs_dim, 1)
-    check_int(owner, "action_dim", action_dim, 0)
-    check_int(owner, "hidden_dim", hidden_dim, 1)
-    check_int(owner, "num_layers", num_layers, 0)
-    check_float(owner, "lr", lr, positive=True)
 
 
 def phi_stats(delta_phi: Tensor, r: Tensor) -> dict[str, Tensor]:
@@ -88,22 +77,13 @@ class WDMSkillReward(SkillReward):
         """The learned representation φ(s) ∈ R^skill_dim (differentiable), shape [..., skill_dim]."""
         return self.phi_net(obs.float())
 
-    def _skill(self, batch: Batch) -> Tensor:
-        name = type(self).__name__
-        if batch.skill is None:
-            raise ValueError(f"{name} needs batch.skill ([B, skill_dim]); got None")
-        if batch.skill.shape[-1] != self.skill_dim:
-            dim = batch.skill.shape[-1]
-            raise ValueError(f"{name}: batch.skill has dim {dim}, expected {self.skill_dim}")
-        return batch.skill.float()
-
     def delta_phi(self, batch: Batch) -> Tensor:
         """Δφ = φ(s') − φ(s), shape [B, skill_dim] (differentiable)."""
         return self.phi(batch.next_obs) - self.phi(batch.obs)
 
     def reward(self, batch: Batch) -> Tensor:
         """r = (φ(s') − φ(s))ᵀ z, shape [B], without gradient."""
-        z = self._skill(batch)
+        z = self.batch_skill(batch)
         with torch.no_grad():
             return (self.delta_phi(batch) * z).sum(-1)
 

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"rlinfo: error: {message}", file=sys.stderr)
-        return 2
+        return int(getattr(e, "exit_code", 2))  # a run stopped by a signal: 128 + signal
 
 
 if __name__ == "__main__":

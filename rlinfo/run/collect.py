@@ -92,6 +92,9 @@ class Collector:
         if self.clip_actions:  # Gaussian samples are clipped to the Box (log π keeps the raw sample)
             space = self.envs.single_action_space
             env_action = np.clip(env_action, space.low, space.high)
+        actions = np.asarray(env_action)
+        if np.issubdtype(actions.dtype, np.floating) and not np.isfinite(actions).all():
+            raise self.non_finite("action from the policy", actions[~np.isfinite(actions)][0])
         next_obs, rew, term, trunc, info = self.envs.step(env_action)
         for what, value in (("observation", next_obs), ("reward", rew)):  # numpy on the CPU: no device sync
             if not np.isfinite(value).all():

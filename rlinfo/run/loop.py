@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,16 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from rlinfo.buffer_chunks import BufferChunks
-from rlinfo.checkpoint import checkpoint_errors, latest_checkpoint, load_checkpoint, save_checkpoint
-from rlinfo.config import Config
+from rlinfo.checkpoint import (
+    checkpoint_errors,
+    describe_os_error,
+    latest_checkpoint,
+    load_checkpoint,
+    previous,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from rlinfo.config import Config, to_dict
 from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
 from rlinfo.rewards import SkillReward
 from rlinfo.run.build import Parts, build
@@ -44,10 +54,11 @@ from rlinfo.run.evaluate import (
     final_evaluation,
     write_eval,
 )
+from rlinfo.run.lock import RunLock
 from rlinfo.run.monitor import advance, progress_bar, stat_tag, warn
 from rlinfo.run.offpolicy import OffPolicy
 from rlinfo.run.onpolicy import OnPolicy
-from rlinfo.run.resume import non_finite_error, resume_config
+from rlinfo.run.resume import check_against_checkpoint, non_finite_error, record_resume, resume_config
 
 CHARTS = ("episodic_return", "episodic_length", "success", "intrinsic_return")
 
@@ -104,6 +115,8 @@ class Trainer:
         self.purge_step: int | None = None  # on resume: drop TensorBoard events after the checkpoint
         self.run_dir: Path | None = None
         self.chunks: BufferChunks | None = None
+        self.lock: RunLock | None = None
+        self.stop_signal: int | None = None  # SIGINT/SIGTERM received: checkpoint and stop
         if run_dir is not None:
             self.attach(cfg, run_dir)
 
@@ -132,14 +145,25 @@ class Trainer:
         return self.learner.buffer
 
     def attach(self, cfg: Config, run_dir: str | Path) -> None:
-        """Write into ``run_dir`` from now on (the CLI builds and validates everything before creating it)."""
+        """Write into ``run_dir`` from now on: take its lock (one writer per run) and clear what a kill
+        left half-written. The CLI builds and validates everything before creating the directory."""
+        self.lock = RunLock(Path(run_dir))
         self.cfg, self.run_dir = cfg, Path(run_dir)
+        remove_stale_temporaries(self.run_dir)
         self.chunks = BufferChunks(self.run_dir / "checkpoints" / "buffer")
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.parts.close()
+        try:
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+        except OSError:
+            pass  # the events file is not writable: already reported by the failing write
+        finally:
+            self.parts.close()
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
 
     def sample_skills(self, n: int) -> Tensor:
         if not isinstance(self.reward_module, SkillReward):
@@ -162,9 +186,17 @@ class Trainer:
 
     def train(self) -> dict[str, Any]:
         """Run until ``total_steps`` env steps; checkpoint; return the final evaluation."""
+        with stop_signals(self), quiet_writer_thread():
+            try:
+                if self.run_dir is not None:
+                    self.writer = SummaryWriter(str(self.run_dir), purge_step=self.purge_step)
+                return self._train()
+            except BaseException:
+                self.close()
+                raise
+
+    def _train(self) -> dict[str, Any]:
         cfg = self.cfg
-        if self.run_dir is not None:
-            self.writer = SummaryWriter(str(self.run_dir), purge_step=self.purge_step)
         if not self.started:
             self.start()
         if not self.parts.on_policy and cfg.total_steps <= cfg.train.learning_starts:
@@ -192,6 +224,9 @@ class Trainer:
             if self.run_dir is not None and self.global_step >= marks.ckpt and running:
                 marks.ckpt += train.checkpoint_every
                 self.save()
+            if self.stop_signal is not None and running:
+                bar.close()
+                raise self.stopped()
         bar.close()
         try:
             if self.run_dir is not None:
@@ -221,13 +256,23 @@ class Trainer:
         if self.writer is None:
             return
         step = self.global_step
-        for name, value in {"sps": sps, **charts}.items():
-            self.writer.add_scalar(f"charts/{name}", value, step)
-        for name, value in scalars.items():
-            group, _, stat = name.partition("/")
-            self.writer.add_scalar(
-                stat_tag(group, stat, self.agent.loss_names, self.cfg.reward.name), value, step
-            )
+        with self.event_errors():
+            for name, value in {"sps": sps, **charts}.items():
+                self.writer.add_scalar(f"charts/{name}", value, step)
+            for name, value in scalars.items():
+                group, _, stat = name.partition("/")
+                tag = stat_tag(group, stat, self.agent.loss_names, self.cfg.reward.name)
+                self.writer.add_scalar(tag, value, step)
+
+    @contextmanager
+    def event_errors(self) -> Iterator[None]:
+        """An OS error of the TensorBoard writer (in its thread or here) as one line naming the file."""
+        try:
+            yield
+        except OSError as e:
+            where = e.filename or f"the TensorBoard events in {self.run_dir}"
+            last = previous(self.run_dir) if self.run_dir is not None else ""
+            raise RlinfoError(f"{describe_os_error(e, f'cannot write {where}')}; {last}") from None
 
     def evaluate(self, figure_path: Path | None) -> dict[str, Any]:
         """Coverage (+ figure) where the env reports positions; return and success of PPO episodes."""
@@ -244,9 +289,10 @@ class Trainer:
             result.update(evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path))
         result["steps"] = self.global_step
         if self.writer is not None:
-            for k, v in result.items():
-                if isinstance(v, (int, float)) and k != "steps":
-                    self.writer.add_scalar(f"eval/{k}", v, self.global_step)
+            with self.event_errors():
+                for k, v in result.items():
+                    if isinstance(v, (int, float)) and k != "steps":
+                        self.writer.add_scalar(f"eval/{k}", v, self.global_step)
         if self.run_dir is not None:
             write_eval(self.run_dir, result)
         return result
@@ -285,6 +331,7 @@ class Trainer:
             "learner": learner_meta,
             "collector": collector_meta,
             "action_space_rng": self.envs.action_space.np_random.bit_generator.state,
+            "config": to_dict(self.cfg),  # resume refuses a config.yaml whose identity keys were edited
         }
         if hasattr(self.envs, "get_state"):  # the maze vector env: continue mid-episode
             env = self.envs.get_state()
@@ -297,17 +344,32 @@ class Trainer:
 
     def load_networks(self, state: dict[str, Any]) -> None:
         """The agent, the reward module and their optimisers from a checkpoint's state."""
+        optimizers = list(self.agent.optimizers.values())
+        if self.reward_module is not None:
+            optimizers += list(self.reward_module.optimizers.values())
+        configured = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
+        parts = [("agent", self.agent, state.get("agent"))]
+        parts.append(("reward", self.reward_module, state.get("reward")))
         try:
-            self.agent.load_state_dict(state["agent"])
+            for name, module, saved in parts:
+                if module is not None:
+                    mismatch = first_mismatch(module.state_dict(), saved)
+                    if mismatch:
+                        raise CheckpointError(f"checkpoint does not match this run: {name} {mismatch}")
+                    module.load_state_dict(saved)
             for k, opt in self.agent.optimizers.items():
                 opt.load_state_dict(state["agent_optim"][k])
             if self.reward_module is not None:
-                self.reward_module.load_state_dict(state["reward"])
                 self.reward_module.load_optimizer_state(state["reward_optim"])
+        except CheckpointError:
+            raise
         except KeyError as e:
             raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
         except (RuntimeError, ValueError, TypeError) as e:
             raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
+        for opt, lrs in zip(optimizers, configured, strict=True):  # the config's rates (resume may lower)
+            for group, lr in zip(opt.param_groups, lrs, strict=True):
+                group["lr"] = lr
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` and the chunked buffer; mismatches are CheckpointErrors."""
@@ -351,16 +413,23 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Trainer:
         """A trainer that continues the run in ``run_dir`` from its latest checkpoint."""
-        cfg = resume_config(run_dir, overrides)
+        run_dir = Path(run_dir)
+        cfg, _ = resume_config(run_dir, overrides)  # reads only: a refused resume writes nothing
         state = load_checkpoint(latest_checkpoint(run_dir))
-        trainer = cls(cfg, run_dir)
-        trainer.load_state_dict(state)
-        if trainer.global_step >= cfg.total_steps:
-            trainer.close()
+        check_against_checkpoint(cfg, json.loads(state["meta"]).get("config"), int(state["step"]))
+        if int(state["step"]) >= cfg.total_steps:
             raise RlinfoError(
                 f"run {run_dir} already reached total_steps={cfg.total_steps}; to train further resume with "
                 f"a larger total_steps=..."
             )
+        trainer = cls(cfg)  # builds and checks everything (e.g. device=cuda on a CPU machine) first
+        try:
+            trainer.attach(cfg, run_dir)  # the run directory's lock: one writer at a time
+            trainer.load_state_dict(state)
+            record_resume(run_dir, resume_config(run_dir)[0], cfg, trainer.global_step)
+        except BaseException:
+            trainer.close()
+            raise
         trainer.purge_step = trainer.global_step + 1  # events the killed process wrote later are dropped
         return trainer
 
@@ -368,14 +437,109 @@ class Trainer:
         """Write the changed buffer chunks (off-policy), then the checkpoint; then prune old chunks."""
         assert self.run_dir is not None and self.chunks is not None
         self.learner.flush(self.collector)  # unscored steps are not saved
+        self.check_finite()  # a checkpoint never holds a NaN: the latest one is always a good one
         state = self.state_dict()
         if isinstance(self.learner, OffPolicy):
             with checkpoint_errors(self.run_dir, self.global_step):
                 state["buffer"] = json.dumps(self.learner.save_files(self.chunks, self.global_step))
-        path = save_checkpoint(self.run_dir, self.global_step, state)
+        path = save_checkpoint(self.run_dir, self.global_step, state, keep=self.cfg.train.keep_checkpoints)
         self.chunks.prune()
         return path
+
+    def check_finite(self) -> None:
+        """Raise :meth:`non_finite` for the first NaN/inf in the networks, optimisers or dual variables."""
+        named: list[tuple[str, Any]] = [(f"agent {k}", v) for k, v in self.agent.state_dict().items()]
+        for k, opt in self.agent.optimizers.items():
+            for i, slots in opt.state_dict()["state"].items():
+                named += [(f"agent optimiser {k} state {i}.{n}", v) for n, v in slots.items()]
+        if self.reward_module is not None:
+            module = self.reward_module
+            named += [(f"{module.name} {k}", v) for k, v in module.state_dict().items()]
+        for name, value in named:
+            if isinstance(value, Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
+                raise self.non_finite(name, value[~torch.isfinite(value)].flatten()[0].item())
+
+    def stopped(self) -> RlinfoError:
+        """Checkpoint now; the error that ends a run stopped by SIGINT/SIGTERM (exit 128 + signal)."""
+        import signal
+
+        name = signal.Signals(self.stop_signal).name if self.stop_signal else "a signal"
+        if self.run_dir is None:
+            return Stopped(f"stopped by {name} at step {self.global_step}", self.stop_signal)
+        self.save()
+        return Stopped(
+            f"stopped by {name} at step {self.global_step}; checkpoint saved; resume with: "
+            f"rlinfo train --resume {self.run_dir}",
+            self.stop_signal,
+        )
 
     def non_finite(self, what: str, value: Any) -> NonFiniteError:
         """The error that stops a run at a NaN/inf: names the quantity and step and how to resume."""
         return non_finite_error(what, value, self.global_step, self.run_dir)
+
+
+class Stopped(RlinfoError):
+    """A run stopped by SIGINT or SIGTERM after writing its checkpoint; the exit code is 128 + signal."""
+
+    def __init__(self, message: str, signum: int | None) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + (signum or 2)
+
+
+@contextmanager
+def stop_signals(trainer: Trainer) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``trainer.stop_signal``: the loop finishes its update, checkpoints, stops.
+    A second signal stops at once (KeyboardInterrupt)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if trainer.stop_signal is not None:
+            raise KeyboardInterrupt
+        trainer.stop_signal = signum
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextmanager
+def quiet_writer_thread() -> Iterator[None]:
+    """Keep TensorBoard's writer thread from printing a traceback when a write fails (full disk,
+    read-only directory): the same error reaches the main thread at its next write, as one line."""
+    import threading
+
+    previous_hook = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if type(args.thread).__name__ == "_AsyncWriterThread" and issubclass(args.exc_type, OSError):
+            return
+        previous_hook(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous_hook
+
+
+def first_mismatch(current: dict[str, Tensor], saved: Any) -> str:
+    """The first key missing, unexpected or of another shape in ``saved`` (a state dict), or ''."""
+    if not isinstance(saved, dict):
+        return f"state is {type(saved).__name__}, not a state dict"
+    for key, value in current.items():
+        if key not in saved:
+            return f"lacks {key!r}"
+        other = saved[key]
+        if isinstance(value, Tensor) and (not isinstance(other, Tensor) or other.shape != value.shape):
+            shape = tuple(other.shape) if isinstance(other, Tensor) else type(other).__name__
+            return f"{key!r} has shape {shape}, this run has {tuple(value.shape)}"
+    extra = [k for k in saved if k not in current]
+    return f"has an unexpected {extra[0]!r}" if extra else ""

@@ -1,74 +1,125 @@
-"""Resuming a run: its saved ``config.yaml`` plus the few overrides that are safe, and the error that
-stops a run at a NaN with the command that resumes it.
+"""Resuming a run: which config keys may change, the checks made before anything is written, the record
+of accepted changes, and the error that stops a run at a NaN.
 
-What a checkpoint holds is decided by its owners: the loop (rlinfo/run/loop.py: counters, RNGs), the
-collector, the learner (agent, reward module, replay buffer chunks) and the maze vector env.
+A run's identity — env, reward, agent, network shapes, seed, buffer size — is what it has learned so
+far; it can never change on resume. Keys that only steer what happens next may (:data:`RESUMABLE`):
+the budget, logging, evaluation and checkpoint schedules, the device, threads, and the learning rates,
+batch size and update counts (to recover from a divergence: resume with a lower ``agent.lr``).
+
+:func:`resume_config` only reads. The caller builds the run, takes the run directory's lock and loads
+the checkpoint; only then :func:`record_resume` rewrites ``config.yaml`` and appends the accepted
+changes to ``resume_history.jsonl``. A refused resume writes nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import json
+import time
 from pathlib import Path
 from typing import Any
 
-from rlinfo.checkpoint import atomic_write, describe_os_error
+from rlinfo.checkpoint import atomic_write, describe_os_error, previous
 from rlinfo.config import Config, load_config, to_dict, to_yaml
 from rlinfo.errors import NonFiniteError, RlinfoError
 from rlinfo.run.rundir import load_run_config
 
-# config keys that may change when a run is resumed (everything else must match the saved run)
+# config keys that may change when a run is resumed (patterns; everything else is the run's identity)
 RESUMABLE = (
     "total_steps",
     "device",
     "run_root",
+    "run_name",
     "train.progress",
     "train.threads",
     "train.log_every",
     "train.checkpoint_every",
+    "train.keep_checkpoints",
     "train.eval_every",
-    "eval.",
+    "train.grad_steps",
+    "train.reward_update_every",
+    "eval.*",
+    "agent.lr",
+    "agent.batch_size",
+    "reward.params.lr",
+    "reward.channels.*.params.lr",
 )
+HISTORY = "resume_history.jsonl"
 
 
-# ---------------------------------------------------------------------- config
+def resumable(key: str) -> bool:
+    return any(fnmatch.fnmatchcase(key, pattern) for pattern in RESUMABLE)
 
 
-def _changed(old: Any, new: Any, prefix: str = "") -> list[str]:
+def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts."""
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) | set(new))
-        return [k for key in keys for k in _changed(old.get(key), new.get(key), f"{prefix}{key}.")]
+        return [k for key in keys for k in changed_keys(old.get(key), new.get(key), f"{prefix}{key}.")]
     return [] if old == new else [prefix.rstrip(".")]
 
 
-def resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """The saved ``config.yaml`` of ``run_dir`` with ``overrides`` (only :data:`RESUMABLE` keys)."""
+def refuse_identity_changes(before: dict[str, Any], after: dict[str, Any], what: str) -> None:
+    fixed = [k for k in changed_keys(before, after) if not resumable(k)]
+    if fixed:
+        allowed = ", ".join(RESUMABLE)
+        raise RlinfoError(
+            f"cannot change {', '.join(fixed)} {what} (they define the run; may change: {allowed})"
+        )
+
+
+def resume_config(
+    run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[Config, list[str]]:
+    """The run's ``config.yaml`` with ``overrides`` (only resumable keys), and the keys that change."""
     run_dir = Path(run_dir)
     saved = load_run_config(run_dir)
     cfg = load_config(run_dir / "config.yaml", list(overrides))
-    fixed = [k for k in _changed(to_dict(saved), to_dict(cfg)) if not k.startswith(RESUMABLE)]
-    if fixed:
-        raise RlinfoError(
-            f"cannot change {', '.join(fixed)} when resuming (only total_steps, device, train.progress, "
-            "train.threads, train.log_every, train.checkpoint_every, train.eval_every and eval.* may change)"
-        )
+    refuse_identity_changes(to_dict(saved), to_dict(cfg), "when resuming")
     cfg = dataclasses.replace(cfg, run_root=str(run_dir.parent), run_name=run_dir.name)
-    if cfg != saved:
-        write_config(run_dir, cfg)
-    return cfg
+    return cfg, changed_keys(to_dict(saved), to_dict(cfg))
 
 
-def write_config(run_dir: Path, cfg: Config) -> None:
+def check_against_checkpoint(cfg: Config, saved: dict[str, Any] | None, step: int) -> None:
+    """Refuse a ``config.yaml`` whose identity keys were edited since the checkpoint of ``step``."""
+    if saved is not None:  # checkpoints from before this check carry no config
+        what = f"since the checkpoint of step {step} (config.yaml edited?)"
+        refuse_identity_changes(saved, to_dict(cfg), what)
+
+
+def record_resume(run_dir: Path, before: Config, cfg: Config, step: int) -> None:
+    """Write the accepted ``config.yaml`` and append the change to ``resume_history.jsonl``."""
+    old, new = to_dict(before), to_dict(cfg)
+    keys = [k for k in changed_keys(old, new) if k not in ("run_root", "run_name")]
+    changes = {k: [_get(old, k), _get(new, k)] for k in keys}
+    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step, "changes": changes}
     try:
-        atomic_write(run_dir / "config.yaml", lambda f: f.write(to_yaml(cfg).encode()))
+        if changes:
+            atomic_write(run_dir / "config.yaml", to_yaml(cfg).encode())
+        history = run_dir / HISTORY
+        text = history.read_text(encoding="utf-8") if history.is_file() else ""
+        atomic_write(history, (text + json.dumps(entry, sort_keys=True) + "\n").encode())
     except OSError as e:
-        raise RlinfoError(describe_os_error(e, f"cannot write {run_dir / 'config.yaml'}")) from None
+        raise RlinfoError(describe_os_error(e, f"cannot write {e.filename or run_dir}")) from None
+
+
+def _get(tree: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        tree = tree.get(part) if isinstance(tree, dict) else None  # type: ignore[assignment]
+    return tree
 
 
 def non_finite_error(what: str, value: Any, step: int, run_dir: Path | None) -> NonFiniteError:
-    """The error that stops a run at a NaN/inf: names the quantity and step and how to resume."""
-    msg = f"non-finite {what} ({value}) at step {step}; the last checkpoint"
+    """The error that stops a run at a NaN/inf: names the quantity, the step, the true state of the last
+    checkpoint and how to resume."""
+    msg = f"non-finite {what} ({value}) at step {step}"
     if run_dir is None:
-        return NonFiniteError(f"{msg} is intact")
+        return NonFiniteError(msg)
+    last = previous(run_dir)
+    if last.startswith("no earlier"):
+        return NonFiniteError(f"{msg}; no checkpoint was written in {run_dir}: fix the cause and start again")
     return NonFiniteError(
-        f"{msg} in {run_dir} is intact; fix the cause, then resume with: rlinfo train --resume {run_dir}"
+        f"{msg}; {last} in {run_dir}; fix the cause (e.g. a lower agent.lr or reward.params.lr), then resume "
+        f"with: rlinfo train --resume {run_dir}"
     )
