@@ -104,8 +104,8 @@ def test_resume_errors_are_clear(tmp_path):
     trainer.train()
     with pytest.raises(RlinfoError, match="already reached total_steps=400"):
         Trainer.resume(run_dir)
-    with pytest.raises(RlinfoError, match="cannot change agent.lr"):
-        Trainer.resume(run_dir, ["agent.lr=0.1"])
+    with pytest.raises(RlinfoError, match="cannot change agent.hidden_dim"):
+        Trainer.resume(run_dir, ["agent.hidden_dim=64", "total_steps=800"])
     (run_dir / "checkpoints" / "latest.json").unlink()
     with pytest.raises(CheckpointError, match="no checkpoint"):
         Trainer.resume(run_dir, ["total_steps=800"])
