@@ -31,7 +31,7 @@ from torch.distributions import Categorical, Normal
 
 from rlinfo.agents.entropy import build_controller
 from rlinfo.nn import mlp
-from rlinfo.rewards.rnd import RunningMeanStd
+from rlinfo.running_stats import RunningMeanStd
 
 OBS_CLIP = 10.0
 

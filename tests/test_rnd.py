@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rlinfo.rewards import REWARDS, RND, make_reward
-from rlinfo.rewards.rnd import RunningMeanStd
+from rlinfo.running_stats import RunningMeanStd
 from rlinfo.types import Batch
 
 
