@@ -54,6 +54,12 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
+    @staticmethod
+    def bytes_per_row(obs_dim: int, action_dim: int, skill_dim: int = 0) -> int:
+        """Memory of one stored transition: obs and next_obs, action, skill, reward (float32), terminated
+        (bool) and the n-step link (int64)."""
+        return 4 * (2 * obs_dim + action_dim + skill_dim + 1) + 1 + 8
+
     def add(
         self,
         batch: Batch,

@@ -48,6 +48,7 @@ def atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide figures and metrics from other users
         with os.fdopen(fd, "wb") as f:
             if isinstance(write, bytes):
                 f.write(write)

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from rlinfo.buffer_chunks import BufferChunks
 from rlinfo.buffers import ReplayBuffer
+from rlinfo.errors import RlinfoError
 from rlinfo.run.build import Parts
 from rlinfo.run.collect import Collector, Step
 from rlinfo.types import Batch
@@ -34,6 +35,7 @@ class OffPolicy:
     def __init__(self, parts: Parts) -> None:
         self.parts, self.cfg = parts, parts.cfg
         self.agent, self.reward_module = parts.agent, parts.reward_module
+        check_buffer_memory(self.cfg.train.buffer_size, parts.obs_dim, parts.action_dim, parts.skill_dim)
         self.buffer = ReplayBuffer(
             self.cfg.train.buffer_size, parts.obs_dim, parts.action_dim, parts.skill_dim, parts.device
         )
@@ -150,3 +152,26 @@ class OffPolicy:
         chunks.load(self.buffer, manifest)
         if not env_restored:  # new episodes were started: never link them to saved rows
             self.buffer.last_index.fill_(-1)
+
+
+def check_buffer_memory(capacity: int, obs_dim: int, action_dim: int, skill_dim: int) -> None:
+    """Refuse a replay buffer larger than the memory available now, before allocating it (one line)."""
+    row_bytes = ReplayBuffer.bytes_per_row(obs_dim, action_dim, skill_dim)
+    need, available = capacity * row_bytes, available_memory()
+    if available is not None and need > available:
+        raise RlinfoError(
+            f"train.buffer_size={capacity} needs {need / 2**30:.1f} GiB ({row_bytes} bytes per transition), "
+            f"more than the {available / 2**30:.1f} GiB of memory available"
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``; None elsewhere)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None

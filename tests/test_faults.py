@@ -1,0 +1,198 @@
+"""Faults a run must survive (issue 19): divergence, refused resumes, real file-size limits, concurrent
+writers, signals, corrupted files, symlinks, leftovers of a kill, oversized inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
+from rlinfo.config import load_config
+from rlinfo.errors import CheckpointError, ConfigError, NonFiniteError, RlinfoError
+from rlinfo.run.cli import main
+from rlinfo.run.loop import Trainer
+
+FAST = ["env.num_envs=4", "eval.num_rollouts=4", "train.learning_starts=200", "train.progress=false"]
+
+
+def train(tmp_path: Path, name: str, *overrides: str) -> Path:
+    assert main(["train", "metra_maze", *FAST, *overrides, f"run_root={tmp_path}", f"run_name={name}"]) == 0
+    return tmp_path / name
+
+
+def one_line(capsys: pytest.CaptureFixture) -> str:
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if line.startswith("rlinfo: error")]
+    assert len(err) == 1, err
+    return err[0]
+
+
+def finite(state: dict) -> bool:
+    tensors = [v for v in state["agent"].values()] + [v for v in state["reward"].values()]
+    return all(torch.isfinite(t).all() for t in tensors if t.is_floating_point())
+
+
+def test_divergence_never_reaches_a_checkpoint_and_resume_with_a_lower_lr_continues(tmp_path, capsys):
+    """checkpoint_every < log_every: the NaN is caught at the checkpoint, not at the (later) log."""
+    overrides = [*FAST, "total_steps=3000", "train.learning_starts=400", "train.checkpoint_every=100"]
+    overrides += ["train.log_every=5000", "reward.params.lr=1e8", f"run_root={tmp_path}", "run_name=d"]
+    assert main(["train", "metra_maze", *overrides]) == 2
+    err = one_line(capsys)
+    assert "non-finite" in err and "is intact" in err and "rlinfo train --resume" in err
+    run_dir = tmp_path / "d"
+    state = load_checkpoint(latest_checkpoint(run_dir))
+    assert finite(state) and 300 <= state["step"] < 3000
+    assert main(["train", "--resume", str(run_dir), "reward.params.lr=3e-4"]) == 0
+    assert json.loads((run_dir / "eval.json").read_text())["steps"] >= 3000
+    history = [json.loads(line) for line in (run_dir / "resume_history.jsonl").read_text().splitlines()]
+    assert (
+        history[-1]["changes"] == {"reward.params.lr": [1e8, 3e-4]} and history[-1]["step"] == state["step"]
+    )
+
+
+def test_a_refused_resume_writes_nothing(tmp_path, capsys):
+    run_dir = train(tmp_path, "r", "total_steps=600", "eval.num_rollouts=8")
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != ".lock"}
+    for overrides in (["total_steps=100", "eval.num_rollouts=3"], ["total_steps=900", "device=cuda:7"],
+                      ["total_steps=900", "agent.hidden_dim=64"], ["total_steps=900", "seed=5"]):  # fmt: skip
+        if overrides[1] == "device=cuda:7" and torch.cuda.device_count() > 7:
+            continue
+        assert main(["train", "--resume", str(run_dir), *overrides]) == 2
+        one_line(capsys)
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != ".lock"}
+    assert after == before  # config.yaml keeps eval.num_rollouts=8: a later `rlinfo eval` is unchanged
+    assert not (run_dir / "resume_history.jsonl").exists()
+
+
+def test_identity_keys_edited_in_config_yaml_are_refused(tmp_path, capsys):
+    run_dir = train(tmp_path, "e", "total_steps=600")
+    path = run_dir / "config.yaml"
+    path.write_text(path.read_text().replace("seed: 0", "seed: 3"))
+    assert main(["train", "--resume", str(run_dir), "total_steps=900"]) == 2
+    assert "cannot change seed since the checkpoint of step" in one_line(capsys)
+
+
+def test_a_real_file_size_limit_gives_one_line_and_keeps_the_previous_checkpoint(tmp_path):
+    """RLIMIT_FSIZE (the kernel's per-process file-size limit, EFBIG) stands in for a full disk."""
+    run_dir = train(tmp_path, "f", "total_steps=600")
+    step = load_checkpoint(latest_checkpoint(run_dir))["step"]
+
+    def limit() -> None:  # in the child: files above 256 KiB fail with EFBIG instead of killing it
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    cmd = [sys.executable, "-m", "rlinfo.run.cli", "train", "--resume", str(run_dir), "total_steps=1200"]
+    done = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit, timeout=300)
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and err[-1].startswith("rlinfo: error: cannot write "), done.stderr
+    assert "file too large" in err[-1] and f"the previous checkpoint (step {step}) is intact" in err[-1]
+    assert "Traceback" not in done.stderr
+    assert load_checkpoint(latest_checkpoint(run_dir))["step"] == step  # still loads, still the latest
+    assert not list(run_dir.rglob(".*.tmp-*"))  # the half-written file was removed
+    assert main(["train", "--resume", str(run_dir), "total_steps=1200"]) == 0
+
+
+def test_one_writer_per_run_directory(tmp_path, capsys):
+    run_dir = train(tmp_path, "w", "total_steps=600")
+    first = Trainer.resume(run_dir, ["total_steps=900"])
+    try:
+        with pytest.raises(
+            RlinfoError, match=f"is being written by another rlinfo process \\(pid {os.getpid()}\\)"
+        ):
+            Trainer.resume(run_dir, ["total_steps=900"])
+        assert main(["eval", str(run_dir), "--no-figure"]) == 0  # readers need no lock
+    finally:
+        first.close()
+    Trainer.resume(run_dir, ["total_steps=900"]).close()  # released: the next writer may start
+
+
+def test_sigterm_checkpoints_and_prints_the_resume_command(tmp_path):
+    run_dir = tmp_path / "s"
+    cmd = [sys.executable, "-m", "rlinfo.run.cli", "train", "metra_maze", *FAST, "total_steps=200000",
+           "train.checkpoint_every=0", f"run_root={tmp_path}", "run_name=s"]  # fmt: skip
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(run_dir.glob("events.out.tfevents.*")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # training is under way
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 128 + signal.SIGTERM, err
+    last = err.strip().splitlines()[-1]
+    assert (
+        last.startswith("rlinfo: error: stopped by SIGTERM at step ")
+        and f"rlinfo train --resume {run_dir}" in last
+    )
+    step = int(last.split("at step ")[1].split(";")[0])
+    assert load_checkpoint(latest_checkpoint(run_dir))["step"] == step
+    assert main(["train", "--resume", str(run_dir), f"total_steps={step + 400}"]) == 0
+
+
+def test_corrupted_or_mismatched_checkpoints_are_refused_in_one_line(tmp_path, capsys):
+    run_dir = train(tmp_path, "c", "total_steps=600")
+    path = latest_checkpoint(run_dir)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit inside tensor data
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="is corrupted"):
+        latest_checkpoint(run_dir)
+    other = train(tmp_path, "o", "total_steps=600", "agent.hidden_dim=64")
+    cfg = load_config(run_dir / "config.yaml")
+    trainer = Trainer(cfg)
+    try:
+        with pytest.raises(
+            CheckpointError, match="agent 'actor.net.0.weight' has shape \\(64, 4\\), this run has"
+        ):
+            trainer.load_networks(load_checkpoint(latest_checkpoint(other)))
+    finally:
+        trainer.close()
+
+
+def test_figures_never_write_through_a_symlink_and_kill_leftovers_are_cleaned(tmp_path):
+    run_dir = train(
+        tmp_path, "l", "total_steps=600", "train.checkpoint_every=100", "train.keep_checkpoints=2"
+    )
+    assert len(list((run_dir / "checkpoints").glob("step_*.pt"))) == 2  # older ones pruned
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me")
+    (run_dir / "skills.png").unlink()
+    (run_dir / "skills.png").symlink_to(outside)
+    assert main(["eval", str(run_dir)]) == 0
+    assert outside.read_text() == "keep me" and not (run_dir / "skills.png").is_symlink()
+    stale = run_dir / "checkpoints" / ".step_000000700.pt.tmp-abc123"
+    stale.write_bytes(b"")  # what a kill during a write leaves
+    assert main(["train", "--resume", str(run_dir), "total_steps=800"]) == 0
+    assert not stale.exists()
+
+
+def test_oversized_inputs_are_refused_before_use(tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    bomb.write_text("\n".join(levels) + "\n")
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="anchor or alias at line 1"):
+        load_config(bomb)
+    assert time.perf_counter() - start < 1.0
+    with pytest.raises(ConfigError, match="eval.num_rollouts=1000000000 is above the limit"):
+        load_config("metra_maze", ["eval.num_rollouts=1000000000"])
+    with pytest.raises(
+        RlinfoError, match="train.buffer_size=.* GiB .* more than the .* GiB of memory available"
+    ):
+        Trainer(load_config("metra_ant", ["train.buffer_size=900000000", "env.num_envs=1"]))
+
+
+def test_nan_actions_stop_with_their_name_and_step():
+    trainer = Trainer(load_config("metra_maze", [*FAST, "total_steps=600"]))
+    act = trainer.agent.act
+    trainer.agent.act = lambda x, deterministic=False: act(x, deterministic) * float("nan")
+    with pytest.raises(NonFiniteError, match="non-finite action from the policy \\(nan\\) at step \\d+"):
+        trainer.train()
