@@ -176,7 +176,8 @@ def test_figures_never_write_through_a_symlink_and_kill_leftovers_are_cleaned(tm
 def test_oversized_inputs_are_refused_before_use(tmp_path):
     bomb = tmp_path / "bomb.yaml"
     levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
-    levels += [f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    pairs = zip("abcdefgh", "bcdefghi", strict=True)  # level c repeats level p six times: 9 * 6^8 leaves
+    levels += [f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}]" for p, c in pairs]
     bomb.write_text("\n".join(levels) + "\n")
     start = time.perf_counter()
     with pytest.raises(ConfigError, match="anchor or alias at line 1"):
