@@ -3,6 +3,7 @@ writers, signals, corrupted files, symlinks, leftovers of a kill, oversized inpu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -10,10 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import load_config
@@ -197,3 +201,51 @@ def test_nan_actions_stop_with_their_name_and_step():
     trainer.agent.act = lambda x, deterministic=False: act(x, deterministic) * float("nan")
     with pytest.raises(NonFiniteError, match="non-finite action from the policy \\(nan\\) at step \\d+"):
         trainer.train()
+
+
+KEYS = ["seed", "device", "eval.num_rollouts", "eval.max_steps", "agent.lr", "agent.hidden_dim", "env.name"]
+KEYS += ["env.num_envs", "reward.name", "reward.params.lr", "reward.params.skill_dim", "train.buffer_size"]
+KEYS += ["train.threads", "train.log_every", "run_name", "nonsense.key", "agent.params.x"]
+VALUES = ["0", "-1", "1e9", "3", "cuda", "cpu", "maze:tree", "nan", "[1, 2]", "{a: 1}", "''", "metra"]
+VALUES += ["x" * 300]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    overrides=st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(VALUES)), max_size=4),
+    edit=st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(["seed: 0", "name: metra", "lr: 0.0003", "num_envs: 4", "hidden_dim: 128"]),
+                  st.sampled_from(VALUES)),  # fmt: skip
+        st.binary(max_size=64),
+    ),
+)
+def test_fuzzed_resumes_that_are_refused_write_nothing(finished_run, overrides, edit):
+    """Resume with fuzzed overrides and fuzzed edits of config.yaml: every outcome here is a refusal (the
+    budget is already reached), in one line, and the run directory is left byte for byte as it was."""
+    run_dir, original = finished_run
+    config = run_dir / "config.yaml"
+    text = original
+    if isinstance(edit, tuple):
+        key, value = edit
+        text = original.replace(key, f"{key.split(':')[0]}: {value}", 1)
+    elif isinstance(edit, bytes):
+        text = original + edit.decode("latin-1")
+    config.write_text(text)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != ".lock"}
+    args = [f"{k}={v}" for k, v in overrides] + ["total_steps=600"]
+    stderr = io.StringIO()
+    with redirect_stderr(stderr):
+        code = main(["train", "--resume", str(run_dir), *args])
+    lines = stderr.getvalue().strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("rlinfo: error: "), stderr.getvalue()
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != ".lock"}
+    assert after == before
+    config.write_text(original)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fuzz")
+    run_dir = train(root, "z", "total_steps=600")
+    return run_dir, (run_dir / "config.yaml").read_text()
