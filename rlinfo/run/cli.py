@@ -1,4 +1,4 @@
-"""The ``rlinfo`` command: ``train``, ``eval`` and ``list``.
+"""The ``rlinfo`` command: ``train``, ``eval``, ``list``, ``sweep`` and ``report``.
 
 Every error caused by input (config, argument, env name, checkpoint, NaN) is printed as one line
 ``rlinfo: error: ...`` and exits with status 2; ``--debug`` shows the traceback instead.
@@ -20,6 +20,8 @@ EXAMPLES = """examples:
   rlinfo train --resume runs/<run-name> total_steps=200000   # continue a killed/finished run
   rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
   rlinfo list                                 # algorithms, environments and presets
+  rlinfo sweep my_sweep.yaml                  # every trial of a spec on Ray (pip install 'rlinfo[sweep]')
+  rlinfo report sweeps/my_sweep               # IQM with 95% CIs, curves: report.md, report.csv, *.png
 """
 
 
@@ -41,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"rlinfo {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,eval,list}", parser_class=_Parser)
+    commands = "{train,eval,list,sweep,report}"
+    sub = parser.add_subparsers(dest="command", metavar=commands, parser_class=_Parser)
     train = sub.add_parser(
         "train",
         help="train an agent",
@@ -68,6 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     ls = sub.add_parser("list", help="list algorithms, environments and presets")
     ls.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sw = sub.add_parser(
+        "sweep",
+        help="run a sweep of trials on Ray",
+        description="Run every trial of SPEC (a YAML file: preset, overrides, grid/trials, resources; see "
+        "docs/sweeps.md) as an `rlinfo train` run directory under SWEEP_DIR, on a local Ray instance or "
+        "a cluster. Re-running the same command resumes a killed sweep. Needs pip install 'rlinfo[sweep]'.",
+    )
+    sw.add_argument("spec", metavar="SPEC.yaml")
+    sw.add_argument("--dir", metavar="SWEEP_DIR", help="where the trials go (default: sweeps/<spec name>)")
+    sw.add_argument("--address", help="an existing Ray cluster (e.g. auto, HOST:6379); default: local Ray")
+    sw.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    sw.add_argument("--retry-failed", action="store_true", help="run failed trials again")
+    sw.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    rp = sub.add_parser(
+        "report",
+        help="aggregate runs: IQM with confidence intervals, curves",
+        description="Read eval.json and the TensorBoard curves of run directories (or sweep directories "
+        "holding them) and write report.md, report.csv and figures into --out.",
+    )
+    rp.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR")
+    rp.add_argument("--out", metavar="DIR", help="output directory (default: the first sweep directory)")
+    rp.add_argument("--metric", default="coverage", help="eval.json key to aggregate (default: coverage)")
+    rp.add_argument("--curve", help="TensorBoard tag of the curves (default: charts/intrinsic_return or "
+                    "charts/episodic_return, whichever the runs have)")
+    rp.add_argument("--reps", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+    rp.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
 
@@ -165,6 +194,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args.run_dir, figure=not args.no_figure)
         if args.command == "list":
             return cmd_list()
+        if args.command == "sweep":
+            from rlinfo.run.sweep import run_sweep
+
+            return run_sweep(args.spec, args.dir, args.address, args.num_cpus, args.retry_failed)
+        if args.command == "report":
+            from rlinfo.run.report import write_report
+
+            write_report(args.dirs, args.out, metric=args.metric, curve=args.curve, reps=args.reps)
+            return 0
         build_parser().print_help()
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,309 @@
+"""``rlinfo sweep SPEC.yaml``: every trial of a spec (:mod:`rlinfo.run.sweep_spec`) as one Ray task that
+runs ``rlinfo train`` into ``SWEEP_DIR/<trial name>``.
+
+Ray (``pip install 'rlinfo[sweep]'``) schedules the tasks: a new local Ray instance by default, with as
+many trials at a time as its CPUs (and GPUs) allow, or an existing cluster with ``--address``. The
+driver keeps at most as many tasks in flight as the cluster's resources can run, so "running" is what
+runs; ``SWEEP_DIR/sweep.json`` holds every trial's status (pending, running, done, failed) and the
+one-line error of a failed one, rewritten at every change.
+
+Fault tolerance is decided from the run directories themselves, so re-running the same command after
+a kill resumes: a trial whose ``eval.json`` reports ``steps >= total_steps`` is done and never touched
+again; one with a checkpoint resumes from it (``rlinfo train --resume``, or ``rlinfo eval`` when it was
+killed during its final evaluation); one killed before its first checkpoint starts again. A failed
+trial stays failed (listed, exit status 1) until ``--retry-failed``. Each trial's output goes to
+``SWEEP_DIR/logs/<trial>.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlinfo.checkpoint import write_json
+from rlinfo.config import to_dict
+from rlinfo.errors import RlinfoError
+from rlinfo.run.sweep_spec import Spec, Trial, read_spec
+
+STATUS = "sweep.json"
+LOGS = "logs"
+INSTALL = "rlinfo sweep needs Ray: pip install 'rlinfo[sweep]'"
+LOCK_WAIT_S = 120.0  # a trial of a killed sweep may take a moment to die and release its lock
+
+
+# ----------------------------------------------------------------------------- one trial (Ray worker)
+
+
+def eval_steps(run_dir: Path) -> int:
+    """The ``steps`` of a run's ``eval.json``, or -1 when there is none (or it is unreadable)."""
+    try:
+        return int(json.loads((run_dir / "eval.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+def checkpoint_step(run_dir: Path) -> int:
+    """The step of the run's latest checkpoint (``checkpoints/latest.json``), or -1 when there is none."""
+    try:
+        return int(json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+def is_finished(run_dir: Path, total_steps: int) -> bool:
+    return eval_steps(run_dir) >= total_steps
+
+
+def wait_unlocked(run_dir: Path, timeout: float = LOCK_WAIT_S) -> None:
+    """Wait until no process writes ``run_dir`` (its lock is free); one-line error after ``timeout``."""
+    from rlinfo.run.lock import RunLock
+
+    deadline = time.monotonic() + timeout
+    while run_dir.is_dir():
+        try:
+            RunLock(run_dir).release()
+            return
+        except RlinfoError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
+def trial_command(sweep_dir: Path, trial: Trial, total_steps: int) -> list[str]:
+    """The ``rlinfo`` arguments that bring a trial from the state of its directory to done."""
+    run_dir = sweep_dir / trial.name
+    step = checkpoint_step(run_dir)
+    if step >= total_steps:  # killed during the final evaluation
+        return ["eval", str(run_dir)]
+    if step >= 0:
+        return ["train", "--resume", str(run_dir), *trial.overrides]
+    if run_dir.exists():  # killed before its first checkpoint: nothing learned is lost by starting again
+        shutil.rmtree(run_dir)
+    return ["train", *trial.train_args(sweep_dir)]
+
+
+def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
+    """Run one trial through the ``rlinfo`` CLI (the same code path as ``rlinfo train``).
+
+    Returns ``{"name", "status": done|failed, "error", "wall_s", "eval"}``; never raises for an error
+    of the run itself (that is the trial's one-line error).
+    """
+    from rlinfo.run import cli
+
+    start = time.perf_counter()
+    root = Path(sweep_dir)
+    run_dir = root / trial.name
+    result: dict[str, Any] = {"name": trial.name, "status": "failed", "error": "", "eval": {}}
+    (root / LOGS).mkdir(parents=True, exist_ok=True)
+    with open(root / LOGS / f"{trial.name}.log", "a", encoding="utf-8") as log:
+        try:
+            total = trial.config(root).total_steps
+            wait_unlocked(run_dir)
+            if not is_finished(run_dir, total):
+                argv = trial_command(root, trial, total)
+                print(f"$ rlinfo {' '.join(argv)}", file=log, flush=True)
+                with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                    code = cli.main(argv)
+                if code != 0:
+                    result["error"] = last_error(root / LOGS / f"{trial.name}.log") or f"exit status {code}"
+            if is_finished(run_dir, total):
+                result["status"] = "done"
+                result["eval"] = json.loads((run_dir / "eval.json").read_text())
+            elif not result["error"]:
+                result["error"] = f"no eval.json with steps >= {total} in {run_dir}"
+        except Exception as e:  # a broken directory, a full disk: still one line, the sweep goes on
+            result["error"] = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"[sweep] {result['status']} {result['error']}", file=log)
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def last_error(log_path: Path) -> str:
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    errors = [line for line in lines if line.startswith("rlinfo: error:")]
+    return errors[-1].removeprefix("rlinfo: error:").strip() if errors else ""
+
+
+# ----------------------------------------------------------------------------- the driver
+
+
+@dataclass
+class Progress:
+    """Counts, the ETA and ``sweep.json`` of the whole sweep."""
+
+    sweep_dir: Path
+    spec: Spec
+    trials: dict[str, dict[str, Any]]
+    started: float = 0.0
+    finished_here: int = 0  # trials finished by this invocation (for the ETA)
+    busy_s: float = 0.0
+
+    def set(self, name: str, **fields: Any) -> None:
+        self.trials[name].update(fields)
+        self.save()
+
+    def count(self, status: str) -> int:
+        return sum(t["status"] == status for t in self.trials.values())
+
+    def eta(self, slots: int) -> str:
+        left = self.count("pending") + self.count("running")
+        if not left:
+            return "0s"
+        if not self.finished_here:
+            return "?"
+        seconds = self.busy_s / self.finished_here * left / max(slots, 1)
+        return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+    def line(self, slots: int, event: str) -> str:
+        n = len(self.trials)
+        done, running, failed = self.count("done"), self.count("running"), self.count("failed")
+        counts = f"{done}/{n} done, {running} running, {failed} failed"
+        return f"sweep [{counts}, ETA {self.eta(slots)}] {event}"
+
+    def save(self) -> None:
+        counts = {s: self.count(s) for s in ("done", "running", "pending", "failed")}
+        data = {"spec": str(self.spec.path), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "counts": counts, "trials": self.trials}  # fmt: skip
+        write_json(self.sweep_dir / STATUS, data)
+
+
+def load_status(sweep_dir: Path) -> dict[str, dict[str, Any]]:
+    try:
+        return dict(json.loads((sweep_dir / STATUS).read_text())["trials"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def identity_change(sweep_dir: Path, trial: Trial) -> str:
+    """The config keys an existing trial directory has with other values than the spec now gives."""
+    from rlinfo.run.resume import changed_keys, resumable
+    from rlinfo.run.rundir import load_run_config
+
+    run_dir = sweep_dir / trial.name
+    if not (run_dir / "config.yaml").is_file():
+        return ""
+    try:
+        saved = to_dict(load_run_config(run_dir))
+    except RlinfoError as e:
+        return str(e)
+    changed = [k for k in changed_keys(saved, to_dict(trial.config(sweep_dir))) if not resumable(k)]
+    if not changed:
+        return ""
+    return f"{run_dir} was made with other values of {', '.join(changed)} than the spec gives"
+
+
+def plan(sweep_dir: Path, spec: Spec, retry_failed: bool) -> dict[str, dict[str, Any]]:
+    """Every trial's status before this invocation runs anything (from the run directories on disk)."""
+    old = load_status(sweep_dir)
+    trials: dict[str, dict[str, Any]] = {}
+    for trial in spec.trials:
+        before = old.get(trial.name, {})
+        entry = {"preset": trial.preset, "overrides": list(trial.overrides), "status": "pending", "error": "",
+                 "attempts": int(before.get("attempts", 0))}  # fmt: skip
+        total = trial.config(sweep_dir).total_steps
+        mismatch = identity_change(sweep_dir, trial)
+        if mismatch:
+            entry.update(status="failed", error=mismatch)
+        elif is_finished(sweep_dir / trial.name, total):
+            entry.update(status="done", steps=eval_steps(sweep_dir / trial.name))
+        elif before.get("status") == "failed" and not retry_failed:
+            entry.update(status="failed", error=before.get("error", ""))
+        trials[trial.name] = entry
+    return trials
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RlinfoError(INSTALL) from None
+    return ray
+
+
+def slots(ray: Any, spec: Spec) -> int:
+    """How many trials the cluster's resources run at once (at least 1)."""
+    resources = ray.cluster_resources()
+    fits = [resources.get("CPU", 1.0) / spec.cpus] if spec.cpus > 0 else []
+    if spec.gpus > 0:
+        fits.append(resources.get("GPU", 0.0) / spec.gpus)
+    return max(int(min(fits)) if fits else 1, 1)
+
+
+def run_sweep(
+    spec_path: str | Path,
+    sweep_dir: str | Path | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    retry_failed: bool = False,
+) -> int:
+    """Run (or resume) a sweep; 0 when every trial is done, 1 when some failed."""
+    spec = read_spec(spec_path)
+    root = Path(sweep_dir) if sweep_dir is not None else Path("sweeps") / Path(spec_path).stem
+    ray = import_ray()
+    root.mkdir(parents=True, exist_ok=True)
+    progress = Progress(root, spec, plan(root, spec, retry_failed), started=time.perf_counter())
+    progress.save()
+    todo = [t for t in spec.trials if progress.trials[t.name]["status"] == "pending"]
+    print(f"sweep {spec.path} -> {root}: {len(spec.trials)} trials, {len(todo)} to run")
+    if todo:
+        local = address in (None, "", "local")
+        ray.init(
+            address="local" if local else address,
+            num_cpus=num_cpus if local else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            configure_logging=True,
+        )
+        try:
+            run_all(ray, progress, todo, str(root.resolve()))
+        except KeyboardInterrupt:
+            print(f"sweep interrupted; run the same command again to resume: {root / STATUS}")
+            return 130
+        finally:
+            ray.shutdown()
+    failed = {n: t for n, t in progress.trials.items() if t["status"] == "failed"}
+    for name, t in failed.items():
+        print(f"failed: {name}: {t['error']}")
+    done = progress.count("done")
+    hint = " (re-run with --retry-failed to run them again)" if failed else ""
+    print(f"sweep: {done}/{len(spec.trials)} done, {len(failed)} failed{hint}; status: {root / STATUS}")
+    return 1 if failed else 0
+
+
+def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> None:
+    """Submit trials as Ray tasks, at most as many in flight as the cluster runs; record each result."""
+    spec = progress.spec
+    task = ray.remote(num_cpus=spec.cpus, num_gpus=spec.gpus, max_calls=1)(run_trial)
+    queue, running = list(todo), {}
+    while queue or running:
+        n_slots = slots(ray, spec)
+        while queue and len(running) < n_slots:
+            trial = queue.pop(0)
+            running[task.remote(sweep_dir, trial)] = (trial, time.perf_counter())
+            attempts = progress.trials[trial.name]["attempts"] + 1
+            progress.set(trial.name, status="running", error="", attempts=attempts)
+            print(progress.line(n_slots, f"started {trial.name}"), flush=True)
+        ready, _ = ray.wait(list(running), num_returns=1, timeout=10.0)
+        for ref in ready:
+            trial, started = running.pop(ref)
+            try:
+                result = ray.get(ref)
+            except Exception as e:  # the worker or its node died (after Ray's own retries)
+                text = str(e).strip().splitlines()
+                result = {"status": "failed", "error": f"{type(e).__name__}: {text[0] if text else ''}"}
+            wall = time.perf_counter() - started
+            progress.finished_here += 1
+            progress.busy_s += wall
+            fields = {"status": result["status"], "error": result.get("error", ""), "wall_s": round(wall, 1)}
+            if "steps" in result.get("eval", {}):
+                fields["steps"] = result["eval"]["steps"]
+            progress.set(trial.name, **fields)
+            detail = f": {fields['error']}" if fields["error"] else f" in {wall:.0f} s"
+            print(progress.line(n_slots, f"{result['status']} {trial.name}{detail}"), flush=True)
