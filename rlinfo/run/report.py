@@ -1,0 +1,230 @@
+"""``rlinfo report RUN_OR_SWEEP_DIRS...``: aggregate many runs into a table and figures.
+
+Runs are grouped by method × env; runs of one group differ only by ``seed``. When runs of the same
+method and env differ in other config keys (a hyperparameter grid), those keys join the method's label
+(``metra agent.lr=0.0001``). For each group: the mean and the interquartile mean (IQM) of an
+``eval.json`` metric over seeds, with a 95% stratified-bootstrap confidence interval (Agarwal et al.
+2021, "Deep RL at the edge of the statistical precipice"), computed by ``rliable``
+(``pip install 'rlinfo[report]'``); with several envs, also the IQM over all of them (bootstrap
+stratified by env). Writes ``report.md``, ``report.csv``, ``curves.png`` (a TensorBoard curve: IQM over
+seeds with its 95% band) and ``intervals.png`` (the IQM intervals).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlinfo.config import to_dict
+from rlinfo.errors import RlinfoError
+
+INSTALL = "rlinfo report needs rliable: pip install 'rlinfo[report]'"
+# config keys that never distinguish methods (a run's place, its seed, how it was run)
+NOT_METHOD = ("seed", "run_name", "run_root", "device", "train.progress", "train.threads", "total_steps")
+ALL_ENVS = "all envs"
+CURVE_TAGS = ("charts/intrinsic_return", "charts/episodic_return")
+CURVE_POINTS = 40
+CSV_COLUMNS = ["env", "method", "metric", "runs", "seeds", "mean", "std", "iqm", "iqm_low", "iqm_high"]
+
+
+@dataclass
+class Run:
+    path: Path
+    method: str
+    env: str
+    seed: int
+    config: dict[str, Any]
+    result: dict[str, Any]
+    label: str = ""
+
+
+@dataclass
+class Row:
+    env: str
+    method: str
+    seeds: list[int]
+    scores: np.ndarray  # [runs]
+    iqm: float = float("nan")
+    low: float = float("nan")
+    high: float = float("nan")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def import_rliable() -> Any:
+    try:
+        from rliable import library, metrics
+    except ImportError:
+        raise RlinfoError(INSTALL) from None
+    return library, metrics
+
+
+def find_runs(dirs: list[str | Path]) -> list[Path]:
+    """Run directories (holding ``config.yaml``) given directly or anywhere under the given dirs."""
+    found: list[Path] = []
+    for d in map(Path, dirs):
+        if not d.is_dir():
+            raise RlinfoError(f"not a directory: {d}")
+        found += [d] if (d / "config.yaml").is_file() else sorted(p.parent for p in d.rglob("config.yaml"))
+    if not found:
+        raise RlinfoError(f"no run directory (with config.yaml) in {', '.join(map(str, dirs))}")
+    return list(dict.fromkeys(found))
+
+
+def load_runs(paths: list[Path], metric: str) -> tuple[list[Run], list[str]]:
+    """Finished runs with ``metric`` in eval.json, and one note for each run left out."""
+    from rlinfo.run.rundir import load_run_config
+    from rlinfo.run.sweep import eval_steps
+
+    runs, notes = [], []
+    for path in paths:
+        cfg = load_run_config(path)
+        steps = eval_steps(path)
+        if steps < cfg.total_steps:
+            notes.append(f"{path}: unfinished ({'no eval.json' if steps < 0 else f'{steps} steps'})")
+            continue
+        result = json.loads((path / "eval.json").read_text())
+        if not isinstance(result.get(metric), (int, float)):
+            notes.append(f"{path}: no '{metric}' in eval.json (has {', '.join(sorted(result))})")
+            continue
+        method = cfg.agent.name if cfg.reward.channels or cfg.reward.name == "none" else cfg.reward.name
+        runs.append(Run(path, method, cfg.env.name, cfg.seed, flat(to_dict(cfg)), result))
+    if not runs:
+        raise RlinfoError(f"no finished run with '{metric}' in eval.json: {'; '.join(notes[:3])}")
+    label_runs(runs)
+    return runs, notes
+
+
+def flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        if isinstance(v, dict) and v:
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def label_runs(runs: list[Run]) -> None:
+    """The method label: the method, plus the config keys that vary among its runs on one env."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.method, run.env), []).append(run)
+    for (method, _), group in groups.items():
+        keys = sorted({k for r in group for k in r.config} - set(NOT_METHOD))
+        varying = [k for k in keys if len({repr(r.config.get(k)) for r in group}) > 1]
+        for run in group:
+            extra = ",".join(f"{k}={run.config.get(k)}" for k in varying)
+            run.label = f"{method} {extra}" if extra else method
+
+
+def aggregate(runs: list[Run], metric: str, reps: int, seed: int = 0) -> list[Row]:
+    """One row per (env, label), plus per label over all envs where it ran the same seeds on each."""
+    _, metrics = import_rliable()
+    rows: list[Row] = []
+    envs = sorted({r.env for r in runs})
+    labels = sorted({r.label for r in runs})
+    for env in envs:
+        for label in labels:
+            group = sorted((r for r in runs if r.env == env and r.label == label), key=lambda r: r.seed)
+            if group:
+                scores = np.array([float(r.result[metric]) for r in group])
+                rows.append(Row(env, label, [r.seed for r in group], scores))
+    cells = {(row.env, row.method): row for row in rows}
+    if len(envs) > 1:
+        for label in labels:
+            per_env = [cells.get((env, label)) for env in envs]
+            if all(r is not None and r.seeds == per_env[0].seeds for r in per_env):  # type: ignore[union-attr]
+                matrix = np.stack([r.scores for r in per_env], axis=1)  # type: ignore[union-attr]
+                rows.append(Row(ALL_ENVS, label, per_env[0].seeds, matrix))  # type: ignore[union-attr]
+    for row in rows:
+        matrix = row.scores.reshape(len(row.seeds), -1)  # [runs, tasks]
+        point, interval = bootstrap(matrix, metrics.aggregate_iqm, reps, seed)
+        row.iqm, row.low, row.high = float(point[0]), float(interval[0, 0]), float(interval[1, 0])
+    return rows
+
+
+def bootstrap(scores: np.ndarray, fn: Any, reps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``fn(scores)`` and its 95% percentile stratified-bootstrap interval (rliable): resamples of the
+    runs (axis 0) within each task (axis 1). Returns ``[k]`` points and a ``[2, k]`` interval."""
+    import warnings
+
+    library, _ = import_rliable()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # arch's notice about its random_state keyword
+        point, interval = library.get_interval_estimates(
+            {"m": scores}, fn, reps=reps, random_state=np.random.RandomState(seed)
+        )
+    return np.atleast_1d(point["m"]), np.asarray(interval["m"]).reshape(2, -1)
+
+
+def write_report(
+    dirs: list[str | Path], out: str | Path | None, metric: str = "coverage", curve: str | None = None,
+    reps: int = 2000,
+) -> Path:  # fmt: skip
+    """Read the runs, write report.md, report.csv, curves.png and intervals.png into ``out``."""
+    from rlinfo.run.report_plots import curves_figure, intervals_figure, read_curves
+
+    import_rliable()
+    runs, notes = load_runs(find_runs(dirs), metric)
+    rows = aggregate(runs, metric, reps)
+    first = Path(dirs[0])
+    out = Path(out) if out else (first if not (first / "config.yaml").is_file() else Path("report"))
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "report.csv", rows, metric)
+    tag, curves = read_curves(runs, curve)
+    figures = [intervals_figure(out / "intervals.png", rows, metric)]
+    if curves:
+        figures.append(curves_figure(out / "curves.png", runs, curves, tag, reps=min(reps, 500)))
+    text = markdown(rows, metric, reps, notes, [f.name for f in figures], tag)
+    (out / "report.md").write_text(text, encoding="utf-8")
+    print(table(rows, metric))
+    print(f"report: {out / 'report.md'} ({len(runs)} runs; report.csv, {', '.join(f.name for f in figures)})")
+    return out
+
+
+def table(rows: list[Row], metric: str) -> str:
+    lines = [
+        f"| env | method | seeds | mean {metric} | IQM | IQM 95% CI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        seeds = ",".join(map(str, r.seeds))
+        lines.append(
+            f"| {r.env} | {r.method} | {seeds} | {r.scores.mean():.3f} | {r.iqm:.3f} | "
+            f"[{r.low:.3f}, {r.high:.3f}] |"
+        )
+    return "\n".join(lines)
+
+
+def markdown(rows: list[Row], metric: str, reps: int, notes: list[str], figures: list[str], tag: str) -> str:
+    parts = [
+        f"# Report: {metric}",
+        "",
+        f"IQM = interquartile mean over seeds (runs); 95% CI = percentile stratified bootstrap ({reps} "
+        f"resamples, rliable). `{ALL_ENVS}`: IQM over every env's runs, bootstrap stratified by env.",
+        "",
+        table(rows, metric),
+        "",
+    ]
+    parts += [f"![{name}]({name})" for name in figures]
+    if tag:
+        parts += ["", f"Curves: TensorBoard `{tag}`, IQM over seeds with its 95% bootstrap band."]
+    if notes:
+        parts += ["", "Left out:", *[f"- {n}" for n in notes]]
+    return "\n".join(parts) + "\n"
+
+
+def write_csv(path: Path, rows: list[Row], metric: str) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            writer.writerow([
+                r.env, r.method, metric, len(r.seeds), " ".join(map(str, r.seeds)), f"{r.scores.mean():.6g}",
+                f"{r.scores.std():.6g}", f"{r.iqm:.6g}", f"{r.low:.6g}", f"{r.high:.6g}",
+            ])  # fmt: skip

@@ -1,0 +1,99 @@
+"""The figures of ``rlinfo report``: IQM intervals per env and method, and training curves with bands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rlinfo.evaluation.plots import plt
+
+if TYPE_CHECKING:
+    from rlinfo.run.report import Row, Run
+
+Curve = tuple[np.ndarray, np.ndarray]  # steps, values
+
+
+def read_curves(runs: list[Run], tag: str | None) -> tuple[str, dict[Path, Curve]]:
+    """Each run's TensorBoard scalar ``tag`` (default: the first of CURVE_TAGS that the runs have)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlinfo.run.report import CURVE_TAGS
+
+    curves: dict[Path, dict[str, Curve]] = {}
+    for run in runs:
+        acc = EventAccumulator(str(run.path), size_guidance={"scalars": 0})
+        acc.Reload()
+        tags = acc.Tags().get("scalars", [])
+        curves[run.path] = {}
+        for t in tags:
+            events = acc.Scalars(t)
+            curves[run.path][t] = (np.array([e.step for e in events]), np.array([e.value for e in events]))
+    if tag is None:
+        tag = next((t for t in CURVE_TAGS if all(t in c for c in curves.values())), "")
+    return tag, {p: c[tag] for p, c in curves.items() if tag in c and len(c[tag][0])}
+
+
+def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
+    """One panel per env (and 'all envs'): each method's IQM with its 95% interval, mean as a cross."""
+    envs = list(dict.fromkeys(r.env for r in rows))
+    methods = sorted({r.method for r in rows})
+    colors = dict(zip(methods, plt.cm.tab10(np.linspace(0, 1, 10))[: len(methods)], strict=True))
+    fig, axes = plt.subplots(1, len(envs), figsize=(3.6 * len(envs) + 1.2, 0.45 * len(methods) + 1.3),
+                             squeeze=False, sharey=True)  # fmt: skip
+    for ax, env in zip(axes[0], envs, strict=True):
+        for i, method in enumerate(methods):
+            row = next((r for r in rows if r.env == env and r.method == method), None)
+            if row is None:
+                continue
+            ax.barh(i, row.high - row.low, left=row.low, height=0.6, color=colors[method], alpha=0.75)
+            ax.plot([row.iqm, row.iqm], [i - 0.3, i + 0.3], color="k", lw=1.5)
+            ax.plot(row.scores.mean(), i, "x", color="k", ms=5)
+        ax.set_yticks(range(len(methods)), methods)
+        ax.set_title(env, fontsize=10)
+        ax.set_xlabel(f"{metric} (IQM, 95% CI)")
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def iqm_per_point(scores: np.ndarray) -> np.ndarray:
+    """The IQM over runs and tasks (as rliable's ``aggregate_iqm``) of each point of ``[runs, tasks, P]``."""
+    from scipy.stats import trim_mean
+
+    return trim_mean(scores.reshape(-1, scores.shape[-1]), proportiontocut=0.25, axis=0)
+
+
+def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: str, reps: int) -> Path:
+    """One panel per env: per method the IQM over seeds of ``tag``, on a common step grid, with a 95%
+    stratified-bootstrap band (rliable)."""
+    from rlinfo.run.report import CURVE_POINTS, bootstrap
+    envs = sorted({r.env for r in runs})
+    methods = sorted({r.label for r in runs})
+    colors = dict(zip(methods, plt.cm.tab10(np.linspace(0, 1, 10))[: len(methods)], strict=True))
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.2 * len(envs), 3.4), squeeze=False)
+    for ax, env in zip(axes[0], envs, strict=True):
+        for method in methods:
+            group = [curves[r.path] for r in runs if r.env == env and r.label == method and r.path in curves]
+            if not group:
+                continue
+            end = min(int(s[-1]) for s, _ in group)
+            start = max(int(s[0]) for s, _ in group)
+            grid = np.linspace(start, end, CURVE_POINTS) if end > start else np.array([float(end)])
+            ys = np.stack([np.interp(grid, s, v) for s, v in group])[:, None, :]  # [runs, 1 task, points]
+
+            point, band = bootstrap(ys, iqm_per_point, reps)
+            ax.plot(grid, point, color=colors[method], label=f"{method} ({len(group)})")
+            ax.fill_between(grid, band[0], band[1], color=colors[method], alpha=0.25)
+        ax.set_title(env, fontsize=10)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel(tag)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
