@@ -21,7 +21,7 @@ EXAMPLES = """examples:
   rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
   rlinfo list                                 # algorithms, environments and presets
   rlinfo sweep my_sweep.yaml                  # every trial of a spec on Ray (pip install 'rlinfo[sweep]')
-  rlinfo report sweeps/my_sweep               # IQM with 95% CIs, curves: report.md, report.csv, *.png
+  rlinfo report runs/my_sweep                 # IQM with 95% CIs, curves: report.md, report.csv, *.png
 """
 
 
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a cluster. Re-running the same command resumes a killed sweep. Needs pip install 'rlinfo[sweep]'.",
     )
     sw.add_argument("spec", metavar="SPEC.yaml")
-    sw.add_argument("--dir", metavar="SWEEP_DIR", help="where the trials go (default: sweeps/<spec name>)")
+    sw.add_argument("--dir", metavar="SWEEP_DIR", help="where the trials go (default: runs/<spec name>)")
     sw.add_argument("--address", help="an existing Ray cluster (e.g. auto, HOST:6379); default: local Ray")
     sw.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     sw.add_argument("--retry-failed", action="store_true", help="run failed trials again")

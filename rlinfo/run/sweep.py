@@ -110,6 +110,7 @@ def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
                 print(f"$ rlinfo {' '.join(argv)}", file=log, flush=True)
                 with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
                     code = cli.main(argv)
+                log.flush()
                 if code != 0:
                     result["error"] = last_error(root / LOGS / f"{trial.name}.log") or f"exit status {code}"
             if is_finished(run_dir, total):
@@ -244,7 +245,7 @@ def run_sweep(
 ) -> int:
     """Run (or resume) a sweep; 0 when every trial is done, 1 when some failed."""
     spec = read_spec(spec_path)
-    root = Path(sweep_dir) if sweep_dir is not None else Path("sweeps") / Path(spec_path).stem
+    root = Path(sweep_dir) if sweep_dir is not None else Path("runs") / Path(spec_path).stem
     ray = import_ray()
     root.mkdir(parents=True, exist_ok=True)
     progress = Progress(root, spec, plan(root, spec, retry_failed), started=time.perf_counter())

@@ -152,7 +152,10 @@ def expand(
     """Every (listed trial × grid point) as a :class:`Trial`; duplicate names are an error."""
     trials: list[Trial] = []
     seen: dict[str, int] = {}
-    for entry in listed:
+    for i, entry in enumerate(listed):
+        both = sorted(set(entry) & set(grid))
+        if both:
+            raise ConfigError(f"{where}: '{both[0]}' is in both 'trials[{i}]' and 'grid'; give it in one")
         for point in itertools.product(*grid.values()):
             varying = list(entry.items()) + list(zip(grid, point, strict=True))
             values = {**shared, **dict(varying)}

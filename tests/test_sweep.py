@@ -1,0 +1,168 @@
+"""``rlinfo sweep`` on a local Ray (2 CPUs), killed and resumed; ``rlinfo report`` on the result; specs."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rlinfo.errors import ConfigError
+from rlinfo.run.cli import main
+from rlinfo.run.sweep_spec import read_spec
+
+TINY = {
+    "total_steps": 400,
+    "env.num_envs": 4,
+    "eval.num_rollouts": 4,
+    "eval.figure": False,
+    "train.learning_starts": 100,
+    "train.checkpoint_every": 100,
+    "train.log_every": 100,
+    "agent.batch_size": 32,
+}
+SPEC = {
+    "preset": "metra_maze",
+    "overrides": TINY,
+    "grid": {"preset": ["metra_maze", "diayn_maze"], "seed": [0, 1]},
+    "resources": {"cpus": 1},
+}
+NAMES = ["metra_maze__seed=0", "metra_maze__seed=1", "diayn_maze__seed=0", "diayn_maze__seed=1"]
+
+
+def write_spec(path: Path, spec: dict) -> Path:
+    path.write_text(json.dumps(spec))  # JSON is YAML
+    return path
+
+
+def finished(run_dir: Path) -> bool:
+    try:
+        return json.loads((run_dir / "eval.json").read_text())["steps"] >= 400
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def digests(run_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file of a run directory (its checkpoints, eval.json, events, config)."""
+    return {
+        str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "maze.yaml", SPEC)
+    sweep_dir = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "rlinfo.run.cli", "sweep", str(spec), "--dir", str(sweep_dir)]
+    cmd += ["--num-cpus", "2"]
+    start = time.monotonic()
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while not any(finished(sweep_dir / n) for n in NAMES):
+            assert first.poll() is None, first.stdout.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() - start < 150, "no trial finished in 150 s"
+            time.sleep(0.2)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the driver and every Ray process it started
+        first.wait()
+    done = [n for n in NAMES if finished(sweep_dir / n)]
+    assert len(done) < len(NAMES)
+    kept = {n: digests(sweep_dir / n) for n in done}
+    assert any(k.startswith("checkpoints/step_") for k in kept[done[0]])
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{len(NAMES) - len(done)} to run" in again.stdout
+    for name in NAMES:
+        assert finished(sweep_dir / name), name
+    for name in done:  # untouched: same bytes, nothing added or removed
+        assert digests(sweep_dir / name) == kept[name], name
+    status = json.loads((sweep_dir / "sweep.json").read_text())
+    assert status["counts"] == {"done": 4, "failed": 0, "pending": 0, "running": 0}
+
+    assert main(["report", str(sweep_dir), "--reps", "200"]) == 0
+    rows = list(csv.DictReader((sweep_dir / "report.csv").open()))
+    assert {(r["method"], r["runs"]) for r in rows} == {("metra", "2"), ("diayn", "2")}
+    for r in rows:
+        assert float(r["iqm_low"]) <= float(r["iqm"]) <= float(r["iqm_high"])
+    text = (sweep_dir / "report.md").read_text()
+    assert "IQM 95% CI" in text and "| maze:square | metra | 0,1 |" in text
+    assert (sweep_dir / "intervals.png").stat().st_size > 0 and (sweep_dir / "curves.png").stat().st_size > 0
+
+
+def test_failed_trial_keeps_its_one_line_error_until_retry_failed(tmp_path: Path) -> None:
+    from rlinfo.run.sweep import Progress, plan, run_trial
+
+    spec = read_spec(write_spec(tmp_path / "bad.yaml", {**SPEC, "overrides": {**TINY, "device": "cuda:7"}}))
+    trial = spec.trials[0]
+    result = run_trial(str(tmp_path / "sweep"), trial)  # what the Ray task runs, here in-process
+    assert result["status"] == "failed" and "cuda" in result["error"] and "\n" not in result["error"]
+    assert "rlinfo: error:" in (tmp_path / "sweep" / "logs" / f"{trial.name}.log").read_text()
+    trials = plan(tmp_path / "sweep", spec, retry_failed=False)
+    trials[trial.name].update(status="failed", error=result["error"])
+    Progress(tmp_path / "sweep", spec, trials).save()
+    assert plan(tmp_path / "sweep", spec, retry_failed=False)[trial.name]["status"] == "failed"
+    assert plan(tmp_path / "sweep", spec, retry_failed=False)[trial.name]["error"] == result["error"]
+    assert plan(tmp_path / "sweep", spec, retry_failed=True)[trial.name]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({**SPEC, "gird": {"seed": [0]}}, "unknown key 'gird'; did you mean 'grid'?"),
+        ({"preset": "metra_maze", "grid": {}}, "give 'grid' or 'trials'"),
+        ({"grid": {"seed": []}}, "'grid.seed' must be a non-empty list"),
+        ({"grid": {"seed": 3}}, "'grid.seed' must be a non-empty list"),
+        ({"grid": {"run_name": ["a"]}}, "'grid.run_name' is set by the sweep"),
+        ({"grid": {"agent.lrr": [1e-4]}}, "unknown config key 'agent.lrr'"),
+        ({"grid": {"seed": [0]}, "resources": {"cpu": 1}}, "unknown key 'resources.cpu'"),
+        ({"grid": {"seed": [0]}, "trials": [{"seed": 0}]}, "'seed' is in both 'trials[0]' and 'grid'"),
+        ({"trials": [{"seed": 0}, {"seed": 0}]}, "two trials are both named seed=0"),
+        ({"grid": {"preset": ["nope_maze"]}}, "nope_maze"),
+    ],
+)
+def test_bad_spec_is_one_line_naming_the_key(tmp_path: Path, spec: dict, message: str, capsys) -> None:
+    path = write_spec(tmp_path / "spec.yaml", spec)
+    with pytest.raises(ConfigError, match=None) as info:
+        read_spec(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert main(["sweep", str(path), "--dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_trial_names_are_deterministic_and_short(tmp_path: Path) -> None:
+    grid = {"seed": [0, 1], "agent.lr": [1e-4], "env.name": ["maze:tree"]}
+    names = [t.name for t in read_spec(write_spec(tmp_path / "s.yaml", {"grid": grid})).trials]
+    assert names == [f"seed={s}__agent.lr=0.0001__env.name=maze-tree" for s in (0, 1)]
+    long = {"grid": {"reward.params.hidden_dim": [128], "seed": list(range(3)), "agent.lr": [1e-4] * 1}}
+    long["overrides"] = {"eval.max_steps": 10}
+    long["trials"] = [{"train.log_every": 1000 + i, "agent.hidden_dim": 64} for i in range(2)]
+    again = read_spec(write_spec(tmp_path / "t.yaml", long)).trials
+    assert [t.name for t in again] == [t.name for t in read_spec(tmp_path / "t.yaml").trials]
+    assert all(len(t.name) <= 96 for t in again) and len({t.name for t in again}) == 6
+
+
+def test_sweep_without_ray_says_how_to_install(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as in a base install
+    path = write_spec(tmp_path / "spec.yaml", SPEC)
+    assert main(["sweep", str(path), "--dir", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == "rlinfo: error: rlinfo sweep needs Ray: pip install 'rlinfo[sweep]'\n"
+
+
+def test_base_install_is_free_of_ray() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith(("ray", "rliable"))]
+    code = "import sys, rlinfo.run.cli, rlinfo.run.sweep, rlinfo.run.report; print('ray' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
