@@ -166,3 +166,20 @@ def test_base_install_is_free_of_ray() -> None:
     assert not [d for d in project["dependencies"] if d.startswith(("ray", "rliable"))]
     code = "import sys, rlinfo.run.cli, rlinfo.run.sweep, rlinfo.run.report; print('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"
+
+
+def test_trial_made_with_other_identity_keys_is_failed_not_mixed(tmp_path: Path) -> None:
+    from rlinfo.run.rundir import create_run_dir
+    from rlinfo.run.sweep import plan
+
+    sweep_dir = tmp_path / "sweep"
+    spec = read_spec(write_spec(tmp_path / "a.yaml", SPEC))
+    for trial in spec.trials[:2]:
+        create_run_dir(trial.config(sweep_dir))
+    edited = {**SPEC, "overrides": {**TINY, "agent.hidden_dim": 64, "total_steps": 800}}
+    trials = plan(sweep_dir, read_spec(write_spec(tmp_path / "a.yaml", edited)), retry_failed=True)
+    assert trials[NAMES[0]]["status"] == "failed"
+    assert trials[NAMES[0]]["error"].endswith("with other values of agent.hidden_dim than the spec gives")
+    longer = {**SPEC, "overrides": {**TINY, "total_steps": 800}}  # a larger budget is a resume, not a change
+    trials = plan(sweep_dir, read_spec(write_spec(tmp_path / "a.yaml", longer)), retry_failed=False)
+    assert trials[NAMES[0]]["status"] == "pending"
