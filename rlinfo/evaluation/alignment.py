@@ -103,8 +103,8 @@ def rollout_diagnostics(xy: np.ndarray, skills: np.ndarray, discrete: bool) -> d
 def alignment_figure(displacements: np.ndarray, skills: np.ndarray, discrete: bool, path: str | Path) -> Any:
     """Save a figure of the final displacements coloured by skill, with the alignment in the title.
 
-    Continuous skills: end points dᵢ and, beside them, the angle of Q ẑᵢ against the angle of dᵢ
-    (points on the diagonal: aligned). Discrete skills: end points and the per-skill means.
+    Continuous skills: end points dᵢ and, beside them, the angle between dᵢ and Q ẑᵢ against the
+    angle of Q ẑᵢ (points on the zero line: aligned). Discrete skills: end points and the per-skill means.
     1-D displacements are drawn against the skill index (or z₀).
     """
     import matplotlib.pyplot as plt
@@ -149,10 +149,13 @@ def alignment_figure(displacements: np.ndarray, skills: np.ndarray, discrete: bo
         q = procrustes_map(d, z)
         qz = _unit(z) @ q.T
         if d.shape[1] == 2:
-            ax.scatter(np.arctan2(qz[:, 1], qz[:, 0]), np.arctan2(d[:, 1], d[:, 0]), c=colors, s=14)
-            ax.plot([-np.pi, np.pi], [-np.pi, np.pi], color="0.6", lw=0.8)
+            skill_angle = np.arctan2(qz[:, 1], qz[:, 0])
+            error = np.angle(np.exp(1j * (np.arctan2(d[:, 1], d[:, 0]) - skill_angle)))  # in (−π, π]
+            ax.scatter(skill_angle, error, c=colors, s=14)
+            ax.axhline(0.0, color="0.6", lw=0.8)
+            ax.set_ylim(-np.pi, np.pi)
             ax.set_xlabel("angle of Q z (rad)")
-            ax.set_ylabel("angle of displacement (rad)")
+            ax.set_ylabel("angle of displacement − angle of Q z (rad)")
         else:
             ax.scatter(qz[:, 0], d[:, 0], c=colors, s=14)
             ax.set_xlabel("Q z")
