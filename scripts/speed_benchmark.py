@@ -1,0 +1,203 @@
+"""Speed of rlinfo's training loop against stable-baselines3 and against the machine's own limit.
+
+Everything is measured in this one process, in alternating rounds (median and spread over rounds):
+
+1. the machine's matrix-multiply rate (float32, 1024 x 1024 x 1024 ``torch.mm``) on 1 and 2 threads;
+2. SAC at update-to-data ratio 1 on half_cheetah (the ``sac_half_cheetah`` preset: one env, batch 256,
+   two 256-unit layers, lr 3e-4, learned temperature from 1.0), rlinfo against SB3's SAC with the same
+   hyperparameters, each at 1 and 2 torch threads; env steps per second over ``--steps`` steps after
+   ``--learning-starts`` random ones;
+3. the ``metra_ant`` preset's loop (8 envs x 200-step rollouts, 50 updates of 1024-unit SAC and METRA):
+   env steps per second, updates per second, and the GFLOP/s its updates achieve — FLOPs of one update
+   counted by ``torch.utils.flop_counter`` — as a fraction of the measured matrix-multiply rate;
+4. the replay buffer's bytes per Ant transition and the process's peak RSS.
+
+    python scripts/speed_benchmark.py                     # about 10 minutes on a 2-core CPU
+    python scripts/speed_benchmark.py --rounds 1 --steps 300 --learning-starts 200 --ant-iterations 1
+
+Writes <out>/speed.csv, speed.md and speed.png (default out: bench_out/speed_benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+HALF_CHEETAH = {"hidden": 256, "batch": 256, "lr": 3e-4, "gamma": 0.99, "tau": 5e-3, "buffer": 100_000}
+
+
+def matmul_gflops(threads: int, n: int = 1024, reps: int = 20) -> float:
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm up
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def rlinfo_sac(threads: int, steps: int, learning_starts: int) -> float:
+    from rlinfo.config import load_config
+    from rlinfo.run.loop import Trainer
+
+    overrides = [f"total_steps={learning_starts + steps}", f"train.learning_starts={learning_starts}",
+                 f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
+                 "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0"]  # fmt: skip
+    trainer = Trainer(load_config("sac_half_cheetah", overrides))
+    start = time.perf_counter()
+    trainer.train()
+    return (learning_starts + steps) / (time.perf_counter() - start)
+
+
+def sb3_sac(threads: int, steps: int, learning_starts: int) -> float:
+    from stable_baselines3 import SAC
+
+    from rlinfo.envs import make
+
+    torch.set_num_threads(threads)
+    hp = HALF_CHEETAH
+    model = SAC(
+        "MlpPolicy", make("half_cheetah"), learning_rate=hp["lr"], buffer_size=hp["buffer"],
+        learning_starts=learning_starts, batch_size=hp["batch"], tau=hp["tau"], gamma=hp["gamma"],
+        train_freq=1, gradient_steps=1, ent_coef="auto_1.0", policy_kwargs={"net_arch": [hp["hidden"]] * 2},
+        device="cpu", seed=0,
+    )  # fmt: skip
+    start = time.perf_counter()
+    model.learn(learning_starts + steps)
+    return (learning_starts + steps) / (time.perf_counter() - start)
+
+
+def metra_ant(threads: int, iterations: int) -> dict[str, float]:
+    """The metra_ant preset's loop for ``iterations`` rollout + update rounds after one random round."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from rlinfo.config import load_config
+    from rlinfo.run.loop import Trainer
+
+    per_round = 8 * 200
+    overrides = [f"total_steps={per_round * (iterations + 1)}", f"train.learning_starts={per_round}"]
+    overrides += [f"train.threads={threads}", "train.progress=false", "eval.num_rollouts=1"]
+    overrides += ["eval.max_steps=1"]
+    overrides += ["train.checkpoint_every=0", f"train.log_every={10**9}"]
+    trainer = Trainer(load_config("metra_ant", overrides))
+    learner = trainer.learner
+    update_time = [0.0]
+    update = learner.update
+
+    def timed_update() -> dict[str, Any]:
+        start = time.perf_counter()
+        out = update()
+        update_time[0] += time.perf_counter() - start
+        return out
+
+    learner.update = timed_update  # type: ignore[method-assign]
+    start = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - start
+    n_updates = learner.num_updates
+    with FlopCounterMode(display=False) as counter:  # one more update, counted
+        update()
+    flops = counter.get_total_flops()
+    return {
+        "env_steps_per_s": per_round * (iterations + 1) / wall,
+        "updates_per_s": n_updates / update_time[0],
+        "gflop_per_update": flops / 1e9,
+        "update_gflops": flops * n_updates / update_time[0] / 1e9,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=2000, help="SAC env steps after learning starts")
+    parser.add_argument("--learning-starts", type=int, default=1000)
+    parser.add_argument("--ant-iterations", type=int, default=2, help="metra_ant rollout + update rounds")
+    parser.add_argument("--out", type=Path, default=Path("bench_out/speed_benchmark"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs: dict[tuple[str, int], list[float]] = {}
+    ant: dict[int, list[dict[str, float]]] = {}
+    for r in range(args.rounds):  # alternate everything within each round
+        for threads in (1, 2):
+            runs.setdefault(("matmul GFLOP/s", threads), []).append(matmul_gflops(threads))
+            runs.setdefault(("rlinfo SAC steps/s", threads), []).append(
+                rlinfo_sac(threads, args.steps, args.learning_starts)
+            )
+            runs.setdefault(("SB3 SAC steps/s", threads), []).append(
+                sb3_sac(threads, args.steps, args.learning_starts)
+            )
+            ant.setdefault(threads, []).append(metra_ant(threads, args.ant_iterations))
+            print(f"round {r + 1}/{args.rounds}, {threads} thread(s) done", flush=True)
+    rows: list[dict[str, Any]] = []
+    for (what, threads), values in runs.items():
+        rows.append({"measure": what, "threads": threads, "median": statistics.median(values),
+                     "min": min(values), "max": max(values), "rounds": len(values)})  # fmt: skip
+    for threads, results in ant.items():
+        for key in results[0]:
+            values = [res[key] for res in results]
+            stats = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+            rows.append({"measure": f"metra_ant {key}", "threads": threads, **stats, "rounds": len(values)})
+    med = {(r["measure"], r["threads"]): r["median"] for r in rows}
+    best_rlinfo = max(med[("rlinfo SAC steps/s", t)] for t in (1, 2))
+    best_sb3 = max(med[("SB3 SAC steps/s", t)] for t in (1, 2))
+    best_ant_t = max((1, 2), key=lambda t: med[("metra_ant env_steps_per_s", t)])
+    fraction = med[("metra_ant update_gflops", best_ant_t)] / med[("matmul GFLOP/s", best_ant_t)]
+    from rlinfo.buffers import ReplayBuffer
+
+    summary = {
+        "rlinfo / SB3 SAC env steps/s (each at its best thread count)": best_rlinfo / best_sb3,
+        f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant_t} threads)": fraction,
+        "metra_ant env steps/s (best thread count)": med[("metra_ant env_steps_per_s", best_ant_t)],
+        "replay bytes per Ant transition (skill_dim 2)": ReplayBuffer.bytes_per_row(29, 8, 2),
+        "peak RSS (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    with open(args.out / "speed.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["| measure | threads | median | min | max |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r['measure']} | {r['threads']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} |"
+        for r in rows
+    ]
+    lines += ["", "| summary | value |", "|---|---|"] + [f"| {k} | {v:.3g} |" for k, v in summary.items()]
+    text = "\n".join(lines)
+    (args.out / "speed.md").write_text(text + "\n")
+    print(text)
+    figure(med, args.out / "speed.png")
+
+
+def figure(med: dict[tuple[str, int], float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = ["rlinfo SAC steps/s", "SB3 SAC steps/s"]
+    for i, threads in enumerate((1, 2)):
+        axes[0].bar([j + 0.38 * i for j in range(2)], [med[(n, threads)] for n in names], width=0.36,
+                    label=f"{threads} thread(s)")  # fmt: skip
+    axes[0].set_xticks([0.19, 1.19], ["rlinfo SAC", "SB3 SAC"])
+    axes[0].set_ylabel("env steps / s (UTD 1, half_cheetah)")
+    axes[0].legend()
+    frac = [med[("metra_ant update_gflops", t)] / med[("matmul GFLOP/s", t)] for t in (1, 2)]
+    axes[1].bar(["1 thread", "2 threads"], frac, color="tab:green")
+    axes[1].axhline(1.0, color="0.5", ls=":")
+    axes[1].set_ylabel("metra_ant update GFLOP/s ÷ matmul GFLOP/s")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
