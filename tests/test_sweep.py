@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -16,6 +17,7 @@ import pytest
 
 from rlinfo.errors import ConfigError
 from rlinfo.run.cli import main
+from rlinfo.run.sweep import checkpoint_step, wait_unlocked
 from rlinfo.run.sweep_spec import read_spec
 
 TINY = {
@@ -58,6 +60,18 @@ def digests(run_dir: Path) -> dict[str, str]:
     }
 
 
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session ``sid`` (Ray puts its workers in process groups of their own)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
 def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "maze.yaml", SPEC)
     sweep_dir = tmp_path / "sweep"
@@ -71,11 +85,14 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
             assert time.monotonic() - start < 150, "no trial finished in 150 s"
             time.sleep(0.2)
     finally:
-        os.killpg(first.pid, signal.SIGKILL)  # the driver and every Ray process it started
+        kill_session(first.pid)  # the driver and every Ray process it started (workers too), at once
         first.wait()
+    for name in NAMES:  # the kernel releases a killed process's lock when it is reaped
+        wait_unlocked(sweep_dir / name, timeout=60)
     done = [n for n in NAMES if finished(sweep_dir / n)]
     assert len(done) < len(NAMES)
     kept = {n: digests(sweep_dir / n) for n in done}
+    interrupted = [n for n in NAMES if 0 <= checkpoint_step(sweep_dir / n) < 400]  # mid-run checkpoints
     assert any(k.startswith("checkpoints/step_") for k in kept[done[0]])
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
@@ -85,6 +102,8 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
         assert finished(sweep_dir / name), name
     for name in done:  # untouched: same bytes, nothing added or removed
         assert digests(sweep_dir / name) == kept[name], name
+    for name in interrupted:  # resumed from their checkpoint (`rlinfo train --resume`), not restarted
+        assert (sweep_dir / name / "resume_history.jsonl").is_file(), name
     status = json.loads((sweep_dir / "sweep.json").read_text())
     assert status["counts"] == {"done": 4, "failed": 0, "pending": 0, "running": 0}
 
