@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("run_dir", metavar="RUN_DIR")
     ev.add_argument("--no-figure", action="store_true", help="skip skills.png")
+    ev.add_argument(
+        "--video",
+        nargs="?",
+        const=9,
+        type=int,
+        metavar="N",
+        help="also write mp4s of N evaluation skills (default 9): RUN_DIR/videos/grid.mp4 and skill_<i>.mp4",
+    )
     ev.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     ls = sub.add_parser("list", help="list algorithms, environments and presets")
     ls.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -157,10 +165,16 @@ def cmd_train(args: list[str]) -> int:
     return 0
 
 
-def cmd_eval(run_dir: str, figure: bool) -> int:
+def cmd_eval(run_dir: str, figure: bool, videos: int | None = None) -> int:
+    if videos is not None:
+        if not 1 <= videos <= 64:
+            raise ValueError(f"--video takes 1 to 64 skills, got {videos}")
+        from rlinfo.evaluation.video import select_gl_backend
+
+        select_gl_backend()  # before MuJoCo is imported: EGL, else OSMesa, else one line naming the package
     from rlinfo.run.evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, figure=figure)
+    result = evaluate_run(run_dir, figure=figure, videos=videos or 0)
     print(json.dumps(result, sort_keys=True))
     print_result(result)
     return 0
@@ -191,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return cmd_train(args.args)
         if args.command == "eval":
-            return cmd_eval(args.run_dir, figure=not args.no_figure)
+            return cmd_eval(args.run_dir, figure=not args.no_figure, videos=args.video)
         if args.command == "list":
             return cmd_list()
         if args.command == "sweep":

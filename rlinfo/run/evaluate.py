@@ -63,13 +63,10 @@ def collect_rollouts(
         gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         skills = skill_space.sample(n, generator=gen) if skill_space is not None else torch.zeros(n, 0)
 
+        act = deterministic_policy(agent, device)
+
         def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
-            if random:
-                return envs.action_space.sample()
-            x = torch.as_tensor(obs, dtype=torch.float32, device=device)
-            if z.shape[-1]:
-                x = torch.cat([x, torch.as_tensor(z, dtype=torch.float32, device=device)], dim=-1)
-            return agent.act(x, deterministic=True).cpu().numpy()
+            return envs.action_space.sample() if random else act(obs, z)
 
         xy = rollout_xy(envs, policy, skills.numpy(), steps, seed=cfg.seed + EVAL_SEED_OFFSET)
         layout = maze_layout(envs)
@@ -77,6 +74,44 @@ def collect_rollouts(
         envs.close()
     discrete = bool(skill_space is not None and skill_space.discrete)
     return SkillRollouts(xy, skills.numpy(), discrete, layout, steps)
+
+
+def deterministic_policy(agent: Any, device: torch.device) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """(obs [N, o], skills [N, d]) -> the agent's deterministic actions [N, a] (skills appended to obs)."""
+
+    def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        if z.shape[-1]:
+            x = torch.cat([x, torch.as_tensor(z, dtype=torch.float32, device=device)], dim=-1)
+        return agent.act(x, deterministic=True).cpu().numpy()
+
+    return policy
+
+
+def write_videos(
+    cfg: Config,
+    agent: Any,
+    reward_module: IntrinsicReward | None,
+    device: torch.device,
+    out_dir: Path,
+    n: int,
+) -> list[Path]:
+    """mp4s of the first ``n`` evaluation skills (the same skills as the coverage rollouts): a grid and one
+    file per skill, in ``out_dir`` (rlinfo/evaluation/video.py)."""
+    from rlinfo.evaluation.video import skill_videos
+    from rlinfo.run.build import make_envs
+
+    envs = make_envs(cfg, n, cfg.seed + EVAL_SEED_OFFSET)
+    try:
+        steps = cfg.eval.max_steps or episode_length(envs)
+        gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+        space = reward_module.skill_space if isinstance(reward_module, SkillReward) else None
+        skills = space.sample(n, generator=gen) if space is not None else torch.zeros(n, 0)
+        policy = deterministic_policy(agent, device)
+        seed = cfg.seed + EVAL_SEED_OFFSET
+        return skill_videos(envs, policy, skills.numpy(), steps, seed, out_dir, per_skill=True)
+    finally:
+        envs.close()
 
 
 def evaluate_policy(
@@ -147,8 +182,9 @@ def episode_returns(cfg: Config, agent: Any, skills: torch.Tensor, device: torch
     return result
 
 
-def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
-    """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``."""
+def evaluate_run(run_dir: str | Path, figure: bool = True, videos: int = 0) -> dict[str, Any]:
+    """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``;
+    with ``videos = n > 0`` also write mp4s of n evaluation skills to ``RUN_DIR/videos/``."""
     import dataclasses
 
     from rlinfo.run.loop import Trainer
@@ -166,6 +202,10 @@ def evaluate_run(run_dir: str | Path, figure: bool = True) -> dict[str, Any]:
             raise CheckpointError(f"{ckpt} does not match {run_dir / 'config.yaml'}: {e}") from None
         trainer.global_step = int(state.get("step", 0))
         result = trainer.evaluate(figure_path=run_dir / "skills.png" if figure else None)
+        if videos:
+            out = run_dir / "videos"
+            paths = write_videos(cfg, trainer.agent, trainer.reward_module, trainer.device, out, videos)
+            result["videos"] = [str(p.relative_to(run_dir)) for p in paths]
     finally:
         trainer.close()
     write_eval(run_dir, result)
