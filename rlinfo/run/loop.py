@@ -350,7 +350,7 @@ class Trainer:
         configured = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
         parts = [("agent", self.agent, state.get("agent"))]
         parts.append(("reward", self.reward_module, state.get("reward")))
-        try:
+        with checkpoint_mismatch():
             for name, module, saved in parts:
                 if module is not None:
                     mismatch = first_mismatch(module.state_dict(), saved)
@@ -361,12 +361,6 @@ class Trainer:
                 opt.load_state_dict(state["agent_optim"][k])
             if self.reward_module is not None:
                 self.reward_module.load_optimizer_state(state["reward_optim"])
-        except CheckpointError:
-            raise
-        except KeyError as e:
-            raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
-        except (RuntimeError, ValueError, TypeError) as e:
-            raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
         for opt, lrs in zip(optimizers, configured, strict=True):  # the config's rates (resume may lower)
             for group, lr in zip(opt.param_groups, lrs, strict=True):
                 group["lr"] = lr
@@ -374,16 +368,10 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict` and the chunked buffer; mismatches are CheckpointErrors."""
         self.load_networks(state)
-        try:
+        with checkpoint_mismatch():
             self.load_loop_state(state["loop"], json.loads(state["meta"]))
             if isinstance(self.learner, OffPolicy) and self.chunks is not None:
                 self.learner.load_files(self.chunks, json.loads(state["buffer"]), "env" in state["loop"])
-        except CheckpointError:
-            raise
-        except KeyError as e:
-            raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
-        except (RuntimeError, ValueError, TypeError) as e:
-            raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
 
     def load_loop_state(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
         cfg = self.cfg
@@ -528,6 +516,19 @@ def quiet_writer_thread() -> Iterator[None]:
         yield
     finally:
         threading.excepthook = previous_hook
+
+
+@contextmanager
+def checkpoint_mismatch() -> Iterator[None]:
+    """A checkpoint that lacks a key or does not fit this run, as one CheckpointError line."""
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except KeyError as e:
+        raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
 
 
 def first_mismatch(current: dict[str, Tensor], saved: Any) -> str:
