@@ -121,6 +121,20 @@ def cmd_resume(run_dir: str, overrides: list[str]) -> int:
     return 0
 
 
+def freeze_env_statistics(cfg: Any) -> Any:
+    """The preset observation statistics written into ``env.kwargs`` (``normalize_obs: true``), so that the
+    run's config.yaml holds the very numbers it trains with and eval and resume rebuild the same env."""
+    import dataclasses
+
+    from rlinfo.envs.normalize import freeze_obs_stats
+
+    try:
+        kwargs = freeze_obs_stats(cfg.env.name, dict(cfg.env.kwargs))
+    except ValueError:  # no preset statistics for this env: building it gives the one-line error
+        return cfg
+    return dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs=kwargs))
+
+
 def describe(cfg: Any) -> str:
     """What a run trains, for messages: e.g. "metra with SAC", "rnd + reach with SLIM", "PPO"."""
     agents = {"sac": "SAC", "slim": "multi-critic SAC (SLIM)", "ppo": "PPO"}
@@ -152,6 +166,7 @@ def cmd_train(args: list[str]) -> int:
     overrides = args[1:] if source is not None else args
     source = source or DEFAULT_PRESET
     cfg = load_config(source, overrides)
+    cfg = freeze_env_statistics(cfg)
     trainer = Trainer(cfg)  # builds and checks env, reward module and agent: nothing written yet
     try:
         cfg, run_dir = create_run_dir(cfg)

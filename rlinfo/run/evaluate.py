@@ -19,6 +19,7 @@ from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
 from rlinfo.config import Config
 from rlinfo.errors import CheckpointError, EvaluationError
 from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy
+from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
 from rlinfo.rewards import IntrinsicReward, SkillReward
 from rlinfo.run.rundir import load_run_config
 
@@ -121,14 +122,20 @@ def evaluate_policy(
     device: torch.device,
     figure_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Policy state coverage of :func:`collect_rollouts`, and the skills figure if a path is given."""
+    """Policy state coverage of :func:`collect_rollouts` and the rollouts' diagnostics (displacement
+    spread; for skills, how well each skill's displacement follows it); with a path, the skills figure
+    and, for skill methods, ``alignment.png`` beside it."""
     r = collect_rollouts(cfg, agent, reward_module, device)
     result: dict[str, Any] = policy_state_coverage(r.xy, r.layout)
     result.update(num_rollouts=len(r.xy), rollout_steps=r.steps, env=cfg.env.name, reward=cfg.reward.name)
+    result.update(rollout_diagnostics(r.xy, r.skills, r.discrete))
     if figure_path is not None:
         what = "of free cells" if r.layout is not None else "cells"
         title = f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})"
         plot_skills(r.xy, r.skills, figure_path, discrete=r.discrete, layout=r.layout, title=title)
+        if r.skills.shape[1]:
+            path = Path(figure_path).parent / "alignment.png"
+            alignment_figure(final_displacements(r.xy), r.skills, r.discrete, path)
     return result
 
 
