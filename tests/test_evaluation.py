@@ -51,3 +51,23 @@ def test_skills_figure_is_written(tmp_path):
     xy = np.cumsum(np.random.default_rng(0).normal(size=(6, 10, 2)) * 0.3, axis=1) + 5.5
     path = plot_skills(xy, np.eye(6), tmp_path / "s.png", discrete=True, layout=layout, title="t")
     assert path.stat().st_size > 5_000
+
+
+def test_phi_skills_report_zero_shot_goal_reaching_in_their_evaluation(tmp_path):
+    """METRA's evaluation adds goal_* metrics (one goal per rollout); methods without a goal skill do not."""
+    import json
+
+    from rlinfo.run.cli import main
+
+    for preset, has_goals in (("metra_maze", True), ("diayn_maze", False)):
+        overrides = ["total_steps=400", "train.learning_starts=200", "eval.num_rollouts=4", "env.num_envs=4"]
+        assert main(["train", preset, *overrides, f"run_root={tmp_path}", f"run_name={preset}"]) == 0
+        result = json.loads((tmp_path / preset / "eval.json").read_text())
+        goals = {k: v for k, v in result.items() if k.startswith("goal_")}
+        if has_goals:
+            assert set(goals) == {f"goal_{k}" for k in ("final_distance", "EndSuccess3", "HitSuccess3",
+                                                         "EndSuccess1", "HitSuccess1")}  # fmt: skip
+            assert 0 <= goals["goal_EndSuccess3"] <= goals["goal_HitSuccess3"] <= 1
+            assert goals["goal_final_distance"] > 0
+        else:
+            assert goals == {}

@@ -18,7 +18,7 @@ import torch
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
 from rlinfo.config import Config
 from rlinfo.errors import CheckpointError, EvaluationError
-from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy
+from rlinfo.evaluation import goal_reaching, plot_skills, policy_state_coverage, rollout_xy
 from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
 from rlinfo.rewards import IntrinsicReward, SkillReward
 from rlinfo.run.rundir import load_run_config
@@ -129,6 +129,7 @@ def evaluate_policy(
     result: dict[str, Any] = policy_state_coverage(r.xy, r.layout)
     result.update(num_rollouts=len(r.xy), rollout_steps=r.steps, env=cfg.env.name, reward=cfg.reward.name)
     result.update(rollout_diagnostics(r.xy, r.skills, r.discrete))
+    result.update(goal_metrics(cfg, agent, reward_module, device))
     if figure_path is not None:
         what = "of free cells" if r.layout is not None else "cells"
         title = f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})"
@@ -137,6 +138,33 @@ def evaluate_policy(
             path = Path(figure_path).parent / "alignment.png"
             alignment_figure(final_displacements(r.xy), r.skills, r.discrete, path)
     return result
+
+
+GOAL_METRICS = ("final_distance", "EndSuccess3", "HitSuccess3", "EndSuccess1", "HitSuccess1")
+
+
+def goal_metrics(
+    cfg: Config, agent: Any, module: IntrinsicReward | None, device: torch.device
+) -> dict[str, float]:
+    """Zero-shot goal reaching (``rlinfo.evaluation.goal_reaching``) of φ-based skills (METRA, LSD, CSF) on
+    mazes, ant and half_cheetah: ``eval.num_rollouts`` goals, the metrics prefixed ``goal_``; ``{}`` for
+    other methods and envs."""
+    from rlinfo.envs import maze_layout
+    from rlinfo.evaluation.goals import GOAL_RANGES
+    from rlinfo.run.build import make_envs
+
+    if not isinstance(module, SkillReward) or type(module).skill_for_goal is SkillReward.skill_for_goal:
+        return {}
+    if not (cfg.env.name.startswith("maze:") or cfg.env.name in GOAL_RANGES):
+        return {}
+    seed = cfg.seed + EVAL_SEED_OFFSET
+    envs = make_envs(cfg, cfg.eval.num_rollouts, seed)
+    try:
+        layout, max_steps = maze_layout(envs), cfg.eval.max_steps or None
+        result = goal_reaching(agent, module, envs, cfg.env.name, layout, max_steps, seed, device=device)
+    finally:
+        envs.close()
+    return {f"goal_{k}": float(result[k]) for k in GOAL_METRICS if k in result}
 
 
 def final_evaluation(run_dir: Path | None, evaluate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
