@@ -60,8 +60,6 @@ from rlinfo.run.offpolicy import OffPolicy
 from rlinfo.run.onpolicy import OnPolicy
 from rlinfo.run.resume import check_against_checkpoint, non_finite_error, record_resume, resume_config
 
-CHARTS = ("episodic_return", "episodic_length", "success", "intrinsic_return")
-
 
 class Metrics:
     """Sums of update statistics kept on the device; read once per log interval."""
