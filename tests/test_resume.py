@@ -154,3 +154,32 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path):
     assert len(expected) >= total // 200 - 1 and len(set(expected)) == len(expected)
     assert scalar_steps(run_dir, "charts/sps") == expected
     assert scalar_steps(run_dir, "losses/critic") == expected
+
+
+def test_checkpoints_from_before_the_run_layer_resume(tmp_path):
+    """A checkpoint in the old flat loop layout (one trainer per agent, before rlinfo/run/) resumes: the
+    collector, the sampling generator and the update count are regrouped under their owners."""
+    from rlinfo.checkpoint import save_checkpoint
+
+    trainer, run_dir = make(tmp_path, "old", "total_steps=400")
+    trainer.train()
+    state = load_checkpoint(latest_checkpoint(run_dir))
+    loop, meta = state["loop"], json.loads(state["meta"])
+    old_loop = {  # the layout agents/trainer.py wrote before the run layer
+        "rng": {**loop["rng"], "sample_gen": loop["learner"]["gen"]},
+        "metric_sums": loop["metric_sums"],
+        "episodes": {k: loop["collector"][k] for k in ("obs", "skills", "autoreset", "ep_return")},
+        "env": loop["env"],
+    }
+    old_loop["episodes"]["ep_length"] = loop["collector"]["ep_length"]
+    old_meta = {"global_step": meta["global_step"], "num_updates": meta["learner"]["num_updates"]}
+    old_meta |= {"marks": meta["marks"], "rng": {"action_space": meta["action_space_rng"]}}
+    old_meta |= {"metrics": meta["metrics"], "env": meta["env"]}
+    old_meta["finished"] = [[r, n] for r, n, _ in meta["collector"]["finished"]]
+    state["loop"], state["meta"] = old_loop, json.dumps(old_meta)
+    save_checkpoint(run_dir, state["step"], state)
+    resumed = Trainer.resume(run_dir, ["total_steps=600"])
+    assert resumed.global_step == state["step"]
+    assert resumed.learner.num_updates == meta["learner"]["num_updates"]
+    assert torch.equal(resumed.learner.gen.get_state(), loop["learner"]["gen"])
+    assert resumed.train()["steps"] >= 600

@@ -58,7 +58,13 @@ from rlinfo.run.lock import RunLock
 from rlinfo.run.monitor import advance, progress_bar, stat_tag, warn
 from rlinfo.run.offpolicy import OffPolicy
 from rlinfo.run.onpolicy import OnPolicy
-from rlinfo.run.resume import check_against_checkpoint, non_finite_error, record_resume, resume_config
+from rlinfo.run.resume import (
+    check_against_checkpoint,
+    non_finite_error,
+    record_resume,
+    resume_config,
+    upgrade_loop_state,
+)
 
 
 class Metrics:
@@ -367,7 +373,7 @@ class Trainer:
         """Restore a :meth:`state_dict` and the chunked buffer; mismatches are CheckpointErrors."""
         self.load_networks(state)
         with checkpoint_mismatch():
-            self.load_loop_state(state["loop"], json.loads(state["meta"]))
+            self.load_loop_state(*upgrade_loop_state(state["loop"], json.loads(state["meta"])))
             if isinstance(self.learner, OffPolicy) and self.chunks is not None:
                 self.learner.load_files(self.chunks, json.loads(state["buffer"]), "env" in state["loop"])
 

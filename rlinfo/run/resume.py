@@ -123,3 +123,42 @@ def non_finite_error(what: str, value: Any, step: int, run_dir: Path | None) -> 
         f"{msg}; {last} in {run_dir}; fix the cause (e.g. a lower agent.lr or reward.params.lr), then resume "
         f"with: rlinfo train --resume {run_dir}"
     )
+
+
+def upgrade_loop_state(
+    tensors: dict[str, Any], meta: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A checkpoint's loop state in today's layout: checkpoints written before the run layer (one trainer
+    per agent, rlinfo ≤ 2026-11) kept the collector, the sampling generator and the update count flat in
+    the loop; they are regrouped here under their owners, so such runs resume too (SAC runs; PPO runs
+    could not resume then)."""
+    if "learner" in tensors:
+        return tensors, meta
+    import torch
+
+    episodes = dict(tensors.get("episodes", {}))
+    n = len(episodes["obs"]) if "obs" in episodes else 0
+    episodes.setdefault("ep_success", torch.zeros(n, dtype=torch.bool))
+    episodes.setdefault("ep_intrinsic", torch.zeros(n, dtype=torch.float64))
+    rng = tensors["rng"]
+    new_tensors = {
+        "rng": {k: v for k, v in rng.items() if k != "sample_gen"},
+        "metric_sums": tensors["metric_sums"],
+        "learner": {"gen": rng["sample_gen"]},
+        "collector": episodes,
+    }
+    if "env" in tensors:
+        new_tensors["env"] = tensors["env"]
+    new_meta = {
+        **{k: meta[k] for k in ("global_step", "marks", "metrics")},
+        "learner": {"num_updates": meta["num_updates"]},
+        "collector": {
+            "finished": [(r, n, False) for r, n in meta.get("finished", [])],
+            "finished_intrinsic": meta.get("finished_intrinsic", []),
+            "has_success": False,
+        },
+        "action_space_rng": meta["rng"]["action_space"],
+    }
+    if "env" in meta:
+        new_meta["env"] = meta["env"]
+    return new_tensors, new_meta
