@@ -81,7 +81,7 @@ class TrainConfig:
     log_every: int = 2_000  # env steps between TensorBoard writes
     checkpoint_every: int = 20_000  # env steps between checkpoints (0: only at the end)
     eval_every: int = 0  # env steps between evaluations (0: only at the end)
-    threads: int = 1  # torch CPU threads; small nets are fastest on 1 (0: torch's default)
+    threads: int = 0  # torch CPU threads; 0: by network width (1 below 256 units, every core from 256)
     keep_checkpoints: int = 3  # newest step files kept in checkpoints/ (0: all)
     n_step: int = 1  # reward pairs (s_t, s_{t+n}): 1 = the papers' one-step pairs; URLB uses 3
     progress: bool = True
