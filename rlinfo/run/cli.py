@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   rlinfo train my.yaml agent.lr=1e-4 total_steps=50000
   rlinfo train --resume runs/<run-name> total_steps=200000   # continue a killed/finished run
   rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
+  rlinfo eval runs/<run-name> --video 9       # + mp4s of 9 evaluation skills in runs/<run-name>/videos
   rlinfo list                                 # algorithms, environments and presets
   rlinfo sweep my_sweep.yaml                  # every trial of a spec on Ray (pip install 'rlinfo[sweep]')
   rlinfo report runs/my_sweep                 # IQM with 95% CIs, curves: report.md, report.csv, *.png
