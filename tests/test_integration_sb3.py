@@ -130,6 +130,28 @@ def _gae(rewards, values, episode_starts, last_values, dones, gamma, lam):
     return adv
 
 
+class _RolloutCapture(BaseCallback):
+    """The rollout buffer after the callbacks before it ran, the last dones and V(s_last) of this rollout's
+    policy (PPO's train() changes the policy afterwards)."""
+
+    FIELDS = ("values", "episode_starts", "advantages", "returns", "rewards", "observations", "actions")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, np.ndarray] = {}
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        rb = self.model.rollout_buffer
+        self.data.update({k: getattr(rb, k).copy() for k in self.FIELDS})
+        self.data["dones"] = np.asarray(self.locals["dones"]).copy()
+        with torch.no_grad():
+            new_obs = torch.as_tensor(self.locals["new_obs"])
+            self.data["last_values"] = self.model.policy.predict_values(new_obs).numpy().reshape(-1)
+
+
 def test_ppo_advantages_equal_manual_gae_over_extrinsic_plus_intrinsic():
     torch.manual_seed(0)
     rnd = RND(obs_dim=2, action_dim=2, hidden_dim=16, rep_dim=8)
@@ -140,43 +162,28 @@ def test_ppo_advantages_equal_manual_gae_over_extrinsic_plus_intrinsic():
                 policy_kwargs={"net_arch": [16]})
     snap = _Snapshot()
     cb = OnPolicyIntrinsicCallback(rnd, intrinsic_weight=0.7, extrinsic_weight=1.0, n_epochs=0)
-    captured = {}
-
-    class _Capture(BaseCallback):
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            rb = self.model.rollout_buffer
-            captured.update(values=rb.values.copy(), starts=rb.episode_starts.copy(),
-                            adv=rb.advantages.copy(),
-                            returns=rb.returns.copy(), rewards=rb.rewards.copy(), obs=rb.observations.copy(),
-                            actions=rb.actions.copy(), dones=np.asarray(self.locals["dones"]).copy(),
-                            new_obs=self.locals["new_obs"].copy())
-            with torch.no_grad():  # V(s_last) from the policy of this rollout (train() changes it later)
-                captured["last_values"] = self.model.policy.predict_values(
-                    torch.as_tensor(self.locals["new_obs"])).numpy().reshape(-1)
-
-    model.learn(80, callback=CallbackList([snap, cb, _Capture()]))
+    capture = _RolloutCapture()
+    model.learn(80, callback=CallbackList([snap, cb, capture]))
+    captured = capture.data
     # the recorded next observations: new_obs, or the terminal observation at episode ends (step 25)
     nxt = cb.last_next_obs
-    np.testing.assert_array_equal(nxt[:-1][~captured["starts"][1:].astype(bool)],
-                                  captured["obs"][1:][~captured["starts"][1:].astype(bool)])
-    ends = np.flatnonzero(captured["starts"][1:, 0])  # step 24: the episode truncated after 25 steps
+    np.testing.assert_array_equal(nxt[:-1][~captured["episode_starts"][1:].astype(bool)],
+                                  captured["observations"][1:][~captured["episode_starts"][1:].astype(bool)])
+    ends = np.flatnonzero(captured["episode_starts"][1:, 0])  # step 24: the episode truncated after 25 steps
     assert list(ends) == [24]
-    assert not np.allclose(nxt[24], captured["obs"][25])  # terminal observation, not the reset one
-    assert np.all(np.abs(nxt[24] - captured["obs"][24]) <= 0.5 + 1e-6)  # one move away from s_24
-    batch = Batch(obs=torch.as_tensor(captured["obs"].reshape(-1, 2)),
+    assert not np.allclose(nxt[24], captured["observations"][25])  # terminal observation, not the reset one
+    assert np.all(np.abs(nxt[24] - captured["observations"][24]) <= 0.5 + 1e-6)  # one move away from s_24
+    batch = Batch(obs=torch.as_tensor(captured["observations"].reshape(-1, 2)),
                   action=torch.as_tensor(captured["actions"].reshape(-1, 2)),
                   next_obs=torch.as_tensor(nxt.reshape(-1, 2)), terminated=torch.zeros(80, dtype=torch.bool))
     r_int = rnd.reward(batch).numpy().reshape(40, 2)
     combined = snap.rewards + 0.7 * r_int
     np.testing.assert_allclose(captured["rewards"], combined, rtol=1e-5, atol=1e-5)
-    expected = _gae(combined, captured["values"], captured["starts"], captured["last_values"],
+    expected = _gae(combined, captured["values"], captured["episode_starts"], captured["last_values"],
                     captured["dones"], model.gamma, model.gae_lambda)
-    np.testing.assert_allclose(captured["adv"], expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(captured["advantages"], expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(captured["returns"], expected + captured["values"], rtol=1e-4, atol=1e-4)
-    assert not np.allclose(snap.advantages, captured["adv"], atol=1e-3)  # SB3's own GAE missed r_int
+    assert not np.allclose(snap.advantages, captured["advantages"], atol=1e-3)  # SB3's own GAE missed r_int
 
 
 def test_ppo_callback_trains_module_and_works_with_skills():
@@ -283,22 +290,9 @@ def test_ppo_callback_terminal_observations_and_gae_on_a_terminating_env():
                 device="cpu", policy_kwargs={"net_arch": [16]})  # fmt: skip
     snap = _Snapshot()
     cb = OnPolicyIntrinsicCallback(rnd, intrinsic_weight=0.5, extrinsic_weight=1.0, n_epochs=0)
-    captured = {}
-
-    class _Capture(BaseCallback):
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            rb = self.model.rollout_buffer
-            for k in ("values", "episode_starts", "advantages", "rewards", "observations", "actions"):
-                captured[k] = getattr(rb, k).copy()
-            captured["dones"] = np.asarray(self.locals["dones"]).copy()
-            with torch.no_grad():
-                captured["last_values"] = self.model.policy.predict_values(
-                    torch.as_tensor(self.locals["new_obs"])).numpy().reshape(-1)  # fmt: skip
-
-    model.learn(64, callback=CallbackList([snap, cb, _Capture()]))
+    capture = _RolloutCapture()
+    model.learn(64, callback=CallbackList([snap, cb, capture]))
+    captured = capture.data
     nxt, terminated = cb.last_next_obs, np.stack(cb._terminated)
     ends = captured["episode_starts"][1:] > 0  # step t ended an episode
     outside = np.linalg.norm(nxt, axis=-1) > 1.0
