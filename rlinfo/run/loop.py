@@ -195,9 +195,8 @@ class Trainer:
                 if self.run_dir is not None:
                     self.writer = SummaryWriter(str(self.run_dir), purge_step=self.purge_step)
                 return self._train()
-            except BaseException:
+            finally:
                 self.close()
-                raise
 
     def _train(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -232,13 +231,10 @@ class Trainer:
                 bar.close()
                 raise self.stopped()
         bar.close()
-        try:
-            if self.run_dir is not None:
-                self.save()  # the final state first: a failing evaluation can never lose it
-            figure = self.run_dir / "skills.png" if self.run_dir is not None and cfg.eval.figure else None
-            return final_evaluation(self.run_dir, lambda: self.evaluate(figure))
-        finally:
-            self.close()
+        if self.run_dir is not None:
+            self.save()  # the final state first: a failing evaluation can never lose it
+        figure = self.run_dir / "skills.png" if self.run_dir is not None and cfg.eval.figure else None
+        return final_evaluation(self.run_dir, lambda: self.evaluate(figure))
 
     def log(self, bar: tqdm) -> None:
         """Read the device metrics once per interval, check them, write TensorBoard and the bar."""
@@ -406,7 +402,7 @@ class Trainer:
     def resume(cls, run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Trainer:
         """A trainer that continues the run in ``run_dir`` from its latest checkpoint."""
         run_dir = Path(run_dir)
-        cfg, _ = resume_config(run_dir, overrides)  # reads only: a refused resume writes nothing
+        cfg, saved = resume_config(run_dir, overrides)  # reads only: a refused resume writes nothing
         state = load_checkpoint(latest_checkpoint(run_dir))
         check_against_checkpoint(cfg, json.loads(state["meta"]).get("config"), int(state["step"]))
         if int(state["step"]) >= cfg.total_steps:
@@ -418,7 +414,7 @@ class Trainer:
         try:
             trainer.attach(cfg, run_dir)  # the run directory's lock: one writer at a time
             trainer.load_state_dict(state)
-            record_resume(run_dir, resume_config(run_dir)[0], cfg, trainer.global_step)
+            record_resume(run_dir, saved, cfg, trainer.global_step)
         except BaseException:
             trainer.close()
             raise

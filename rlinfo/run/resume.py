@@ -71,14 +71,13 @@ def refuse_identity_changes(before: dict[str, Any], after: dict[str, Any], what:
 
 def resume_config(
     run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
-) -> tuple[Config, list[str]]:
-    """The run's ``config.yaml`` with ``overrides`` (only resumable keys), and the keys that change."""
+) -> tuple[Config, Config]:
+    """The run's ``config.yaml`` with ``overrides`` (only resumable keys), and ``config.yaml`` as saved."""
     run_dir = Path(run_dir)
     saved = load_run_config(run_dir)
     cfg = load_config(run_dir / "config.yaml", list(overrides))
     refuse_identity_changes(to_dict(saved), to_dict(cfg), "when resuming")
-    cfg = dataclasses.replace(cfg, run_root=str(run_dir.parent), run_name=run_dir.name)
-    return cfg, changed_keys(to_dict(saved), to_dict(cfg))
+    return dataclasses.replace(cfg, run_root=str(run_dir.parent), run_name=run_dir.name), saved
 
 
 def check_against_checkpoint(cfg: Config, saved: dict[str, Any] | None, step: int) -> None:
