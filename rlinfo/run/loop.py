@@ -49,6 +49,7 @@ from rlinfo.rewards import SkillReward
 from rlinfo.run.build import Parts, build
 from rlinfo.run.collect import Collector
 from rlinfo.run.evaluate import (
+    EVAL_SEED_OFFSET,
     episode_returns,
     evaluate_policy,
     final_evaluation,
@@ -278,7 +279,7 @@ class Trainer:
         """Coverage (+ figure) where the env reports positions; return and success of PPO episodes."""
         cfg, result = self.cfg, {}
         if self.parts.on_policy:
-            skills = torch.Generator().manual_seed(cfg.seed + 10_000)
+            skills = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
             skill_rows = (
                 self.reward_module.skill_space.sample(cfg.eval.num_rollouts, generator=skills)
                 if isinstance(self.reward_module, SkillReward)
