@@ -64,11 +64,12 @@ class TanhGaussianActor(nn.Module):
         mean, log_std = self.net(obs).chunk(2, dim=-1)
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
-    def sample(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        """Reparameterised action and its log-probability (with the tanh change of variables)."""
+    def sample(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Reparameterised action and its log-probability (with the tanh change of variables); the noise
+        comes from ``generator`` (None: torch's global generator)."""
         mean, log_std = self(obs)
         std = log_std.exp()
-        u = mean + std * torch.randn_like(mean)
+        u = mean + std * torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
         log_prob = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
         # log|d tanh(u)/du| = 2 (log 2 − u − softplus(−2u)), numerically stable
         log_prob = log_prob - (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)

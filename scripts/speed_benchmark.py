@@ -5,11 +5,14 @@ Everything is measured in this one process, in alternating rounds (median and sp
 1. the machine's matrix-multiply rate (float32, 1024 x 1024 x 1024 ``torch.mm``) on 1 and 2 threads;
 2. SAC at update-to-data ratio 1 on half_cheetah (the ``sac_half_cheetah`` preset: one env, batch 256,
    two 256-unit layers, lr 3e-4, learned temperature from 1.0), rlinfo against SB3's SAC with the same
-   hyperparameters, each at 1 and 2 torch threads; env steps per second over ``--steps`` steps after
-   ``--learning-starts`` random ones;
+   hyperparameters, each at 1 and 2 torch threads (rlinfo also with ``train.overlap``: the next env
+   step collected on a worker thread during the update); env steps per second over ``--steps`` steps
+   after ``--learning-starts`` random ones; FLOPs of one SAC update counted as below, so the machine's
+   ceiling for UTD 1 is (matmul GFLOP/s) / (GFLOP per update) env steps per second;
 3. the ``metra_ant`` preset's loop (8 envs x 200-step rollouts, 50 updates of 1024-unit SAC and METRA):
    env steps per second, updates per second, and the GFLOP/s its updates achieve — FLOPs of one update
-   counted by ``torch.utils.flop_counter`` — as a fraction of the measured matrix-multiply rate;
+   counted by ``torch.utils.flop_counter`` — as a fraction of the measured matrix-multiply rate; plain
+   and overlapped (``train.overlap=true``);
 4. the replay buffer's bytes per Ant transition and the process's peak RSS.
 
     python scripts/speed_benchmark.py                     # about 10 minutes on a 2-core CPU
@@ -43,20 +46,36 @@ def matmul_gflops(threads: int, n: int = 1024, reps: int = 20) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
-def rlinfo_sac(threads: int, steps: int, learning_starts: int) -> float:
+def rlinfo_sac(
+    threads: int,
+    steps: int,
+    learning_starts: int,
+    overlap: bool = False,
+    device: str = "cpu",
+    graph: bool = False,
+) -> dict[str, float]:
+    """Env steps/s of ``rlinfo train sac_half_cheetah`` and the FLOPs of one of its updates."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     from rlinfo.config import load_config
     from rlinfo.run.loop import Trainer
 
     overrides = [f"total_steps={learning_starts + steps}", f"train.learning_starts={learning_starts}",
                  f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
-                 "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0"]  # fmt: skip
+                 "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0",
+                 f"train.overlap={str(overlap).lower()}", f"device={device}",
+                 f"train.cuda_graph={str(graph).lower()}"]  # fmt: skip
     trainer = Trainer(load_config("sac_half_cheetah", overrides))
+    trainer.evaluate = lambda figure_path: {}  # type: ignore[method-assign]  # time the training loop only
     start = time.perf_counter()
     trainer.train()
-    return (learning_starts + steps) / (time.perf_counter() - start)
+    steps_per_s = (learning_starts + steps) / (time.perf_counter() - start)
+    with FlopCounterMode(display=False) as counter:
+        trainer.learner.update()
+    return {"steps_per_s": steps_per_s, "gflop_per_update": counter.get_total_flops() / 1e9}
 
 
-def sb3_sac(threads: int, steps: int, learning_starts: int) -> float:
+def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu") -> float:
     from stable_baselines3 import SAC
 
     from rlinfo.envs import make
@@ -67,14 +86,16 @@ def sb3_sac(threads: int, steps: int, learning_starts: int) -> float:
         "MlpPolicy", make("half_cheetah"), learning_rate=hp["lr"], buffer_size=hp["buffer"],
         learning_starts=learning_starts, batch_size=hp["batch"], tau=hp["tau"], gamma=hp["gamma"],
         train_freq=1, gradient_steps=1, ent_coef="auto_1.0", policy_kwargs={"net_arch": [hp["hidden"]] * 2},
-        device="cpu", seed=0,
+        device=device, seed=0,
     )  # fmt: skip
     start = time.perf_counter()
     model.learn(learning_starts + steps)
     return (learning_starts + steps) / (time.perf_counter() - start)
 
 
-def metra_ant(threads: int, iterations: int) -> dict[str, float]:
+def metra_ant(
+    threads: int, iterations: int, overlap: bool = False, device: str = "cpu", graph: bool = False
+) -> dict[str, float]:
     """The metra_ant preset's loop for ``iterations`` rollout + update rounds after one random round."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -84,7 +105,8 @@ def metra_ant(threads: int, iterations: int) -> dict[str, float]:
     per_round = 8 * 200
     overrides = [f"total_steps={per_round * (iterations + 1)}", f"train.learning_starts={per_round}"]
     overrides += [f"train.threads={threads}", "train.progress=false", "eval.num_rollouts=1"]
-    overrides += ["eval.max_steps=1"]
+    overrides += ["eval.max_steps=1", f"train.overlap={str(overlap).lower()}", f"device={device}"]
+    overrides += [f"train.cuda_graph={str(graph).lower()}"]
     overrides += ["train.checkpoint_every=0", f"train.log_every={10**9}"]
     trainer = Trainer(load_config("metra_ant", overrides))
     learner = trainer.learner
@@ -94,10 +116,13 @@ def metra_ant(threads: int, iterations: int) -> dict[str, float]:
     def timed_update() -> dict[str, Any]:
         start = time.perf_counter()
         out = update()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()  # kernels run asynchronously: time them, not their launch
         update_time[0] += time.perf_counter() - start
         return out
 
     learner.update = timed_update  # type: ignore[method-assign]
+    trainer.evaluate = lambda figure_path: {}  # type: ignore[method-assign]  # time the training loop only
     start = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - start
@@ -122,41 +147,52 @@ def main() -> None:
     parser.add_argument("--learning-starts", type=int, default=1000)
     parser.add_argument("--ant-iterations", type=int, default=2, help="metra_ant rollout + update rounds")
     parser.add_argument("--out", type=Path, default=Path("bench_out/speed_benchmark"))
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda: the GPU table (scripts/gpu_check.sh)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.device != "cpu":
+        return gpu_main(args)
     runs: dict[tuple[str, int], list[float]] = {}
-    ant: dict[int, list[dict[str, float]]] = {}
+
+    def record(prefix: str, threads: int, result: dict[str, float]) -> None:
+        for key, value in result.items():
+            runs.setdefault((f"{prefix} {key}", threads), []).append(value)
+
     for r in range(args.rounds):  # alternate everything within each round
         for threads in (1, 2):
             runs.setdefault(("matmul GFLOP/s", threads), []).append(matmul_gflops(threads))
-            runs.setdefault(("rlinfo SAC steps/s", threads), []).append(
-                rlinfo_sac(threads, args.steps, args.learning_starts)
-            )
-            runs.setdefault(("SB3 SAC steps/s", threads), []).append(
+            for overlap, name in ((False, "rlinfo SAC"), (True, "rlinfo SAC overlapped")):
+                record(name, threads, rlinfo_sac(threads, args.steps, args.learning_starts, overlap))
+            runs.setdefault(("SB3 SAC steps_per_s", threads), []).append(
                 sb3_sac(threads, args.steps, args.learning_starts)
             )
-            ant.setdefault(threads, []).append(metra_ant(threads, args.ant_iterations))
+            for overlap, name in ((False, "metra_ant"), (True, "metra_ant overlapped")):
+                record(name, threads, metra_ant(threads, args.ant_iterations, overlap))
             print(f"round {r + 1}/{args.rounds}, {threads} thread(s) done", flush=True)
     rows: list[dict[str, Any]] = []
     for (what, threads), values in runs.items():
         rows.append({"measure": what, "threads": threads, "median": statistics.median(values),
                      "min": min(values), "max": max(values), "rounds": len(values)})  # fmt: skip
-    for threads, results in ant.items():
-        for key in results[0]:
-            values = [res[key] for res in results]
-            stats = {"median": statistics.median(values), "min": min(values), "max": max(values)}
-            rows.append({"measure": f"metra_ant {key}", "threads": threads, **stats, "rounds": len(values)})
     med = {(r["measure"], r["threads"]): r["median"] for r in rows}
-    best_rlinfo = max(med[("rlinfo SAC steps/s", t)] for t in (1, 2))
-    best_sb3 = max(med[("SB3 SAC steps/s", t)] for t in (1, 2))
-    best_ant_t = max((1, 2), key=lambda t: med[("metra_ant env_steps_per_s", t)])
-    fraction = med[("metra_ant update_gflops", best_ant_t)] / med[("matmul GFLOP/s", best_ant_t)]
+    settings = [(name, t) for name in ("rlinfo SAC", "rlinfo SAC overlapped") for t in (1, 2)]
+    best_rlinfo = max(settings, key=lambda s: med[(f"{s[0]} steps_per_s", s[1])])
+    best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
+    peak = max(med[("matmul GFLOP/s", t)] for t in (1, 2))
+    ceiling = peak / med[("rlinfo SAC gflop_per_update", 1)]  # env steps/s if updates ran at the matmul rate
+    ants = [(name, t) for name in ("metra_ant", "metra_ant overlapped") for t in (1, 2)]
+    best_ant = max(ants, key=lambda s: med[(f"{s[0]} env_steps_per_s", s[1])])
+    fraction = med[(f"{best_ant[0]} update_gflops", best_ant[1])] / med[("matmul GFLOP/s", best_ant[1])]
     from rlinfo.buffers import ReplayBuffer
 
     summary = {
-        "rlinfo / SB3 SAC env steps/s (each at its best thread count)": best_rlinfo / best_sb3,
-        f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant_t} threads)": fraction,
-        "metra_ant env steps/s (best thread count)": med[("metra_ant env_steps_per_s", best_ant_t)],
+        f"rlinfo / SB3 SAC env steps/s (each at its best setting; rlinfo: {best_rlinfo[0]}, {best_rlinfo[1]} "
+        "threads)": med[(f"{best_rlinfo[0]} steps_per_s", best_rlinfo[1])] / best_sb3,
+        "SAC UTD 1 ceiling: matmul GFLOP/s / GFLOP per update (env steps/s)": ceiling,
+        "SB3 SAC env steps/s as a fraction of that ceiling": best_sb3 / ceiling,
+        f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant[0]}, {best_ant[1]} threads)": fraction,
+        f"metra_ant env steps/s (best: {best_ant[0]}, {best_ant[1]} threads)": med[
+            (f"{best_ant[0]} env_steps_per_s", best_ant[1])
+        ],
         "replay bytes per Ant transition (skill_dim 2)": ReplayBuffer.bytes_per_row(29, 8, 2),
         "peak RSS (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -176,6 +212,50 @@ def main() -> None:
     figure(med, args.out / "speed.png")
 
 
+def gpu_main(args: argparse.Namespace) -> None:
+    """On a GPU: rlinfo SAC (eager, CUDA graph) against SB3 SAC, and the metra_ant loop (eager, CUDA
+    graph), alternating over rounds; torch threads as the machine's default."""
+    threads, dev = torch.get_num_threads(), args.device
+    runs: dict[str, list[float]] = {}
+    for r in range(args.rounds):
+        for graph in (False, True):
+            name = "rlinfo SAC" + (" cuda_graph" if graph else "")
+            res = rlinfo_sac(threads, args.steps, args.learning_starts, device=dev, graph=graph)
+            runs.setdefault(f"{name} steps_per_s", []).append(res["steps_per_s"])
+            res = metra_ant(threads, args.ant_iterations, device=dev, graph=graph)
+            for key in ("env_steps_per_s", "updates_per_s"):
+                runs.setdefault(f"metra_ant{' cuda_graph' if graph else ''} {key}", []).append(res[key])
+        sb3 = sb3_sac(threads, args.steps, args.learning_starts, dev)
+        runs.setdefault("SB3 SAC steps_per_s", []).append(sb3)
+        print(f"round {r + 1}/{args.rounds} done", flush=True)
+    rows = [{"measure": k, "device": torch.cuda.get_device_name(dev), "median": statistics.median(v),
+             "min": min(v), "max": max(v), "rounds": len(v)} for k, v in runs.items()]  # fmt: skip
+    with open(args.out / "gpu_speed.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [f"device: {rows[0]['device']}", "", "| measure | median | min | max |", "|---|---|---|---|"]
+    lines += [f"| {r['measure']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} |" for r in rows]
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    best = max(med["rlinfo SAC steps_per_s"], med["rlinfo SAC cuda_graph steps_per_s"])
+    lines += ["", f"rlinfo / SB3 SAC env steps/s: {best / med['SB3 SAC steps_per_s']:.3g}"]
+    text = "\n".join(lines)
+    (args.out / "gpu_speed.md").write_text(text + "\n")
+    print(text)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["rlinfo SAC", "rlinfo SAC cuda_graph", "SB3 SAC"]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.bar(names, [statistics.median(runs[f"{n} steps_per_s"]) for n in names], color="tab:blue")
+    ax.set_ylabel(f"SAC env steps / s (UTD 1, half_cheetah, {rows[0]['device']})")
+    fig.tight_layout()
+    fig.savefig(args.out / "gpu_speed.png", dpi=110)
+    plt.close(fig)
+
+
 def figure(med: dict[tuple[str, int], float], path: Path) -> None:
     import matplotlib
 
@@ -183,16 +263,21 @@ def figure(med: dict[tuple[str, int], float], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = ["rlinfo SAC steps/s", "SB3 SAC steps/s"]
+    names = ["rlinfo SAC", "rlinfo SAC overlapped", "SB3 SAC"]
     for i, threads in enumerate((1, 2)):
-        axes[0].bar([j + 0.38 * i for j in range(2)], [med[(n, threads)] for n in names], width=0.36,
-                    label=f"{threads} thread(s)")  # fmt: skip
-    axes[0].set_xticks([0.19, 1.19], ["rlinfo SAC", "SB3 SAC"])
-    axes[0].set_ylabel("env steps / s (UTD 1, half_cheetah)")
+        axes[0].bar([j + 0.38 * i for j in range(3)], [med[(f"{n} steps_per_s", threads)] for n in names],
+                    width=0.36, label=f"{threads} thread(s)")  # fmt: skip
+    ceiling = max(med[("matmul GFLOP/s", t)] for t in (1, 2)) / med[("rlinfo SAC gflop_per_update", 1)]
+    axes[0].axhline(ceiling, color="0.5", ls=":", label="machine ceiling")
+    axes[0].set_xticks([0.19, 1.19, 2.19], ["rlinfo", "rlinfo\noverlapped", "SB3"])
+    axes[0].set_ylabel("SAC env steps / s (UTD 1, half_cheetah)")
     axes[0].legend()
-    frac = [med[("metra_ant update_gflops", t)] / med[("matmul GFLOP/s", t)] for t in (1, 2)]
-    axes[1].bar(["1 thread", "2 threads"], frac, color="tab:green")
+    for i, name in enumerate(("metra_ant", "metra_ant overlapped")):
+        frac = [med[(f"{name} update_gflops", t)] / med[("matmul GFLOP/s", t)] for t in (1, 2)]
+        axes[1].bar([j + 0.38 * i for j in range(2)], frac, width=0.36, label=name)
+    axes[1].set_xticks([0.19, 1.19], ["1 thread", "2 threads"])
     axes[1].axhline(1.0, color="0.5", ls=":")
+    axes[1].legend()
     axes[1].set_ylabel("metra_ant update GFLOP/s ÷ matmul GFLOP/s")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

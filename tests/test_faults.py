@@ -197,8 +197,8 @@ def test_oversized_inputs_are_refused_before_use(tmp_path):
 
 def test_nan_actions_stop_with_their_name_and_step():
     trainer = Trainer(load_config("metra_maze", [*FAST, "total_steps=600"]))
-    act = trainer.agent.act
-    trainer.agent.act = lambda x, deterministic=False: act(x, deterministic) * float("nan")
+    sample = trainer.agent.actor.sample  # what the collector acts with
+    trainer.agent.actor.sample = lambda x, generator=None: [v * float("nan") for v in sample(x, generator)]
     with pytest.raises(NonFiniteError, match="non-finite action from the policy \\(nan\\) at step \\d+"):
         trainer.train()
 

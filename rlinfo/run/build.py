@@ -261,6 +261,9 @@ def build(cfg: Config) -> Parts:
 
 def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.VectorEnv) -> Parts:
     on_policy = cfg.agent.name == "ppo"
+    for option in ("overlap", "cuda_graph"):
+        if on_policy and getattr(cfg.train, option):
+            raise RlinfoError(f"train.{option}=true needs an off-policy agent (sac, slim), not ppo")
     if on_policy:
         obs_dim, action_dim, discrete = space_dims(envs)
     else:
@@ -286,6 +289,10 @@ def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.Ve
                     f"agent.params.skill_dim={skill_dim}"
                 )
             kind = "cumulant"
+    if cfg.train.cuda_graph and getattr(agent, "entropy_controller", None) is not None:
+        raise RlinfoError(
+            "train.cuda_graph=true cannot replay agent.params.entropy (its schedule reads the run's progress)"
+        )
     agent.to(device)
     reward = TrainingReward(cfg, module, kind)
     return Parts(cfg, device, envs, module, agent, reward, obs_dim, action_dim, skill_dim, on_policy)

@@ -165,6 +165,7 @@ class Trainer:
         except OSError:
             pass  # the events file is not writable: already reported by the failing write
         finally:
+            self.learner.close()
             self.parts.close()
             if self.lock is not None:
                 self.lock.release()

@@ -12,10 +12,22 @@ replay buffer. ``learn`` makes ``train.grad_steps`` updates, each:
 
 For the intrinsic return of each episode the reward module scores the collected transitions once at
 least a training batch of them is pending (only for logging; nothing is stored).
+
+Overlapped collection (``train.overlap: true``, off by default): while ``learn`` makes its updates on
+the main thread, a worker thread already collects the next rollout with a snapshot of the actor taken
+before those updates; the rollout enters the buffer once the updates are done, and the next
+``collect`` only counts it. Both cores work at once (MuJoCo and torch release the GIL), at the price
+of a one-phase policy lag: rollout k+1 is acted by the policy before update phase k instead of after
+it. Nothing else changes: the updates never see the rollout that is being collected, the action noise
+comes from the learner's own generator in both modes, so a run is still deterministic at a fixed seed
+and resumes exactly; with a frozen policy both modes store the same transitions
+(``tests/test_overlap.py``).
 """
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import torch
@@ -26,7 +38,10 @@ from rlinfo.buffers import ReplayBuffer
 from rlinfo.errors import RlinfoError
 from rlinfo.run.build import Parts
 from rlinfo.run.collect import Collector, Step
+from rlinfo.run.graphs import GraphedStep, make_capturable
 from rlinfo.types import Batch
+
+ACT_SEED_OFFSET = 2  # the action noise's generator is seeded cfg.seed + 2 (skills: + 1)
 
 
 class OffPolicy:
@@ -40,21 +55,53 @@ class OffPolicy:
             self.cfg.train.buffer_size, parts.obs_dim, parts.action_dim, parts.skill_dim, parts.device
         )
         self.gen = torch.Generator(parts.device).manual_seed(self.cfg.seed)  # batch indices
+        self.act_gen = torch.Generator(parts.device).manual_seed(self.cfg.seed + ACT_SEED_OFFSET)
         self.num_updates = 0
         self.unscored: list[Step] = []  # collected steps whose intrinsic rewards are not yet summed
+        self.total = self.cfg.total_steps  # the run's last env step (from the loop's collect calls)
+        # overlap: the actor snapshot the worker acts with, the worker, and the env steps already stored
+        # by the last learn() that the next collect() counts
+        overlap = self.cfg.train.overlap
+        self.shadow = copy.deepcopy(self.agent.actor).requires_grad_(False) if overlap else None
+        self.worker: ThreadPoolExecutor | None = None
+        self.ahead = 0
+        self.step = GraphedStep(self.learn_batch, parts.device, self.cfg.train.cuda_graph)
+        if self.step.enabled:
+            module_optimizers = self.reward_module.optimizers if self.reward_module is not None else {}
+            make_capturable([*self.agent.optimizers.values(), *module_optimizers.values()])
 
     # ------------------------------------------------------------------ collect
 
-    def policy(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        return self.agent.act(x), {}
-
     def collect(self, collector: Collector, step: int, total: int) -> int:
-        """``rollout_steps`` vector steps (fewer at the end of the run); returns the new env step."""
+        """``rollout_steps`` vector steps (fewer at the end of the run); returns the new env step.
+
+        Overlapped: the rollout was already collected and stored during the last ``learn``; count it."""
+        self.total = total
+        if self.ahead:
+            step, self.ahead = step + self.ahead, 0
+            return step
+        return step + self.store(self.rollout(collector, step, total, self.agent.actor), collector)
+
+    def rollout(self, collector: Collector, step: int, total: int, actor: torch.nn.Module) -> list[Step]:
+        """Up to ``rollout_steps`` vector steps from env step ``step``, acting with ``actor`` (uniformly
+        random actions before ``learning_starts``); the buffer is not touched."""
+        gen = self.act_gen
+
+        @torch.inference_mode()
+        def policy(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+            return actor.sample(x, generator=gen)[0], {}
+
+        steps: list[Step] = []
         for _ in range(self.cfg.train.rollout_steps):
             if step >= total:
                 break
-            random = step < self.cfg.train.learning_starts
-            s = collector.step(None if random else self.policy)
+            steps.append(collector.step(None if step < self.cfg.train.learning_starts else policy))
+            step += int(steps[-1].valid.sum())
+        return steps
+
+    def store(self, steps: list[Step], collector: Collector) -> int:
+        """Put the real transitions of ``steps`` into the replay buffer; returns their number."""
+        for s in steps:
             self.buffer.add(
                 Batch(
                     s.obs,
@@ -68,10 +115,9 @@ class OffPolicy:
                 env_ids=torch.arange(collector.n, device=self.parts.device),  # links env rows (n-step)
                 done=s.done,
             )
-            if self.reward_module is not None:
-                self.unscored.append(s)
-            step += int(s.valid.sum())
-        return step
+        if self.reward_module is not None:
+            self.unscored.extend(steps)
+        return sum(int(s.valid.sum()) for s in steps)
 
     def flush(self, collector: Collector) -> None:
         """Score every unscored step now (before a log or a checkpoint)."""
@@ -110,15 +156,38 @@ class OffPolicy:
         if step < self.cfg.train.learning_starts:
             return []
         self.agent.progress = progress  # phase-scheduled entropy control
-        return [self.update() for _ in range(self.cfg.train.grad_steps)]
+        if self.shadow is None or step >= self.total:
+            return [self.update() for _ in range(self.cfg.train.grad_steps)]
+        # overlapped: the next rollout runs on the worker, with the actor as it is before these updates
+        self.shadow.load_state_dict(self.agent.actor.state_dict())
+        if self.worker is None:
+            self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlinfo-collect")
+        rollout: Future[list[Step]] = self.worker.submit(
+            self.rollout, collector, step, self.total, self.shadow
+        )
+        try:
+            stats = [self.update() for _ in range(self.cfg.train.grad_steps)]
+        finally:
+            steps = rollout.result()  # a collection error (NaN from the env) is raised here
+        self.ahead = self.store(steps, collector)
+        return stats
 
     def update(self) -> dict[str, Tensor]:
-        """One gradient step: the reward module (on its cadence), relabel, then the agent."""
+        """One gradient step: sample a batch, then :meth:`learn_batch` (replayed from a CUDA graph with
+        ``train.cuda_graph``; rlinfo/run/graphs.py)."""
         cfg = self.cfg
         batch = self.buffer.sample(cfg.agent.batch_size, self.gen, n_step=cfg.train.n_step)
+        every = cfg.train.reward_update_every
+        update_reward = self.reward_module is not None and self.num_updates % every == 0
+        stats = self.step(batch, update_reward)
+        self.num_updates += 1
+        return stats
+
+    def learn_batch(self, batch: Batch, update_reward: bool) -> dict[str, Tensor]:
+        """The reward module (if ``update_reward``), relabel, then the agent; device tensors only."""
         stats: dict[str, Tensor] = {}
         module = self.reward_module
-        if module is not None and self.num_updates % cfg.train.reward_update_every == 0:
+        if module is not None and update_reward:
             stats.update({f"{module.name}/{k}": v for k, v in module.update(batch).items()})
         target, _, reward_stats = self.parts.training_reward(batch)
         stats.update(reward_stats)
@@ -130,19 +199,27 @@ class OffPolicy:
             agent_in[0], batch.action, target, agent_in[1], batch.terminated, **n_step
         )
         stats.update({f"agent/{k}": v for k, v in agent_stats.items()})
-        self.num_updates += 1
         return stats
 
     # ------------------------------------------------------------------ saved state
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        tensors = {"gen": self.gen.get_state()}
-        return tensors, {"num_updates": self.num_updates}
+        tensors = {"gen": self.gen.get_state(), "act_gen": self.act_gen.get_state()}
+        return tensors, {"num_updates": self.num_updates, "ahead": self.ahead}
 
     def load_state_dict(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
         self.gen.set_state(tensors["gen"].cpu())
+        if "act_gen" in tensors:  # checkpoints before the learner's own action noise keep the fresh seed
+            self.act_gen.set_state(tensors["act_gen"].cpu())
         self.num_updates = int(meta["num_updates"])
+        self.ahead = int(meta.get("ahead", 0))
         self.unscored = []
+
+    def close(self) -> None:
+        """Stop the collection worker (overlapped runs)."""
+        if self.worker is not None:
+            self.worker.shutdown(wait=True)
+            self.worker = None
 
     def save_files(self, chunks: BufferChunks, step: int) -> dict[str, Any]:
         """Write the replay buffer's changed chunks; the manifest goes into the checkpoint."""

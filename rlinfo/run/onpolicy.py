@@ -40,6 +40,9 @@ class OnPolicy:
         self.ret_acc = torch.zeros(self.cfg.env.num_envs)  # discounted return per env (reward scaling)
         self.rollout: dict[str, Tensor] | None = None
 
+    def close(self) -> None:
+        """Nothing to stop (the off-policy learner's interface)."""
+
     def policy(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         action, log_prob, value = self.agent.act_value(x)
         return action, {"log_prob": log_prob, "value": value}

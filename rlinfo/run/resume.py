@@ -3,8 +3,9 @@ of accepted changes, and the error that stops a run at a NaN.
 
 A run's identity — env, reward, agent, network shapes, seed, buffer size — is what it has learned so
 far; it can never change on resume. Keys that only steer what happens next may (:data:`RESUMABLE`):
-the budget, logging, evaluation and checkpoint schedules, the device, threads, and the learning rates,
-batch size and update counts (to recover from a divergence: resume with a lower ``agent.lr``).
+the budget, logging, evaluation and checkpoint schedules, the device and the speed options (threads,
+overlapped collection, CUDA graphs), and the learning rates, batch size and update counts (to recover
+from a divergence: resume with a lower ``agent.lr``).
 
 :func:`resume_config` only reads. The caller builds the run, takes the run directory's lock and loads
 the checkpoint; only then :func:`record_resume` rewrites ``config.yaml`` and appends the accepted
@@ -33,6 +34,8 @@ RESUMABLE = (
     "run_name",
     "train.progress",
     "train.threads",
+    "train.overlap",
+    "train.cuda_graph",
     "train.log_every",
     "train.checkpoint_every",
     "train.keep_checkpoints",
