@@ -32,21 +32,24 @@ XML = """
   <compiler angle="radian"/>
   <option timestep="0.01" gravity="0 0 0" integrator="implicitfast"/>
   <default><geom contype="1" conaffinity="1" friction="0.5 0.005 0.0001" density="500"/></default>
+  <visual><headlight ambient="0.35 0.35 0.35" diffuse="0.5 0.5 0.5"/></visual>
   <worldbody>
-    <geom name="table" type="box" pos="0 0.275 -0.05" size="0.45 0.325 0.01" contype="0" conaffinity="0"/>
+    <light pos="0 0.275 1.5" dir="0 0 -1" diffuse="0.7 0.7 0.7"/>
+    <geom name="table" type="box" pos="0 0.275 -0.05" size="0.45 0.325 0.01" contype="0" conaffinity="0"
+          rgba="0.75 0.68 0.55 1"/>
     <body name="link1" pos="0 0 0">
       <joint name="j1" type="hinge" axis="0 0 1" range="-2.6 2.6" limited="true" damping="0.05"/>
-      <geom type="capsule" fromto="0 0 0 0.25 0 0" size="0.02"/>
+      <geom type="capsule" fromto="0 0 0 0.25 0 0" size="0.02" rgba="0.2 0.4 0.8 1"/>
       <body name="link2" pos="0.25 0 0">
         <joint name="j2" type="hinge" axis="0 0 1" range="-2.6 2.6" limited="true" damping="0.05"/>
-        <geom type="capsule" fromto="0 0 0 0.25 0 0" size="0.02"/>
+        <geom type="capsule" fromto="0 0 0 0.25 0 0" size="0.02" rgba="0.3 0.6 0.95 1"/>
         <site name="ee" pos="0.25 0 0" size="0.01"/>
       </body>
     </body>
     <body name="puck" pos="0 0.3 0">
       <joint name="px" type="slide" axis="1 0 0" damping="2.0"/>
       <joint name="py" type="slide" axis="0 1 0" damping="2.0"/>
-      <geom type="cylinder" size="0.04 0.02" mass="0.2"/>
+      <geom type="cylinder" size="0.04 0.02" mass="0.2" rgba="0.85 0.2 0.2 1"/>
     </body>
   </worldbody>
   <actuator>

@@ -30,9 +30,15 @@ walker = make("dmc:walker-walk")
 paths += skill_videos(walker, lambda o, z: np.zeros((1, 6)), np.zeros((1, 2)), 3, 0, sys.argv[1] + "/dmc",
                       width=64, height=48)
 walker.close()
+table = make("tabletop")
+paths += skill_videos(table, lambda o, z: np.ones((1, 2)), np.zeros((1, 2)), 2, 0, sys.argv[1] + "/tabletop",
+                      width=64, height=48)
+table.close()
 for p in paths:
     frames = [f for f in iio.get_reader(p)]
-    out[p.parent.name + "/" + p.name] = [len(frames), list(frames[0].shape), float(np.std(frames[-1]))]
+    last = frames[-1]
+    out[p.parent.name + "/" + p.name] = [len(frames), list(frames[0].shape), float(np.std(last)),
+                                         float(np.mean(last))]
 print(json.dumps(out))
 """
 
@@ -50,6 +56,7 @@ def test_ant_and_dm_control_render_to_mp4(tmp_path) -> None:
     assert out["ant/skill_0.mp4"][:2] == out["ant/skill_1.mp4"][:2] == [4, [48, 64, 3]]
     assert out["dmc/grid.mp4"][:2] == [3, [48, 64, 3]]  # 3 steps every 2nd: states 0, 2 and the last, 3
     assert all(v[2] > 5.0 for k, v in out.items() if k != "backend")  # real images, not blank frames
+    assert out["tabletop/grid.mp4"][3] > 60  # lit (mean brightness 37 of 255 before the scene had a light)
 
 
 def test_tile_places_skill_i_at_row_i_div_cols() -> None:
