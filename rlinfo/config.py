@@ -94,6 +94,7 @@ class EvalConfig:
     num_rollouts: int = 48  # METRA's policy state coverage protocol
     max_steps: int = 0  # rollout length (0: the env's own episode length)
     figure: bool = True
+    tensorboard_video: int = 0  # N skills as an animated GIF in TensorBoard at each evaluation (0: off)
 
 
 @dataclass
@@ -340,6 +341,7 @@ def check_values(cfg: Config) -> None:
         "train.threads": cfg.train.threads,
         "train.keep_checkpoints": cfg.train.keep_checkpoints,
         "eval.max_steps": cfg.eval.max_steps,
+        "eval.tensorboard_video": cfg.eval.tensorboard_video,
         "agent.num_layers": cfg.agent.num_layers,
     }
     for key, value in non_negative.items():
@@ -347,6 +349,7 @@ def check_values(cfg: Config) -> None:
             raise ConfigError(f"{key} must be >= 0, got {value}")
     limits = {  # sizes that would exhaust memory long before they could be useful
         "eval.num_rollouts": (cfg.eval.num_rollouts, 4096),
+        "eval.tensorboard_video": (cfg.eval.tensorboard_video, 64),
         "env.num_envs": (cfg.env.num_envs, 4096),
         "agent.hidden_dim": (cfg.agent.hidden_dim, 16384),
         "agent.num_layers": (cfg.agent.num_layers, 64),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -85,3 +86,32 @@ def test_no_backend_names_the_package_to_install(monkeypatch) -> None:
     assert "apt-get install" in str(e.value) and "libosmesa6" in str(e.value) and "\n" not in str(e.value)
     monkeypatch.setenv("MUJOCO_GL", "osmesa")
     assert select_gl_backend() == "osmesa"  # a user's choice is kept
+
+
+def test_periodic_skill_videos_reach_tensorboard(tmp_path) -> None:
+    """``eval.tensorboard_video=N``: every evaluation logs the first N skills as one animated GIF."""
+    from PIL import Image
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM")}
+    args = ["metra_half_cheetah", "total_steps=600", "train.learning_starts=200", "env.num_envs=2",
+            "train.rollout_steps=100", "train.grad_steps=2", "agent.hidden_dim=32",
+            "reward.params.hidden_dim=32", "train.eval_every=400", "eval.num_rollouts=2", "eval.max_steps=20",
+            "eval.tensorboard_video=3", f"run_root={tmp_path}", "run_name=v", "train.progress=false"]
+    cmd = [sys.executable, "-m", "rlinfo.run.cli", "train", *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = EventAccumulator(str(tmp_path / "v"), size_guidance={"images": 0})
+    events.Reload()
+    images = events.Images("eval/skills_video")
+    assert [im.step for im in images] == [400, 600]  # the periodic evaluation and the final one
+    gif = Image.open(io.BytesIO(images[-1].encoded_image_string))
+    assert gif.format == "GIF" and gif.n_frames == 6  # states 0, 4, ..., 20 of the 20-step rollouts
+    assert gif.size == (2 * 96, 2 * 72)  # 3 skills tiled 2 x 2
+
+
+def test_periodic_videos_of_an_env_that_does_not_render_are_refused_before_the_run(tmp_path) -> None:
+    from rlinfo.run.cli import main
+
+    assert main(["train", "eval.tensorboard_video=4", f"run_root={tmp_path}"]) == 2
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -1,6 +1,7 @@
 """Videos of skills: render evaluation rollouts of a (vector) MuJoCo env to mp4 (imageio-ffmpeg).
 
     paths = skill_videos(envs, policy, skills, steps, seed, out_dir)   # grid.mp4 (+ skill_<i>.mp4)
+    gif = grid_gif(envs, policy, skills, steps, seed)                   # the grid for TensorBoard
 
 Every sub-env of ``envs`` (a gymnasium vector env, or one env) follows one skill; each step all
 sub-envs are rendered and tiled into one grid frame (row-major, skill i at row i // cols, column
@@ -23,7 +24,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from rlinfo.errors import RlinfoError
 
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (obs [N, o], skills [N, d]) -> actions [N, a]
 BACKENDS = ("egl", "osmesa")
+RENDERED_ENVS = ("ant", "half_cheetah", "tabletop", "dmc:")  # names (prefixes) of the envs that render
 INSTALL_HINT = "install one: apt-get install -y libegl1 libgl1 (EGL), or apt-get install -y libosmesa6"
 # free camera tracking body 1 (the torso): distance, elevation, azimuth (degrees)
 TRACKING_CAMERAS = {"ant": (7.0, -35.0, 90.0), "half_cheetah": (5.0, -10.0, 90.0)}
@@ -45,6 +47,11 @@ _PROBE = (
 
 class RenderingUnavailable(RlinfoError, RuntimeError):
     """No headless OpenGL backend (EGL or OSMesa) can render on this machine."""
+
+
+def renders(env_name: str) -> bool:
+    """True for the envs :func:`frame_source` can render."""
+    return env_name.startswith(RENDERED_ENVS)
 
 
 def select_gl_backend(timeout: float = 60.0) -> str:
@@ -142,6 +149,62 @@ def _frame_period(env: Any) -> float | None:
     return float(dt) if dt else None
 
 
+def skill_frames(
+    envs: Any,
+    policy: Policy,
+    skills: np.ndarray,
+    steps: int,
+    seed: int,
+    width: int = 192,
+    height: int = 144,
+    every: int = 2,
+) -> Iterator[list[np.ndarray]]:
+    """Roll out one skill per sub-env for ``steps`` steps; yield every ``every``-th step's frames (one per
+    sub-env; the first and the last state always). A sub-env whose episode ended keeps its last frame.
+    Bad sizes are refused here, before any frame is rendered."""
+    if width % 2 or height % 2 or width < 16 or height < 16:
+        raise ValueError(f"video: width and height must be even and >= 16, got {width}x{height}")
+    if steps < 1 or every < 1:
+        raise ValueError(f"video: steps and every must be >= 1, got {steps} and {every}")
+    return _rollout_frames(envs, policy, skills, steps, seed, width, height, every)
+
+
+def _rollout_frames(
+    envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: int, width: int, height: int, every: int
+) -> Iterator[list[np.ndarray]]:
+    subs = list(getattr(envs, "envs", [envs]))
+    vector = hasattr(envs, "num_envs")
+    skills = np.asarray(skills, dtype=np.float32).reshape(len(subs), -1)
+    sources = [frame_source(e, width, height) for e in subs]
+    try:
+        obs, _ = envs.reset(seed=seed)
+        alive = np.ones(len(subs), dtype=bool)
+        frames = [s() for s in sources]
+        for t in range(steps + 1):
+            if t % every == 0 or t == steps or not alive.any():
+                yield frames
+            if t == steps or not alive.any():
+                break
+            action = policy(np.asarray(obs)[None] if not vector else obs, skills)
+            obs, _, terminated, truncated, _ = envs.step(action if vector else action[0])
+            if not vector:
+                obs = np.asarray(obs)
+            ended = np.atleast_1d(np.asarray(terminated) | np.asarray(truncated))
+            frames = [s() if a else f for s, a, f in zip(sources, alive, frames, strict=True)]
+            alive &= ~ended
+    finally:
+        for s in sources:
+            close = getattr(s, "close", None)
+            if callable(close):
+                close()
+
+
+def real_time_fps(envs: Any, every: int) -> float:
+    """Frames per second that play a rollout rendered every ``every``-th step in real time."""
+    period = _frame_period(list(getattr(envs, "envs", [envs]))[0])
+    return 1.0 / (period * every) if period else 30.0
+
+
 def skill_videos(
     envs: Any,
     policy: Policy,
@@ -155,52 +218,36 @@ def skill_videos(
     per_skill: bool = False,
     fps: float | None = None,
 ) -> list[Path]:
-    """Roll out one skill per sub-env for ``steps`` steps and write ``grid.mp4`` (and ``skill_<i>.mp4``).
-
-    ``every``: render every k-th step (the first and the last state always). ``fps`` defaults to
-    real time, 1 / (env dt · every). Width and height must be even (H.264). Returns the paths written.
-    """
+    """Write :func:`skill_frames` to ``grid.mp4`` (tiled, skill i at row i // cols, column i % cols) and,
+    with ``per_skill``, ``skill_<i>.mp4``. ``fps`` defaults to real time. Returns the paths written."""
     import imageio.v2 as imageio
 
-    if width % 2 or height % 2 or width < 16 or height < 16:
-        raise ValueError(f"video: width and height must be even and >= 16, got {width}x{height}")
-    if steps < 1 or every < 1:
-        raise ValueError(f"video: steps and every must be >= 1, got {steps} and {every}")
-    subs = list(getattr(envs, "envs", [envs]))
-    vector = hasattr(envs, "num_envs")
-    skills = np.asarray(skills, dtype=np.float32).reshape(len(subs), -1)
-    sources = [frame_source(e, width, height) for e in subs]
-    period = _frame_period(subs[0])
-    fps = fps or (1.0 / (period * every) if period else 30.0)
+    n = len(list(getattr(envs, "envs", [envs])))
+    frames = skill_frames(envs, policy, skills, steps, seed, width, height, every)  # checks the sizes
+    fps = fps or real_time_fps(envs, every)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cols = int(np.ceil(np.sqrt(len(subs))))
-    paths = [out_dir / "grid.mp4"]
-    paths += [out_dir / f"skill_{i}.mp4" for i in range(len(subs))] if per_skill else []
+    cols = int(np.ceil(np.sqrt(n)))
+    paths = [out_dir / "grid.mp4"] + ([out_dir / f"skill_{i}.mp4" for i in range(n)] if per_skill else [])
     writers = [imageio.get_writer(p, fps=fps, codec="libx264", macro_block_size=1) for p in paths]
     try:
-        obs, _ = envs.reset(seed=seed)
-        alive = np.ones(len(subs), dtype=bool)
-        frames = [s() for s in sources]
-        for t in range(steps + 1):
-            if t % every == 0 or t == steps or not alive.any():
-                writers[0].append_data(tile(frames, cols))
-                for w, f in zip(writers[1:], frames if per_skill else [], strict=True):
-                    w.append_data(f)
-            if t == steps or not alive.any():
-                break
-            action = policy(np.asarray(obs)[None] if not vector else obs, skills)
-            obs, _, terminated, truncated, _ = envs.step(action if vector else action[0])
-            if not vector:
-                obs = np.asarray(obs)
-            ended = np.atleast_1d(np.asarray(terminated) | np.asarray(truncated))
-            frames = [s() if a else f for s, a, f in zip(sources, alive, frames, strict=True)]
-            alive &= ~ended
+        for step_frames in frames:
+            writers[0].append_data(tile(step_frames, cols))
+            for w, f in zip(writers[1:], step_frames if per_skill else [], strict=True):
+                w.append_data(f)
     finally:
+        frames.close()
         for w in writers:
             w.close()
-        for s in sources:
-            close = getattr(s, "close", None)
-            if callable(close):
-                close()
     return paths
+
+
+def grid_gif(envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: int, every: int = 4) -> bytes:
+    """The tiled rollouts as one animated GIF (for TensorBoard's image tab), small frames, real time."""
+    import imageio.v2 as imageio
+
+    n = len(list(getattr(envs, "envs", [envs])))
+    cols = int(np.ceil(np.sqrt(n)))
+    grid = [tile(f, cols) for f in skill_frames(envs, policy, skills, steps, seed, 96, 72, every)]
+    milliseconds = 1000.0 / real_time_fps(envs, every)
+    return imageio.mimwrite("<bytes>", grid, format="GIF", duration=milliseconds, loop=0)

@@ -246,10 +246,23 @@ def thread_count(cfg: Config) -> int:
     return cores if max(widths) >= WIDE else 1
 
 
+def check_renders(env_name: str) -> None:
+    """Periodic videos: an env that renders and a headless OpenGL backend (chosen now, before MuJoCo is
+    imported where possible), else one line."""
+    from rlinfo.evaluation.video import RENDERED_ENVS, renders, select_gl_backend
+
+    if not renders(env_name):
+        names = ", ".join(n + "*" if n.endswith(":") else n for n in RENDERED_ENVS)
+        raise ConfigError(f"eval.tensorboard_video needs an env that renders ({names}), not {env_name!r}")
+    select_gl_backend()
+
+
 def build(cfg: Config) -> Parts:
     """Build and check every part of the run ``cfg`` describes (one-line errors; nothing is written)."""
     torch.set_num_threads(thread_count(cfg))
     device = resolve_device(cfg.device)
+    if cfg.eval.tensorboard_video:
+        check_renders(cfg.env.name)
     torch.manual_seed(cfg.seed)
     envs = make_envs(cfg, cfg.env.num_envs, cfg.seed)
     try:

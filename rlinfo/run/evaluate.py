@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -22,6 +22,8 @@ from rlinfo.evaluation import goal_reaching, plot_skills, policy_state_coverage,
 from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
 from rlinfo.rewards import IntrinsicReward, SkillReward
 from rlinfo.run.rundir import load_run_config
+
+T = TypeVar("T")
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -100,6 +102,32 @@ def write_videos(
     """mp4s of the first ``n`` evaluation skills (the same skills as the coverage rollouts): a grid and one
     file per skill, in ``out_dir`` (rlinfo/evaluation/video.py)."""
     from rlinfo.evaluation.video import skill_videos
+
+    def write(envs: Any, policy: Any, skills: np.ndarray, steps: int, seed: int) -> list[Path]:
+        return skill_videos(envs, policy, skills, steps, seed, out_dir, per_skill=True)
+
+    return with_video_rollouts(cfg, agent, reward_module, device, n, write)
+
+
+def skills_gif(
+    cfg: Config, agent: Any, reward_module: IntrinsicReward | None, device: torch.device, n: int
+) -> bytes:
+    """The first ``n`` evaluation skills tiled into one animated GIF (periodic TensorBoard videos)."""
+    from rlinfo.evaluation.video import grid_gif
+
+    return with_video_rollouts(cfg, agent, reward_module, device, n, grid_gif)
+
+
+def with_video_rollouts(
+    cfg: Config,
+    agent: Any,
+    reward_module: IntrinsicReward | None,
+    device: torch.device,
+    n: int,
+    render: Callable[[Any, Any, np.ndarray, int, int], T],
+) -> T:
+    """``render(envs, policy, skills, steps, seed)`` on ``n`` fresh evaluation envs, with the first ``n``
+    evaluation skills and the deterministic policy."""
     from rlinfo.run.build import make_envs
 
     envs = make_envs(cfg, n, cfg.seed + EVAL_SEED_OFFSET)
@@ -108,9 +136,8 @@ def write_videos(
         gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         space = reward_module.skill_space if isinstance(reward_module, SkillReward) else None
         skills = space.sample(n, generator=gen) if space is not None else torch.zeros(n, 0)
-        policy = deterministic_policy(agent, device)
-        seed = cfg.seed + EVAL_SEED_OFFSET
-        return skill_videos(envs, policy, skills.numpy(), steps, seed, out_dir, per_skill=True)
+        policy, seed = deterministic_policy(agent, device), cfg.seed + EVAL_SEED_OFFSET
+        return render(envs, policy, skills.numpy(), steps, seed)
     finally:
         envs.close()
 

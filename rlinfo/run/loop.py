@@ -53,10 +53,11 @@ from rlinfo.run.evaluate import (
     episode_returns,
     evaluate_policy,
     final_evaluation,
+    skills_gif,
     write_eval,
 )
 from rlinfo.run.lock import RunLock
-from rlinfo.run.monitor import advance, progress_bar, stat_tag, warn
+from rlinfo.run.monitor import add_gif, advance, progress_bar, stat_tag, warn
 from rlinfo.run.offpolicy import OffPolicy
 from rlinfo.run.onpolicy import OnPolicy
 from rlinfo.run.resume import (
@@ -295,6 +296,10 @@ class Trainer:
                 for k, v in result.items():
                     if isinstance(v, (int, float)) and k != "steps":
                         self.writer.add_scalar(f"eval/{k}", v, self.global_step)
+                if cfg.eval.tensorboard_video:  # the first n evaluation skills, rendered
+                    n = cfg.eval.tensorboard_video
+                    gif = skills_gif(cfg, self.agent, self.reward_module, self.device, n)
+                    add_gif(self.writer, "eval/skills_video", gif, self.global_step)
         if self.run_dir is not None:
             write_eval(self.run_dir, result)
         return result

@@ -15,7 +15,9 @@ tqdm's own smoothed rate is not shown, so the two can never disagree.
 
 from __future__ import annotations
 
+import io
 import sys
+from typing import Any
 
 from tqdm import tqdm
 
@@ -57,3 +59,13 @@ def stat_tag(group: str, stat: str, loss_names: tuple[str, ...], reward_name: st
 def warn(message: str) -> None:
     """One warning line on stderr (printed above a running bar)."""
     tqdm.write(f"rlinfo: warning: {message}", file=sys.stderr)
+
+
+def add_gif(writer: Any, tag: str, gif: bytes, step: int) -> None:
+    """An animated GIF as a TensorBoard image (shown, and played, in the Images tab)."""
+    from PIL import Image
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    width, height = Image.open(io.BytesIO(gif)).size
+    image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=gif)
+    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
