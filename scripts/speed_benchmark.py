@@ -6,11 +6,13 @@ Everything is measured in this one process, in alternating rounds (median and sp
 2. SAC at update-to-data ratio 1 on half_cheetah (the ``sac_half_cheetah`` preset: one env, batch 256,
    two 256-unit layers, lr 3e-4, learned temperature from 1.0), rlinfo against SB3's SAC with the same
    hyperparameters, each at 1 and 2 torch threads (rlinfo also with ``train.overlap``: the next env
-   step collected on a worker thread during the update); env steps per second over ``--steps`` steps
-   after ``--learning-starts`` random ones; FLOPs of one SAC update counted as below, so the machine's
-   ceiling for UTD 1 is (matmul GFLOP/s) / (GFLOP per update) env steps per second;
+   step collected on a worker thread during the update); env steps per second of the learning phase
+   (after ``--learning-starts`` random steps; ``--steps`` steps with one update each); FLOPs of one SAC
+   update counted as below, so the machine's ceiling at UTD 1 is (matmul GFLOP/s) / (GFLOP per update)
+   env steps per second;
 3. the ``metra_ant`` preset's loop (8 envs x 200-step rollouts, 50 updates of 1024-unit SAC and METRA):
-   env steps per second, updates per second, and the GFLOP/s its updates achieve — FLOPs of one update
+   env steps per second between the first and the last full update phase (the steady state), updates
+   per second, and the GFLOP/s its updates achieve — FLOPs of one update
    counted by ``torch.utils.flop_counter`` — as a fraction of the measured matrix-multiply rate; plain
    and overlapped (``train.overlap=true``);
 4. the replay buffer's bytes per Ant transition and the process's peak RSS.
@@ -66,17 +68,38 @@ def rlinfo_sac(
                  f"train.overlap={str(overlap).lower()}", f"device={device}",
                  f"train.cuda_graph={str(graph).lower()}"]  # fmt: skip
     trainer = Trainer(load_config("sac_half_cheetah", overrides))
-    trainer.evaluate = lambda figure_path: {}  # type: ignore[method-assign]  # time the training loop only
-    start = time.perf_counter()
-    trainer.train()
-    steps_per_s = (learning_starts + steps) / (time.perf_counter() - start)
+    steps_per_s = learning_phase_rate(trainer)
     with FlopCounterMode(display=False) as counter:
         trainer.learner.update()
     return {"steps_per_s": steps_per_s, "gflop_per_update": counter.get_total_flops() / 1e9}
 
 
+def learning_phase_rate(trainer: Any) -> float:
+    """Train; env steps per second between the first and the last update phase (the steady state: the
+    random-action phase, the last phase and the final evaluation are outside the clock)."""
+    learn, calls = trainer.learner.learn, []
+
+    def timed_learn(step: int, progress: float, collector: Any) -> Any:
+        if step >= trainer.cfg.train.learning_starts:
+            if trainer.device.type == "cuda":
+                torch.cuda.synchronize()
+            calls.append((time.perf_counter(), step))
+        return learn(step, progress, collector)
+
+    trainer.learner.learn = timed_learn
+    trainer.evaluate = lambda figure_path: {}
+    trainer.train()
+    # the last phase follows a collection cut short by total_steps (a rollout of T vector steps stores
+    # T·N real transitions, fewer where an episode's reset step falls in it): leave it out
+    steady = [c for c in calls if c[1] < trainer.cfg.total_steps]
+    (t0, s0), (t1, s1) = steady[0], steady[-1]
+    return (s1 - s0) / (t1 - t0)
+
+
 def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu") -> float:
+    """Env steps/s of SB3's SAC from its first update (``learning_starts``) to the end."""
     from stable_baselines3 import SAC
+    from stable_baselines3.common.callbacks import BaseCallback
 
     from rlinfo.envs import make
 
@@ -88,9 +111,18 @@ def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu")
         train_freq=1, gradient_steps=1, ent_coef="auto_1.0", policy_kwargs={"net_arch": [hp["hidden"]] * 2},
         device=device, seed=0,
     )  # fmt: skip
-    start = time.perf_counter()
-    model.learn(learning_starts + steps)
-    return (learning_starts + steps) / (time.perf_counter() - start)
+
+    class Clock(BaseCallback):
+        start = 0.0
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps == learning_starts:
+                self.start = time.perf_counter()
+            return True
+
+    clock = Clock()
+    model.learn(learning_starts + steps, callback=clock)
+    return steps / (time.perf_counter() - clock.start)
 
 
 def metra_ant(
@@ -122,16 +154,13 @@ def metra_ant(
         return out
 
     learner.update = timed_update  # type: ignore[method-assign]
-    trainer.evaluate = lambda figure_path: {}  # type: ignore[method-assign]  # time the training loop only
-    start = time.perf_counter()
-    trainer.train()
-    wall = time.perf_counter() - start
+    env_steps_per_s = learning_phase_rate(trainer)
     n_updates = learner.num_updates
     with FlopCounterMode(display=False) as counter:  # one more update, counted
         update()
     flops = counter.get_total_flops()
     return {
-        "env_steps_per_s": per_round * (iterations + 1) / wall,
+        "env_steps_per_s": env_steps_per_s,
         "updates_per_s": n_updates / update_time[0],
         "gflop_per_update": flops / 1e9,
         "update_gflops": flops * n_updates / update_time[0] / 1e9,
