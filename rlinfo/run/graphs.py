@@ -34,7 +34,8 @@ WARMUP = 3  # eager calls before capture
 def cuda_capture(fn: Step, static: Batch, flag: bool, pool: Any) -> tuple[Replay, dict[str, Tensor]]:
     """Record ``fn(static, flag)`` into a CUDA graph (nothing runs yet); its replay and output tensors."""
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, pool=pool):
+    # thread_local: the overlapped collector's thread may use CUDA while this thread captures
+    with torch.cuda.graph(graph, pool=pool, capture_error_mode="thread_local"):
         out = fn(static, flag)
     return graph.replay, out
 

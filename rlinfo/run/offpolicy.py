@@ -65,6 +65,7 @@ class OffPolicy:
         self.shadow = copy.deepcopy(self.agent.actor).requires_grad_(False) if overlap else None
         self.worker: ThreadPoolExecutor | None = None
         self.ahead = 0
+        self.side_stream: Any = None  # the worker's CUDA stream (device=cuda)
         self.step = GraphedStep(self.learn_batch, parts.device, self.cfg.train.cuda_graph)
         if self.step.enabled:
             module_optimizers = self.reward_module.optimizers if self.reward_module is not None else {}
@@ -160,17 +161,34 @@ class OffPolicy:
             return [self.update() for _ in range(self.cfg.train.grad_steps)]
         # overlapped: the next rollout runs on the worker, with the actor as it is before these updates
         self.shadow.load_state_dict(self.agent.actor.state_dict())
+        ready = None
+        if self.parts.device.type == "cuda":  # the main stream's work so far, which the rollout must follow
+            ready = torch.cuda.Event()
+            ready.record()
         if self.worker is None:
             self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlinfo-collect")
-        rollout: Future[list[Step]] = self.worker.submit(
-            self.rollout, collector, step, self.total, self.shadow
-        )
+        rollout: Future[list[Step]] = self.worker.submit(self.rollout_on_side_stream, collector, step, ready)
         try:
             stats = [self.update() for _ in range(self.cfg.train.grad_steps)]
         finally:
             steps = rollout.result()  # a collection error (NaN from the env) is raised here
+        if self.side_stream is not None:  # the rollout's tensors are complete before the buffer reads them
+            torch.cuda.current_stream().wait_stream(self.side_stream)
         self.ahead = self.store(steps, collector)
         return stats
+
+    def rollout_on_side_stream(self, collector: Collector, step: int, ready: Any) -> list[Step]:
+        """The worker's rollout with the shadow actor; on a GPU in its own CUDA stream, which first waits
+        for ``ready``: the main stream's work before the updates (the shadow's weights, the buffer's reads
+        of the previous rollout)."""
+        assert self.shadow is not None
+        if ready is None:
+            return self.rollout(collector, step, self.total, self.shadow)
+        if self.side_stream is None:
+            self.side_stream = torch.cuda.Stream(self.parts.device)
+        self.side_stream.wait_event(ready)
+        with torch.cuda.stream(self.side_stream):
+            return self.rollout(collector, step, self.total, self.shadow)
 
     def update(self) -> dict[str, Tensor]:
         """One gradient step: sample a batch, then :meth:`learn_batch` (replayed from a CUDA graph with
