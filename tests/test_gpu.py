@@ -18,9 +18,10 @@ from tests.test_resume import TINY
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_check.sh)")
 
 
-@pytest.mark.parametrize("overlap", [False, True])
-def test_training_stays_on_the_gpu(overlap: bool) -> None:
-    cfg = load_config("metra_maze", [*TINY, "total_steps=800", "device=cuda", f"train.overlap={overlap}"])
+@pytest.mark.parametrize("overlap, graph", [(False, False), (True, True)])  # both: two streams, two threads
+def test_training_stays_on_the_gpu(overlap: bool, graph: bool) -> None:
+    speed = [f"train.overlap={overlap}", f"train.cuda_graph={graph}"]
+    cfg = load_config("metra_maze", [*TINY, "total_steps=800", "device=cuda", *speed])
     trainer = Trainer(cfg)
     trainer.train()
     batch = trainer.buffer.sample(32, trainer.learner.gen)
