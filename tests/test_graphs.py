@@ -43,7 +43,7 @@ def trained(overrides: list[str], graphed: bool, capture=replaying_capture) -> T
     trainer = Trainer(load_config("metra_maze", [*TINY, "total_steps=1000", *overrides]))
     if graphed:
         learner = trainer.learner
-        learner.step = GraphedStep(learner.learn_batch, trainer.device, True, capture=capture)
+        learner.learn_step = GraphedStep(learner.learn_batch, trainer.device, True, capture=capture)
     trainer.train()
     return trainer
 
@@ -52,7 +52,7 @@ def trained(overrides: list[str], graphed: bool, capture=replaying_capture) -> T
 def test_replayed_updates_learn_what_eager_updates_learn(every: int) -> None:
     overrides = [f"train.reward_update_every={every}"]
     eager, graphed = trained(overrides, False), trained(overrides, True)
-    step = graphed.learner.step
+    step = graphed.learner.learn_step
     assert step.enabled and set(step.graphs) == ({True} if every == 1 else {True, False})
     assert graphed.learner.num_updates > WARMUP + 2
     assert graphed.history == eager.history  # every logged statistic, so outputs are copied out per replay
@@ -68,7 +68,7 @@ def test_a_step_that_cannot_be_captured_warns_once_and_runs_eagerly(capsys) -> N
         raise RuntimeError("operation not permitted when stream is capturing")
 
     eager, fallback = trained([], False), trained([], True, capture=refusing)
-    assert not fallback.learner.step.enabled
+    assert not fallback.learner.learn_step.enabled
     assert capsys.readouterr().err.count("could not be captured (operation not permitted") == 1
     for k, v in eager.agent.state_dict().items():
         assert torch.equal(v, fallback.agent.state_dict()[k]), k
@@ -76,7 +76,7 @@ def test_a_step_that_cannot_be_captured_warns_once_and_runs_eagerly(capsys) -> N
 
 def test_cuda_graph_is_off_on_the_cpu_and_refused_where_it_cannot_replay() -> None:
     trainer = Trainer(load_config("metra_maze", [*TINY, "train.cuda_graph=true"]))
-    assert not trainer.learner.step.enabled  # device cpu: the plain eager update
+    assert not trainer.learner.learn_step.enabled  # device cpu: the plain eager update
     trainer.close()
     with pytest.raises(RlinfoError, match="train.cuda_graph=true needs an off-policy agent"):
         build(load_config("ppo_cartpole", ["train.cuda_graph=true"]))
@@ -92,7 +92,7 @@ def test_cuda_graph_captures_and_learns_on_the_gpu() -> None:
     trainer = Trainer(cfg)
     before = {k: v.clone() for k, v in trainer.agent.state_dict().items()}
     result = trainer.train()
-    step = trainer.learner.step
+    step = trainer.learner.learn_step
     assert step.enabled and step.graphs  # captured, not fallen back
     assert trainer.buffer.obs.device.type == "cuda"
     assert all(torch.isfinite(torch.tensor(v)) for row in trainer.history for v in row.values())

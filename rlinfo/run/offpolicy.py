@@ -66,8 +66,8 @@ class OffPolicy:
         self.worker: ThreadPoolExecutor | None = None
         self.ahead = 0
         self.side_stream: Any = None  # the worker's CUDA stream (device=cuda)
-        self.step = GraphedStep(self.learn_batch, parts.device, self.cfg.train.cuda_graph)
-        if self.step.enabled:
+        self.learn_step = GraphedStep(self.learn_batch, parts.device, self.cfg.train.cuda_graph)
+        if self.learn_step.enabled:
             module_optimizers = self.reward_module.optimizers if self.reward_module is not None else {}
             make_capturable([*self.agent.optimizers.values(), *module_optimizers.values()])
 
@@ -197,7 +197,7 @@ class OffPolicy:
         batch = self.buffer.sample(cfg.agent.batch_size, self.gen, n_step=cfg.train.n_step)
         every = cfg.train.reward_update_every
         update_reward = self.reward_module is not None and self.num_updates % every == 0
-        stats = self.step(batch, update_reward)
+        stats = self.learn_step(batch, update_reward)
         self.num_updates += 1
         return stats
 
