@@ -128,6 +128,16 @@ def frame_source(env: Any, width: int, height: int) -> Callable[[], np.ndarray]:
     return render
 
 
+def sub_envs(envs: Any) -> list[Any]:
+    """The sub-envs of a gymnasium vector env, or ``[envs]`` for a single env."""
+    return list(getattr(envs, "envs", [envs]))
+
+
+def grid_columns(n: int) -> int:
+    """Columns of the grid that tiles ``n`` skills: ⌈√n⌉."""
+    return int(np.ceil(np.sqrt(n)))
+
+
 def tile(frames: Sequence[np.ndarray], cols: int) -> np.ndarray:
     """Tile N frames [H, W, 3] row-major into one [rows·H, cols·W, 3] image (blank cells are black)."""
     n, (h, w, c) = len(frames), frames[0].shape
@@ -172,7 +182,7 @@ def skill_frames(
 def _rollout_frames(
     envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: int, width: int, height: int, every: int
 ) -> Iterator[list[np.ndarray]]:
-    subs = list(getattr(envs, "envs", [envs]))
+    subs = sub_envs(envs)
     vector = hasattr(envs, "num_envs")
     skills = np.asarray(skills, dtype=np.float32).reshape(len(subs), -1)
     sources = [frame_source(e, width, height) for e in subs]
@@ -201,7 +211,7 @@ def _rollout_frames(
 
 def real_time_fps(envs: Any, every: int) -> float:
     """Frames per second that play a rollout rendered every ``every``-th step in real time."""
-    period = _frame_period(list(getattr(envs, "envs", [envs]))[0])
+    period = _frame_period(sub_envs(envs)[0])
     return 1.0 / (period * every) if period else 30.0
 
 
@@ -222,12 +232,12 @@ def skill_videos(
     with ``per_skill``, ``skill_<i>.mp4``. ``fps`` defaults to real time. Returns the paths written."""
     import imageio.v2 as imageio
 
-    n = len(list(getattr(envs, "envs", [envs])))
+    n = len(sub_envs(envs))
     frames = skill_frames(envs, policy, skills, steps, seed, width, height, every)  # checks the sizes
     fps = fps or real_time_fps(envs, every)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cols = int(np.ceil(np.sqrt(n)))
+    cols = grid_columns(n)
     paths = [out_dir / "grid.mp4"] + ([out_dir / f"skill_{i}.mp4" for i in range(n)] if per_skill else [])
     writers = [imageio.get_writer(p, fps=fps, codec="libx264", macro_block_size=1) for p in paths]
     try:
@@ -246,8 +256,7 @@ def grid_gif(envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: in
     """The tiled rollouts as one animated GIF (for TensorBoard's image tab), small frames, real time."""
     import imageio.v2 as imageio
 
-    n = len(list(getattr(envs, "envs", [envs])))
-    cols = int(np.ceil(np.sqrt(n)))
+    cols = grid_columns(len(sub_envs(envs)))
     grid = [tile(f, cols) for f in skill_frames(envs, policy, skills, steps, seed, 96, 72, every)]
     milliseconds = 1000.0 / real_time_fps(envs, every)
     return imageio.mimwrite("<bytes>", grid, format="GIF", duration=milliseconds, loop=0)

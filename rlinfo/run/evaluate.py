@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
 from rlinfo.config import Config
@@ -51,6 +52,16 @@ class SkillRollouts:
     steps: int
 
 
+def evaluation_skills(cfg: Config, reward_module: IntrinsicReward | None, n: int) -> Tensor:
+    """The first ``n`` evaluation skills [n, skill_dim] (skill_dim 0 without skills): the same rows for
+    coverage rollouts, videos and PPO's evaluation episodes, drawn from a generator seeded
+    ``seed + EVAL_SEED_OFFSET``."""
+    if not isinstance(reward_module, SkillReward):
+        return torch.zeros(n, 0)
+    gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+    return reward_module.skill_space.sample(n, generator=gen)
+
+
 def collect_rollouts(
     cfg: Config, agent: Any, reward_module: IntrinsicReward | None, device: torch.device, random: bool = False
 ) -> SkillRollouts:
@@ -63,8 +74,7 @@ def collect_rollouts(
     try:
         steps = cfg.eval.max_steps or episode_length(envs)
         skill_space = reward_module.skill_space if isinstance(reward_module, SkillReward) else None
-        gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
-        skills = skill_space.sample(n, generator=gen) if skill_space is not None else torch.zeros(n, 0)
+        skills = evaluation_skills(cfg, reward_module, n)
 
         act = deterministic_policy(agent, device)
 
@@ -133,9 +143,7 @@ def with_video_rollouts(
     envs = make_envs(cfg, n, cfg.seed + EVAL_SEED_OFFSET)
     try:
         steps = cfg.eval.max_steps or episode_length(envs)
-        gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
-        space = reward_module.skill_space if isinstance(reward_module, SkillReward) else None
-        skills = space.sample(n, generator=gen) if space is not None else torch.zeros(n, 0)
+        skills = evaluation_skills(cfg, reward_module, n)
         policy, seed = deterministic_policy(agent, device), cfg.seed + EVAL_SEED_OFFSET
         return render(envs, policy, skills.numpy(), steps, seed)
     finally:

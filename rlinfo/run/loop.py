@@ -49,9 +49,9 @@ from rlinfo.rewards import SkillReward
 from rlinfo.run.build import Parts, build
 from rlinfo.run.collect import Collector
 from rlinfo.run.evaluate import (
-    EVAL_SEED_OFFSET,
     episode_returns,
     evaluate_policy,
+    evaluation_skills,
     final_evaluation,
     skills_gif,
     write_eval,
@@ -281,12 +281,7 @@ class Trainer:
         """Coverage (+ figure) where the env reports positions; return and success of PPO episodes."""
         cfg, result = self.cfg, {}
         if self.parts.on_policy:
-            skills = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
-            skill_rows = (
-                self.reward_module.skill_space.sample(cfg.eval.num_rollouts, generator=skills)
-                if isinstance(self.reward_module, SkillReward)
-                else torch.zeros(cfg.eval.num_rollouts, 0)
-            )
+            skill_rows = evaluation_skills(cfg, self.reward_module, cfg.eval.num_rollouts)
             result.update(episode_returns(cfg, self.agent, skill_rows, self.device))
         if self.reports_positions():
             result.update(evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path))
