@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from rlinfo.agents.sac import SAC
-from rlinfo.nn import ensemble_mlp
+from rlinfo.nn import adam, ensemble_mlp
 
 BASELINES = ("sample", "none")
 
@@ -91,7 +91,7 @@ class MultiCriticSAC(SAC):
         self.baseline, self.soft_channel = baseline, soft_channel
         self.critic = ensemble_mlp(2 * C, obs_dim + action_dim, 1, hidden_dim, num_layers)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.optimizers["critic"] = torch.optim.Adam(self.critic.parameters(), lr=lr)
+        self.optimizers["critic"] = adam(self.critic.parameters(), lr)
         self.register_buffer("weights", torch.tensor(weights))
         self.register_buffer("adv_scale", torch.ones(C))
         self.register_buffer("adv_count", torch.zeros(()))

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.distributions import Categorical, Normal
 
 from rlinfo.agents.entropy import build_controller
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.running_stats import RunningMeanStd
 
 OBS_CLIP = 10.0
@@ -134,7 +134,7 @@ class PPO(nn.Module):
         except ValueError as e:
             raise ValueError(f"PPO: {e}") from None
         params = [p for p in self.parameters() if p.requires_grad]
-        self.optimizers = {"ppo": torch.optim.Adam(params, lr=lr, eps=1e-5)}
+        self.optimizers = {"ppo": adam(params, lr, eps=1e-5)}
 
     # ------------------------------------------------------------------ policy
     def normalize(self, x: Tensor) -> Tensor:

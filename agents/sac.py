@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlinfo.agents.entropy import EntropyController, build_controller
-from rlinfo.nn import ensemble_mlp, mlp
+from rlinfo.nn import adam, ensemble_mlp, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 CRITICS = ("q", "successor_features")
@@ -130,9 +130,9 @@ class SAC(nn.Module):
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))
         self.optimizers = {
-            "actor": torch.optim.Adam(self.actor.parameters(), lr=lr),
-            "critic": torch.optim.Adam(self.critic.parameters(), lr=lr),
-            "alpha": torch.optim.Adam([self.log_alpha], lr=lr),
+            "actor": adam(self.actor.parameters(), lr),
+            "critic": adam(self.critic.parameters(), lr),
+            "alpha": adam([self.log_alpha], lr),
         }
         self.entropy_controller: EntropyController | None = None
         if entropy is not None:

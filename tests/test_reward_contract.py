@@ -142,6 +142,7 @@ def test_update_returns_finite_detached_scalars(case):
     in_optimizers = {id(p) for opt in m.optimizers.values() for g in opt.param_groups for p in g["params"]}
     trainable = [n for n, p in m.named_parameters() if p.requires_grad and id(p) not in in_optimizers]
     assert not trainable, f"trainable parameters without an optimiser: {trainable}"
+    assert all(g["fused"] for opt in m.optimizers.values() for g in opt.param_groups), "not rlinfo.nn.adam"
 
 
 @pytest.mark.parametrize("case", CASES)

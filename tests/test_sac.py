@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
+from rlinfo.agents.multi_critic import MultiCriticSAC
+from rlinfo.agents.ppo import PPO
 from rlinfo.agents.sac import SAC
-from rlinfo.nn import EnsembleLinear
+from rlinfo.nn import EnsembleLinear, adam
 
 
 def test_ensemble_linear_equals_separate_layers():
@@ -108,3 +111,36 @@ def test_sac_learns_a_one_step_bandit():
         reward = -((action.squeeze(1) - 0.5) ** 2)
         agent.update(obs, action, reward, obs, done)
     assert abs(agent.act(torch.zeros(1, 1), deterministic=True).item() - 0.5) < 0.1
+
+
+def test_adam_is_torch_adam_with_the_fused_kernel():
+    """rlinfo.nn.adam: the same update rule as torch's per-tensor Adam (eps passed through), fused."""
+    torch.manual_seed(0)
+    ours = [torch.nn.Parameter(torch.randn(3, 4)), torch.nn.Parameter(torch.randn(4))]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    opt_ours = adam(ours, 1e-2, eps=1e-5)
+    opt_theirs = torch.optim.Adam(theirs, lr=1e-2, eps=1e-5, foreach=False)
+    assert opt_ours.param_groups[0]["fused"] and opt_ours.param_groups[0]["eps"] == 1e-5
+    for k in range(5):
+        for p, q in zip(ours, theirs, strict=True):
+            p.grad = torch.full_like(p, float(k + 1)) * torch.arange(p.numel()).reshape(p.shape)
+            q.grad = p.grad.clone()
+        opt_ours.step()
+        opt_theirs.step()
+    for p, q in zip(ours, theirs, strict=True):
+        assert torch.allclose(p, q, atol=1e-6)
+        assert not torch.equal(p, p.new_zeros(p.shape))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SAC(4, 2, hidden_dim=8),
+        lambda: SAC(4, 2, hidden_dim=8, critic="successor_features", skill_dim=2),
+        lambda: MultiCriticSAC(4, 2, channel_weights=(1.0, 0.5), hidden_dim=8),
+        lambda: PPO(4, 2, hidden_dim=8),
+    ],
+)
+def test_every_agent_optimiser_is_fused(make):
+    agent = make()
+    assert all(g["fused"] for opt in agent.optimizers.values() for g in opt.param_groups)

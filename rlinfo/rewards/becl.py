@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import SkillReward, check_float, check_int, check_net_args
 from rlinfo.skills import DiscreteSkills
 from rlinfo.types import Batch
@@ -103,7 +103,7 @@ class BeCL(SkillReward):
             mlp(obs_dim, feature_dim, hidden_dim, num_layers),  # embedding
             mlp(feature_dim, feature_dim, hidden_dim, 1),  # projection head
         )
-        self.optimizers["becl"] = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.optimizers["becl"] = adam(self.net.parameters(), lr)
 
     def features(self, next_obs: Tensor) -> Tensor:
         """f(s') [B, feature_dim] (differentiable)."""

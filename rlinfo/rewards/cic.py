@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlinfo.estimators.knn import particle_entropy_reward
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import SkillReward, check_float, check_int, check_net_args
 from rlinfo.running_stats import RunningMean
 from rlinfo.skills import ContinuousSkills
@@ -93,7 +93,7 @@ class CIC(SkillReward):
         self.pred_net = mlp(2 * skill_dim, skill_dim, hidden_dim, num_layers)  # h: key
         self.skill_net = mlp(skill_dim, skill_dim, hidden_dim, num_layers)  # p: query
         self.rms = RunningMean()
-        self.optimizers["cic"] = torch.optim.Adam(self.parameters(), lr=lr)
+        self.optimizers["cic"] = adam(self.parameters(), lr)
 
     def key(self, obs: Tensor, next_obs: Tensor) -> Tensor:
         """Transition embedding k = h([g(s), g(s')]) [B, skill_dim] (differentiable)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import check_float, check_int, check_net_args
 from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
@@ -63,7 +63,7 @@ class CSF(WDMSkillReward):
         self.discrete, self.xi = discrete, float(xi)
         self.num_negatives, self.negatives = num_negatives, negatives
         self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
-        self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
+        self.optimizers["phi"] = adam(self.phi_net.parameters(), lr)
 
     def cumulant(self, batch: Batch) -> Tensor:
         """The successor-feature cumulant Δφ = φ(s') − φ(s), shape [B, D], without gradient."""

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import SkillReward, check_int, check_net_args
 from rlinfo.running_stats import RunningMeanStd
 from rlinfo.skills import ContinuousSkills, DiscreteSkills
@@ -110,7 +110,7 @@ class DADS(SkillReward):
         self.dynamics = mlp(obs_dim + skill_dim, heads, hidden_dim, num_layers)
         self.obs_rms = RunningMeanStd((obs_dim,))
         self.delta_rms = RunningMeanStd((obs_dim,))
-        self.optimizers["dynamics"] = torch.optim.Adam(self.dynamics.parameters(), lr=lr)
+        self.optimizers["dynamics"] = adam(self.dynamics.parameters(), lr)
 
     # ------------------------------------------------------------------ skill dynamics q(Δ | s, z)
     def _normalized(self, obs: Tensor, next_obs: Tensor) -> tuple[Tensor, Tensor]:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import SkillReward, check_int, check_net_args
 from rlinfo.skills import DiscreteSkills
 from rlinfo.types import Batch
@@ -46,7 +46,7 @@ class DIAYN(SkillReward):
         self.skill_space = DiscreteSkills(skill_dim)
         self.log_p_z = -math.log(skill_dim)  # log p(z) = log(1/n), uniform prior
         self.discriminator = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
-        self.optimizers["discriminator"] = torch.optim.Adam(self.discriminator.parameters(), lr=lr)
+        self.optimizers["discriminator"] = adam(self.discriminator.parameters(), lr)
 
     def logits(self, obs: Tensor) -> Tensor:
         """Discriminator logits q_φ(· | s), shape [..., skill_dim] (differentiable)."""

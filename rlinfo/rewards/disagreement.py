@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlinfo.nn import ensemble_mlp
+from rlinfo.nn import adam, ensemble_mlp
 from rlinfo.rewards.base import IntrinsicReward, check_int, check_net_args
 from rlinfo.rewards.icm import action_input
 from rlinfo.types import Batch
@@ -46,7 +46,7 @@ class Disagreement(IntrinsicReward):
         self.obs_dim, self.action_dim, self.discrete = obs_dim, action_dim, discrete
         self.ensemble_size = ensemble_size
         self.models = ensemble_mlp(ensemble_size, obs_dim + action_dim, obs_dim, hidden_dim, num_layers)
-        self.optimizers["models"] = torch.optim.Adam(self.models.parameters(), lr=lr)
+        self.optimizers["models"] = adam(self.models.parameters(), lr)
 
     def predictions(self, batch: Batch) -> Tensor:
         """f_i(s, a) for every member, shape [E, B, obs_dim] (differentiable)."""

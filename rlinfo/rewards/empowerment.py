@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import IntrinsicReward, check_int, check_net_args
 from rlinfo.types import Batch
 
@@ -91,7 +91,7 @@ class Empowerment(IntrinsicReward):
         )
         self.inverse = _ActionHead(2 * feat, action_dim, hidden_dim, num_layers, discrete)  # q(a | s, s′)
         self.source = _ActionHead(feat, action_dim, hidden_dim, num_layers, discrete)  # ω(a | s)
-        self.optimizers["empowerment"] = torch.optim.Adam(self.parameters(), lr=lr)
+        self.optimizers["empowerment"] = adam(self.parameters(), lr)
 
     def log_probs(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """(log q(a | s, s′), log ω(a | s)), each [B] and differentiable (ω sees sg(z) in latent mode)."""

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import IntrinsicReward, check_float, check_int, check_net_args
 from rlinfo.types import Batch
 
@@ -81,7 +81,7 @@ class ICM(IntrinsicReward):
         self.forward_model = mlp(feat + action_dim, feat, hidden_dim, num_layers)
         inverse = mlp(2 * feat, action_dim, hidden_dim, num_layers)
         self.inverse_model = inverse if discrete else nn.Sequential(inverse, nn.Tanh())
-        self.optimizers["icm"] = torch.optim.Adam(self.parameters(), lr=lr)
+        self.optimizers["icm"] = adam(self.parameters(), lr)
 
     def encode(self, obs: Tensor) -> Tensor:
         """Features e(s), shape [B, rep_dim] (differentiable)."""

@@ -22,11 +22,10 @@ as the CSF reference's evaluation (E‖z‖ = √(π/2) for 2-D Gaussian skills;
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import check_net_args
 from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
@@ -67,7 +66,7 @@ class LSD(WDMSkillReward):
         # eval mode outside update(): reward() and skill_for_goal() use the current σ estimates
         # and leave the power-iteration vectors alone (no side effects); update() iterates once
         self.phi_net = spectral_mlp(obs_dim, skill_dim, hidden_dim, num_layers).eval()
-        self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
+        self.optimizers["phi"] = adam(self.phi_net.parameters(), lr)
 
     def loss(self, batch: Batch) -> tuple[Tensor, Tensor]:
         """(L_φ = −E[Δφᵀz] (differentiable), r = Δφᵀz per transition [B])."""

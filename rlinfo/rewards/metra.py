@@ -36,7 +36,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import check_float, check_net_args
 from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
@@ -78,8 +78,8 @@ class METRA(WDMSkillReward):
         self.skill_space = wdm_skills("METRA", skill_dim, discrete, "sphere")
         self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
         self.log_lambda = nn.Parameter(torch.tensor(math.log(dual_lambda_init)))
-        self.optimizers["phi"] = torch.optim.Adam(self.phi_net.parameters(), lr=lr)
-        self.optimizers["dual_lambda"] = torch.optim.Adam([self.log_lambda], lr=lr)
+        self.optimizers["phi"] = adam(self.phi_net.parameters(), lr)
+        self.optimizers["dual_lambda"] = adam([self.log_lambda], lr)
 
     # ------------------------------------------------------------------ representation (φ: wdm.py)
     @property

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rlinfo.nn import adam
 from rlinfo.rewards.base import IntrinsicReward, check_float, check_int
 from rlinfo.types import Batch
 
@@ -103,7 +104,7 @@ class ProtoRL(IntrinsicReward):
         self.register_buffer("queue", torch.zeros(queue_size, pred_dim))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
         params = [*self.predictor.parameters(), *self.projector.parameters(), *self.protos.parameters()]
-        self.optimizers["proto"] = torch.optim.Adam(params, lr=lr)
+        self.optimizers["proto"] = adam(params, lr)
         self.normalize_protos()
 
     @torch.no_grad()

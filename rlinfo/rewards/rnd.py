@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlinfo.nn import mlp
+from rlinfo.nn import adam, mlp
 from rlinfo.rewards.base import IntrinsicReward, check_int, check_net_args
 from rlinfo.running_stats import RunningMeanStd
 from rlinfo.types import Batch
@@ -55,7 +55,7 @@ class RND(IntrinsicReward):
             p.requires_grad_(False)
         self.obs_rms = RunningMeanStd((obs_dim,))
         self.err_rms = RunningMeanStd(())
-        self.optimizers["predictor"] = torch.optim.Adam(self.predictor.parameters(), lr=lr)
+        self.optimizers["predictor"] = adam(self.predictor.parameters(), lr)
 
     def normalize_obs(self, obs: Tensor) -> Tensor:
         """x = clip((s − μ_s) / σ_s, −5, 5) with the current running statistics (obs's own, before any)."""
