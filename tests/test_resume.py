@@ -111,6 +111,15 @@ def test_resume_errors_are_clear(tmp_path):
         Trainer.resume(run_dir, ["total_steps=800"])
 
 
+def test_continuing_a_finished_run_keeps_the_evaluation_schedule(tmp_path):
+    """The final evaluation of a finished run stands for the periodic one due there: continuing the run
+    to a larger total_steps evaluates next one interval later, not at once."""
+    trainer, run_dir = make(tmp_path, "done", "total_steps=400", "train.eval_every=200")
+    trainer.train()
+    Trainer.resume(run_dir, ["total_steps=800"]).train()
+    assert scalar_steps(run_dir, "eval/coverage") == [200, 400, 600, 800]
+
+
 def read_buffer(run_dir: Path, like: ReplayBuffer) -> tuple[int, ReplayBuffer]:
     state = load_checkpoint(latest_checkpoint(run_dir))
     buffer = ReplayBuffer(like.capacity, like.obs.shape[1], like.action.shape[1], like.skill.shape[1])

@@ -379,9 +379,15 @@ class Trainer:
         cfg = self.cfg
         self.global_step = int(meta["global_step"])
         self.marks = Marks(**meta["marks"])
-        if not cfg.train.checkpoint_every:
+        # a finished run's last checkpoint keeps the marks of its last iteration, where the final
+        # evaluation and checkpoint stood in for the periodic ones: the next are one interval later
+        train = cfg.train
+        for name, every in (("eval", train.eval_every), ("ckpt", train.checkpoint_every)):
+            while every and getattr(self.marks, name) <= self.global_step:
+                setattr(self.marks, name, getattr(self.marks, name) + every)
+        if not train.checkpoint_every:
             self.marks.ckpt = cfg.total_steps
-        if not cfg.train.eval_every:
+        if not train.eval_every:
             self.marks.eval = cfg.total_steps
         torch.set_rng_state(tensors["rng"]["torch"].cpu())
         self.skill_gen.set_state(tensors["rng"]["skill_gen"].cpu())
