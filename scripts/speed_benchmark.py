@@ -9,7 +9,8 @@ Everything is measured in this one process, in alternating rounds (median and sp
    step collected on a worker thread during the update); env steps per second of the learning phase
    (after ``--learning-starts`` random steps; ``--steps`` steps with one update each); FLOPs of one SAC
    update counted as below, so the machine's ceiling at UTD 1 is (matmul GFLOP/s) / (GFLOP per update)
-   env steps per second;
+   env steps per second; and the update's own matmuls (recorded with their shapes, then replayed
+   alone): the time an update could take if it did nothing else;
 3. the ``metra_ant`` preset's loop (8 envs x 200-step rollouts, 50 updates of 1024-unit SAC and METRA):
    env steps per second between the first and the last full update phase (the steady state), updates
    per second, and the GFLOP/s its updates achieve — FLOPs of one update
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 HALF_CHEETAH = {"hidden": 256, "batch": 256, "lr": 3e-4, "gamma": 0.99, "tau": 5e-3, "buffer": 100_000}
 
@@ -71,7 +73,51 @@ def rlinfo_sac(
     steps_per_s = learning_phase_rate(trainer)
     with FlopCounterMode(display=False) as counter:
         trainer.learner.update()
-    return {"steps_per_s": steps_per_s, "gflop_per_update": counter.get_total_flops() / 1e9}
+    result = {"steps_per_s": steps_per_s, "gflop_per_update": counter.get_total_flops() / 1e9}
+    if device == "cpu":
+        with RecordMatmuls() as matmuls:
+            trainer.learner.update()
+        result["matmul_ms_per_update"] = 1e3 * matmuls.replay_seconds()
+    return result
+
+
+class RecordMatmuls(TorchDispatchMode):
+    """Records every matrix multiply (forward and backward) run under it, with its operands' shapes and
+    strides, so :meth:`replay_seconds` can time those matmuls alone: the floor of an update that did
+    nothing else."""
+
+    OPS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
+           torch.ops.aten.baddbmm.default}  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[Any, list[Any], dict[str, Any]]] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if func in self.OPS:
+            layout = [(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]
+            self.calls.append((func, layout, kwargs))
+        return func(*args, **kwargs)
+
+    def replay_seconds(self, reps: int = 50) -> float:
+        """Seconds per replay of the recorded matmuls, on random operands of the same layout."""
+
+        def operand(x: Any) -> Any:
+            if not isinstance(x, tuple):
+                return x
+            size, stride = x  # broadcast operands (stride 0) read one storage more than once
+            storage = 1 + sum((n - 1) * st for n, st in zip(size, stride, strict=True))
+            return torch.randn(storage).as_strided(size, stride)
+
+        calls = [(func, [operand(a) for a in layout], kw) for func, layout, kw in self.calls]
+        for func, args, kw in calls:  # warm up
+            func(*args, **kw)
+        start = time.perf_counter()
+        for _ in range(reps):
+            for func, args, kw in calls:
+                func(*args, **kw)
+        return (time.perf_counter() - start) / reps
 
 
 def learning_phase_rate(trainer: Any) -> float:
@@ -208,6 +254,7 @@ def main() -> None:
     best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
     peak = max(med[("matmul GFLOP/s", t)] for t in (1, 2))
     ceiling = peak / med[("rlinfo SAC gflop_per_update", 1)]  # env steps/s if updates ran at the matmul rate
+    floor = 1e3 / med[("rlinfo SAC matmul_ms_per_update", 2)]  # ... if they did nothing but their matmuls
     ants = [(name, t) for name in ("metra_ant", "metra_ant overlapped") for t in (1, 2)]
     best_ant = max(ants, key=lambda s: med[(f"{s[0]} env_steps_per_s", s[1])])
     fraction = med[(f"{best_ant[0]} update_gflops", best_ant[1])] / med[("matmul GFLOP/s", best_ant[1])]
@@ -218,6 +265,8 @@ def main() -> None:
         "threads)": med[(f"{best_rlinfo[0]} steps_per_s", best_rlinfo[1])] / best_sb3,
         "SAC UTD 1 ceiling: matmul GFLOP/s / GFLOP per update (env steps/s)": ceiling,
         "SB3 SAC env steps/s as a fraction of that ceiling": best_sb3 / ceiling,
+        "SAC UTD 1 floor: env steps/s if an update were its matmuls alone (2 threads)": floor,
+        "2x SB3 as a fraction of that floor": 2 * best_sb3 / floor,
         f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant[0]}, {best_ant[1]} threads)": fraction,
         f"metra_ant env steps/s (best: {best_ant[0]}, {best_ant[1]} threads)": med[
             (f"{best_ant[0]} env_steps_per_s", best_ant[1])
@@ -297,10 +346,15 @@ def figure(med: dict[tuple[str, int], float], path: Path) -> None:
         axes[0].bar([j + 0.38 * i for j in range(3)], [med[(f"{n} steps_per_s", threads)] for n in names],
                     width=0.36, label=f"{threads} thread(s)")  # fmt: skip
     ceiling = max(med[("matmul GFLOP/s", t)] for t in (1, 2)) / med[("rlinfo SAC gflop_per_update", 1)]
-    axes[0].axhline(ceiling, color="0.5", ls=":", label="machine ceiling")
+    axes[0].axhline(ceiling, color="0.5", ls=":", label="machine ceiling (matmul rate)")
+    floor = 1e3 / med[("rlinfo SAC matmul_ms_per_update", 2)]
+    axes[0].axhline(floor, color="tab:red", ls="--", label="the update's matmuls alone")
+    best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
+    axes[0].axhline(2 * best_sb3, color="tab:green", ls="-.", label="2 x SB3 (issue 18's target)")
     axes[0].set_xticks([0.19, 1.19, 2.19], ["rlinfo", "rlinfo\noverlapped", "SB3"])
     axes[0].set_ylabel("SAC env steps / s (UTD 1, half_cheetah)")
-    axes[0].legend()
+    axes[0].set_ylim(0, 1.5 * ceiling)
+    axes[0].legend(fontsize=8, loc="upper center", ncol=2)
     for i, name in enumerate(("metra_ant", "metra_ant overlapped")):
         frac = [med[(f"{name} update_gflops", t)] / med[("matmul GFLOP/s", t)] for t in (1, 2)]
         axes[1].bar([j + 0.38 * i for j in range(2)], frac, width=0.36, label=name)
