@@ -65,6 +65,9 @@ class RewardConfig:
     channels: dict[str, Any] = field(default_factory=dict)
 
 
+PRECISIONS = ("float32", "bfloat16")  # train.precision (rlinfo.nn.compute_dtype)
+
+
 @dataclass
 class TrainConfig:
     """Collect ``rollout_steps`` vector steps, then make ``grad_steps`` updates, and repeat.
@@ -86,6 +89,7 @@ class TrainConfig:
     n_step: int = 1  # reward pairs (s_t, s_{t+n}): 1 = the papers' one-step pairs; URLB uses 3
     overlap: bool = False  # off-policy: collect the next rollout in a worker thread during the updates
     cuda_graph: bool = False  # device=cuda, off-policy: replay each update from a CUDA graph
+    precision: str = "float32"  # off-policy updates: float32, or bfloat16 matmuls in the networks
     progress: bool = True
 
 
@@ -373,6 +377,10 @@ def check_values(cfg: Config) -> None:
         raise ConfigError(f"agent.gamma must be in [0, 1], got {cfg.agent.gamma}")
     if not 0.0 < cfg.agent.tau <= 1.0:
         raise ConfigError(f"agent.tau must be in (0, 1], got {cfg.agent.tau}")
+    if cfg.train.precision not in PRECISIONS:
+        raise ConfigError(
+            f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}"
+        )
     if cfg.device != "auto" and not (cfg.device == "cpu" or cfg.device.startswith("cuda")):
         raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}")
     if cfg.run_name and (Path(cfg.run_name).name != cfg.run_name or cfg.run_name in (".", "..")):

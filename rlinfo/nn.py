@@ -1,9 +1,18 @@
-"""Small network building blocks shared by agents and reward modules."""
+"""Small network building blocks shared by agents and reward modules.
+
+Lower-precision compute (``train.precision=bfloat16``): inside ``with compute_dtype(torch.bfloat16):``
+every network built by :func:`mlp` or :func:`ensemble_mlp` runs its layers under autocast (matrix
+multiplies in bfloat16, weights and gradients kept in float32) and returns float32, so every loss,
+reward, log-probability and kNN distance around the networks is computed in float32 as before. The
+setting is per thread (the overlapped collector acts in float32 while the learner updates).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -17,6 +26,31 @@ def adam(params: Iterable[Tensor], lr: float, **kwargs: Any) -> torch.optim.Adam
     return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
 
 
+_compute = threading.local()  # .dtype: the networks' compute dtype in this thread (None: float32)
+
+
+@contextmanager
+def compute_dtype(dtype: torch.dtype | None) -> Iterator[None]:
+    """Run the :class:`MLP` networks called in this block with ``dtype`` matmuls (None: unchanged)."""
+    previous = getattr(_compute, "dtype", None)
+    _compute.dtype = dtype
+    try:
+        yield
+    finally:
+        _compute.dtype = previous
+
+
+class MLP(nn.Sequential):
+    """A sequence of layers that honours :func:`compute_dtype`; its output is float32 either way."""
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        dtype = getattr(_compute, "dtype", None)
+        if dtype is None:
+            return super().forward(x)
+        with torch.autocast(x.device.type, dtype=dtype, cache_enabled=False):
+            return super().forward(x).float()
+
+
 def mlp(
     in_dim: int,
     out_dim: int,
@@ -24,7 +58,7 @@ def mlp(
     num_layers: int = 2,
     activation: type[nn.Module] = nn.ReLU,
     layer_norm: bool = False,
-) -> nn.Sequential:
+) -> MLP:
     """A multi-layer perceptron with ``num_layers`` hidden layers of width ``hidden_dim``."""
     layers: list[nn.Module] = []
     d = in_dim
@@ -35,7 +69,7 @@ def mlp(
         layers.append(activation())
         d = hidden_dim
     layers.append(nn.Linear(d, out_dim))
-    return nn.Sequential(*layers)
+    return MLP(*layers)
 
 
 class EnsembleLinear(nn.Module):
@@ -62,7 +96,7 @@ class EnsembleLinear(nn.Module):
 
 def ensemble_mlp(
     ensemble_size: int, in_dim: int, out_dim: int, hidden_dim: int = 256, num_layers: int = 2
-) -> nn.Sequential:
+) -> MLP:
     """An ensemble of E MLPs run as one batched network: [B, in] or [E, B, in] -> [E, B, out]."""
     layers: list[nn.Module] = []
     d = in_dim
@@ -70,4 +104,4 @@ def ensemble_mlp(
         layers += [EnsembleLinear(ensemble_size, d, hidden_dim), nn.ReLU()]
         d = hidden_dim
     layers.append(EnsembleLinear(ensemble_size, d, out_dim))
-    return nn.Sequential(*layers)
+    return MLP(*layers)

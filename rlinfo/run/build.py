@@ -277,6 +277,10 @@ def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.Ve
     for option in ("overlap", "cuda_graph"):
         if on_policy and getattr(cfg.train, option):
             raise RlinfoError(f"train.{option}=true needs an off-policy agent (sac, slim), not ppo")
+    if on_policy and cfg.train.precision != "float32":
+        raise RlinfoError(
+            f"train.precision={cfg.train.precision} needs an off-policy agent (sac, slim), not ppo"
+        )
     if on_policy:
         obs_dim, action_dim, discrete = space_dims(envs)
     else:

@@ -22,6 +22,11 @@ it. Nothing else changes: the updates never see the rollout that is being collec
 comes from the learner's own generator in both modes, so a run is still deterministic at a fixed seed
 and resumes exactly; with a frozen policy both modes store the same transitions
 (``tests/test_overlap.py``).
+
+Lower precision (``train.precision: bfloat16``, off by default): steps 2-4 run inside
+``rlinfo.nn.compute_dtype(torch.bfloat16)``, so the matmuls of every ``mlp``/``ensemble_mlp`` network
+run in bfloat16 while weights, optimiser states, losses and rewards stay float32; acting and
+evaluation stay float32 (docs/algorithms.md, "Speed options").
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from torch import Tensor
 from rlinfo.buffer_chunks import BufferChunks
 from rlinfo.buffers import ReplayBuffer
 from rlinfo.errors import RlinfoError
+from rlinfo.nn import compute_dtype
 from rlinfo.run.build import Parts
 from rlinfo.run.collect import Collector, Step
 from rlinfo.run.graphs import GraphedStep, make_capturable
@@ -66,6 +72,9 @@ class OffPolicy:
         self.worker: ThreadPoolExecutor | None = None
         self.ahead = 0
         self.side_stream: Any = None  # the worker's CUDA stream (device=cuda)
+        self.compute_dtype = (
+            None if self.cfg.train.precision == "float32" else getattr(torch, self.cfg.train.precision)
+        )
         self.learn_step = GraphedStep(self.learn_batch, parts.device, self.cfg.train.cuda_graph)
         if self.learn_step.enabled:
             module_optimizers = self.reward_module.optimizers if self.reward_module is not None else {}
@@ -203,6 +212,10 @@ class OffPolicy:
 
     def learn_batch(self, batch: Batch, update_reward: bool) -> dict[str, Tensor]:
         """The reward module (if ``update_reward``), relabel, then the agent; device tensors only."""
+        with compute_dtype(self.compute_dtype):  # train.precision
+            return self._learn_batch(batch, update_reward)
+
+    def _learn_batch(self, batch: Batch, update_reward: bool) -> dict[str, Tensor]:
         stats: dict[str, Tensor] = {}
         module = self.reward_module
         if module is not None and update_reward:

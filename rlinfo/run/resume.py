@@ -36,6 +36,7 @@ RESUMABLE = (
     "train.threads",
     "train.overlap",
     "train.cuda_graph",
+    "train.precision",
     "train.log_every",
     "train.checkpoint_every",
     "train.keep_checkpoints",

@@ -1,0 +1,90 @@
+"""Lower-precision updates (``train.precision=bfloat16``, rlinfo.nn.compute_dtype).
+
+Inside ``compute_dtype(torch.bfloat16)`` the networks built by ``mlp``/``ensemble_mlp`` multiply in
+bfloat16 and return float32; outside (and in other threads) nothing changes. A bfloat16 run keeps
+float32 weights and optimiser states, is deterministic at a fixed seed, and acts in float32.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from rlinfo.agents.sac import SAC
+from rlinfo.config import load_config
+from rlinfo.errors import ConfigError, RlinfoError
+from rlinfo.nn import compute_dtype, ensemble_mlp, mlp
+from rlinfo.run.build import build
+from rlinfo.run.loop import Trainer
+from tests.test_overlap import make
+
+
+@pytest.mark.parametrize("make_net", [lambda: mlp(5, 3, 64), lambda: ensemble_mlp(2, 5, 3, 64)])
+def test_networks_multiply_in_bfloat16_inside_the_block_only(make_net):
+    torch.manual_seed(0)
+    net, x = make_net(), torch.randn(32, 5)
+    exact = net(x)
+    with compute_dtype(torch.bfloat16):
+        low = net(x)
+        other_thread: list[torch.Tensor] = []
+        worker = threading.Thread(target=lambda: other_thread.append(net(x)))
+        worker.start()
+        worker.join()
+    assert low.dtype == torch.float32 and exact.dtype == torch.float32
+    assert not torch.equal(low, exact)  # the matmuls really ran in bfloat16 ...
+    assert torch.allclose(low, exact, atol=3e-2, rtol=3e-2)  # ... with bfloat16's 8-bit mantissa
+    assert torch.equal(other_thread[0], exact)  # the setting is per thread
+    assert torch.equal(net(x), exact)  # and ends with the block
+
+
+def test_a_bfloat16_sac_update_keeps_float32_state_and_tracks_the_float32_update():
+    torch.manual_seed(0)
+    full = SAC(8, 2, hidden_dim=64, alpha_init=1.0)
+    low = SAC(8, 2, hidden_dim=64, alpha_init=1.0)
+    low.load_state_dict(full.state_dict())
+    gen = torch.Generator().manual_seed(1)
+    obs, next_obs = torch.randn(128, 8, generator=gen), torch.randn(128, 8, generator=gen)
+    action, reward = torch.rand(128, 2, generator=gen) * 2 - 1, torch.randn(128, generator=gen)
+    batch = (obs, action, reward, next_obs, torch.zeros(128, dtype=torch.bool))
+    for k in range(5):
+        torch.manual_seed(k)
+        stats_full = full.update(*batch)
+        torch.manual_seed(k)
+        with compute_dtype(torch.bfloat16):
+            stats_low = low.update(*batch)
+    for name in ("critic", "actor", "entropy", "alpha_loss"):
+        assert stats_low[name].dtype == torch.float32, name
+        assert torch.allclose(stats_low[name], stats_full[name], rtol=0.05, atol=0.05), name
+    assert all(p.dtype == torch.float32 for p in low.parameters())
+    states = [s for opt in low.optimizers.values() for s in opt.state.values()]
+    assert states and all(v.dtype == torch.float32 for s in states for v in s.values())
+    moved = [(p - q).abs().max() for p, q in zip(low.parameters(), full.parameters(), strict=True)]
+    assert max(moved) > 0 and max(moved) < 1e-2  # different rounding, the same five Adam steps
+
+
+def test_bfloat16_run_is_deterministic_acts_in_float32_and_can_switch_on_resume(tmp_path):
+    a, _ = make(tmp_path, "a", "total_steps=800", "train.precision=bfloat16")
+    a.train()
+    b, _ = make(tmp_path, "b", "total_steps=800", "train.precision=bfloat16")
+    b.train()
+    assert a.history == b.history
+    for k, v in a.agent.state_dict().items():
+        assert v.dtype != torch.bfloat16, k
+        assert torch.equal(v, b.agent.state_dict()[k]), k
+    full, _ = make(tmp_path, "c", "total_steps=800")
+    full.train()
+    differs = [k for k, v in full.agent.state_dict().items() if not torch.equal(v, a.agent.state_dict()[k])]
+    assert differs, "train.precision=bfloat16 changed nothing"
+    resumed = Trainer.resume(tmp_path / "a", ["total_steps=1200", "train.precision=float32"])
+    assert resumed.learner.compute_dtype is None
+    resumed.train()
+    assert resumed.global_step >= 1200
+
+
+def test_bad_precision_values_are_refused_in_one_line():
+    with pytest.raises(ConfigError, match="train.precision must be one of float32, bfloat16, got 'float16'"):
+        load_config("metra_maze", ["train.precision=float16"])
+    with pytest.raises(RlinfoError, match="train.precision=bfloat16 needs an off-policy agent"):
+        build(load_config("ppo_cartpole", ["train.precision=bfloat16"]))
