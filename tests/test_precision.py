@@ -78,7 +78,7 @@ def test_bfloat16_run_is_deterministic_acts_in_float32_and_can_switch_on_resume(
     differs = [k for k, v in full.agent.state_dict().items() if not torch.equal(v, a.agent.state_dict()[k])]
     assert differs, "train.precision=bfloat16 changed nothing"
     resumed = Trainer.resume(tmp_path / "a", ["total_steps=1200", "train.precision=float32"])
-    assert resumed.learner.compute_dtype is None
+    assert resumed.learner.matmul_dtype is None
     resumed.train()
     assert resumed.global_step >= 1200
 

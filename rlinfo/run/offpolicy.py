@@ -72,7 +72,7 @@ class OffPolicy:
         self.worker: ThreadPoolExecutor | None = None
         self.ahead = 0
         self.side_stream: Any = None  # the worker's CUDA stream (device=cuda)
-        self.compute_dtype = (
+        self.matmul_dtype = (
             None if self.cfg.train.precision == "float32" else getattr(torch, self.cfg.train.precision)
         )
         self.learn_step = GraphedStep(self.learn_batch, parts.device, self.cfg.train.cuda_graph)
@@ -212,7 +212,7 @@ class OffPolicy:
 
     def learn_batch(self, batch: Batch, update_reward: bool) -> dict[str, Tensor]:
         """The reward module (if ``update_reward``), relabel, then the agent; device tensors only."""
-        with compute_dtype(self.compute_dtype):  # train.precision
+        with compute_dtype(self.matmul_dtype):  # train.precision
             return self._learn_batch(batch, update_reward)
 
     def _learn_batch(self, batch: Batch, update_reward: bool) -> dict[str, Tensor]:
