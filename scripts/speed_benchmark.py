@@ -2,11 +2,13 @@
 
 Everything is measured in this one process, in alternating rounds (median and spread over rounds):
 
-1. the machine's matrix-multiply rate (float32, 1024 x 1024 x 1024 ``torch.mm``) on 1 and 2 threads;
+1. the machine's matrix-multiply rate (1024 x 1024 x 1024 ``torch.mm``, float32 and bfloat16) on 1 and
+   2 threads;
 2. SAC at update-to-data ratio 1 on half_cheetah (the ``sac_half_cheetah`` preset: one env, batch 256,
    two 256-unit layers, lr 3e-4, learned temperature from 1.0), rlinfo against SB3's SAC with the same
    hyperparameters, each at 1 and 2 torch threads (rlinfo also with ``train.overlap``: the next env
-   step collected on a worker thread during the update); env steps per second of the learning phase
+   step collected on a worker thread during the update, and with ``train.precision=bfloat16``: the
+   networks' matmuls in bfloat16); env steps per second of the learning phase
    (after ``--learning-starts`` random steps; ``--steps`` steps with one update each); FLOPs of one SAC
    update counted as below, so the machine's ceiling at UTD 1 is (matmul GFLOP/s) / (GFLOP per update)
    env steps per second; and the update's own matmuls (recorded with their shapes, then replayed
@@ -14,8 +16,8 @@ Everything is measured in this one process, in alternating rounds (median and sp
 3. the ``metra_ant`` preset's loop (8 envs x 200-step rollouts, 50 updates of 1024-unit SAC and METRA):
    env steps per second between the first and the last full update phase (the steady state), updates
    per second, and the GFLOP/s its updates achieve — FLOPs of one update
-   counted by ``torch.utils.flop_counter`` — as a fraction of the measured matrix-multiply rate; plain
-   and overlapped (``train.overlap=true``);
+   counted by ``torch.utils.flop_counter`` — as a fraction of the measured matrix-multiply rate; plain,
+   overlapped (``train.overlap=true``) and in bfloat16 (``train.precision=bfloat16``);
 4. the replay buffer's bytes per Ant transition and the process's peak RSS.
 
     python scripts/speed_benchmark.py                     # about 10 minutes on a 2-core CPU
@@ -37,12 +39,17 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and metra_ant
+    "": {},
+    " overlapped": {"overlap": True},
+    " bfloat16": {"precision": "bfloat16"},
+}
 HALF_CHEETAH = {"hidden": 256, "batch": 256, "lr": 3e-4, "gamma": 0.99, "tau": 5e-3, "buffer": 100_000}
 
 
-def matmul_gflops(threads: int, n: int = 1024, reps: int = 20) -> float:
+def matmul_gflops(threads: int, n: int = 1024, reps: int = 20, dtype: torch.dtype = torch.float32) -> float:
     torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b  # warm up
     start = time.perf_counter()
     for _ in range(reps):
@@ -57,6 +64,7 @@ def rlinfo_sac(
     overlap: bool = False,
     device: str = "cpu",
     graph: bool = False,
+    precision: str = "float32",
 ) -> dict[str, float]:
     """Env steps/s of ``rlinfo train sac_half_cheetah`` and the FLOPs of one of its updates."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -68,7 +76,7 @@ def rlinfo_sac(
                  f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
                  "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0",
                  f"train.overlap={str(overlap).lower()}", f"device={device}",
-                 f"train.cuda_graph={str(graph).lower()}"]  # fmt: skip
+                 f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]  # fmt: skip
     trainer = Trainer(load_config("sac_half_cheetah", overrides))
     steps_per_s = learning_phase_rate(trainer)
     with FlopCounterMode(display=False) as counter:
@@ -172,7 +180,12 @@ def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu")
 
 
 def metra_ant(
-    threads: int, iterations: int, overlap: bool = False, device: str = "cpu", graph: bool = False
+    threads: int,
+    iterations: int,
+    overlap: bool = False,
+    device: str = "cpu",
+    graph: bool = False,
+    precision: str = "float32",
 ) -> dict[str, float]:
     """The metra_ant preset's loop for ``iterations`` rollout + update rounds after one random round."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -184,7 +197,7 @@ def metra_ant(
     overrides = [f"total_steps={per_round * (iterations + 1)}", f"train.learning_starts={per_round}"]
     overrides += [f"train.threads={threads}", "train.progress=false", "eval.num_rollouts=1"]
     overrides += ["eval.max_steps=1", f"train.overlap={str(overlap).lower()}", f"device={device}"]
-    overrides += [f"train.cuda_graph={str(graph).lower()}"]
+    overrides += [f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]
     overrides += ["train.checkpoint_every=0", f"train.log_every={10**9}"]
     trainer = Trainer(load_config("metra_ant", overrides))
     learner = trainer.learner
@@ -236,13 +249,19 @@ def main() -> None:
     for r in range(args.rounds):  # alternate everything within each round
         for threads in (1, 2):
             runs.setdefault(("matmul GFLOP/s", threads), []).append(matmul_gflops(threads))
-            for overlap, name in ((False, "rlinfo SAC"), (True, "rlinfo SAC overlapped")):
-                record(name, threads, rlinfo_sac(threads, args.steps, args.learning_starts, overlap))
+            bf16_rate = matmul_gflops(threads, dtype=torch.bfloat16)
+            runs.setdefault(("matmul bfloat16 GFLOP/s", threads), []).append(bf16_rate)
+            for name, variant in VARIANTS.items():
+                record(
+                    f"rlinfo SAC{name}",
+                    threads,
+                    rlinfo_sac(threads, args.steps, args.learning_starts, **variant),
+                )
             runs.setdefault(("SB3 SAC steps_per_s", threads), []).append(
                 sb3_sac(threads, args.steps, args.learning_starts)
             )
-            for overlap, name in ((False, "metra_ant"), (True, "metra_ant overlapped")):
-                record(name, threads, metra_ant(threads, args.ant_iterations, overlap))
+            for name, variant in VARIANTS.items():
+                record(f"metra_ant{name}", threads, metra_ant(threads, args.ant_iterations, **variant))
             print(f"round {r + 1}/{args.rounds}, {threads} thread(s) done", flush=True)
     rows: list[dict[str, Any]] = []
     for (what, threads), values in runs.items():
@@ -252,10 +271,11 @@ def main() -> None:
     settings = [(name, t) for name in ("rlinfo SAC", "rlinfo SAC overlapped") for t in (1, 2)]
     best_rlinfo = max(settings, key=lambda s: med[(f"{s[0]} steps_per_s", s[1])])
     best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
+    best_bf16 = max(med[("rlinfo SAC bfloat16 steps_per_s", t)] for t in (1, 2))
     peak = max(med[("matmul GFLOP/s", t)] for t in (1, 2))
     ceiling = peak / med[("rlinfo SAC gflop_per_update", 1)]  # env steps/s if updates ran at the matmul rate
     floor = 1e3 / med[("rlinfo SAC matmul_ms_per_update", 2)]  # ... if they did nothing but their matmuls
-    ants = [(name, t) for name in ("metra_ant", "metra_ant overlapped") for t in (1, 2)]
+    ants = [(name, t) for name in ("metra_ant", "metra_ant overlapped") for t in (1, 2)]  # float32
     best_ant = max(ants, key=lambda s: med[(f"{s[0]} env_steps_per_s", s[1])])
     fraction = med[(f"{best_ant[0]} update_gflops", best_ant[1])] / med[("matmul GFLOP/s", best_ant[1])]
     from rlinfo.buffers import ReplayBuffer
@@ -263,6 +283,8 @@ def main() -> None:
     summary = {
         f"rlinfo / SB3 SAC env steps/s (each at its best setting; rlinfo: {best_rlinfo[0]}, {best_rlinfo[1]} "
         "threads)": med[(f"{best_rlinfo[0]} steps_per_s", best_rlinfo[1])] / best_sb3,
+        "rlinfo SAC with train.precision=bfloat16 / SB3 SAC env steps/s (best thread count each)": best_bf16
+        / best_sb3,
         "SAC UTD 1 ceiling: matmul GFLOP/s / GFLOP per update (env steps/s)": ceiling,
         "SB3 SAC env steps/s as a fraction of that ceiling": best_sb3 / ceiling,
         "SAC UTD 1 floor: env steps/s if an update were its matmuls alone (2 threads)": floor,
@@ -271,6 +293,7 @@ def main() -> None:
         f"metra_ant env steps/s (best: {best_ant[0]}, {best_ant[1]} threads)": med[
             (f"{best_ant[0]} env_steps_per_s", best_ant[1])
         ],
+        "metra_ant bfloat16 env steps/s (2 threads)": med[("metra_ant bfloat16 env_steps_per_s", 2)],
         "replay bytes per Ant transition (skill_dim 2)": ReplayBuffer.bytes_per_row(29, 8, 2),
         "peak RSS (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -296,13 +319,15 @@ def gpu_main(args: argparse.Namespace) -> None:
     threads, dev = torch.get_num_threads(), args.device
     runs: dict[str, list[float]] = {}
     for r in range(args.rounds):
-        for graph in (False, True):
-            name = "rlinfo SAC" + (" cuda_graph" if graph else "")
-            res = rlinfo_sac(threads, args.steps, args.learning_starts, device=dev, graph=graph)
-            runs.setdefault(f"{name} steps_per_s", []).append(res["steps_per_s"])
-            res = metra_ant(threads, args.ant_iterations, device=dev, graph=graph)
+        for graph, precision in ((False, "float32"), (True, "float32"), (True, "bfloat16")):
+            suffix = (" cuda_graph" if graph else "") + (" bfloat16" if precision == "bfloat16" else "")
+            res = rlinfo_sac(
+                threads, args.steps, args.learning_starts, device=dev, graph=graph, precision=precision
+            )
+            runs.setdefault(f"rlinfo SAC{suffix} steps_per_s", []).append(res["steps_per_s"])
+            res = metra_ant(threads, args.ant_iterations, device=dev, graph=graph, precision=precision)
             for key in ("env_steps_per_s", "updates_per_s"):
-                runs.setdefault(f"metra_ant{' cuda_graph' if graph else ''} {key}", []).append(res[key])
+                runs.setdefault(f"metra_ant{suffix} {key}", []).append(res[key])
         sb3 = sb3_sac(threads, args.steps, args.learning_starts, dev)
         runs.setdefault("SB3 SAC steps_per_s", []).append(sb3)
         print(f"round {r + 1}/{args.rounds} done", flush=True)
@@ -315,7 +340,7 @@ def gpu_main(args: argparse.Namespace) -> None:
     lines = [f"device: {rows[0]['device']}", "", "| measure | median | min | max |", "|---|---|---|---|"]
     lines += [f"| {r['measure']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} |" for r in rows]
     med = {k: statistics.median(v) for k, v in runs.items()}
-    best = max(med["rlinfo SAC steps_per_s"], med["rlinfo SAC cuda_graph steps_per_s"])
+    best = max(med[f"rlinfo SAC{s} steps_per_s"] for s in ("", " cuda_graph", " cuda_graph bfloat16"))
     lines += ["", f"rlinfo / SB3 SAC env steps/s: {best / med['SB3 SAC steps_per_s']:.3g}"]
     text = "\n".join(lines)
     (args.out / "gpu_speed.md").write_text(text + "\n")
@@ -325,8 +350,8 @@ def gpu_main(args: argparse.Namespace) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["rlinfo SAC", "rlinfo SAC cuda_graph", "SB3 SAC"]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    names = ["rlinfo SAC", "rlinfo SAC cuda_graph", "rlinfo SAC cuda_graph bfloat16", "SB3 SAC"]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
     ax.bar(names, [statistics.median(runs[f"{n} steps_per_s"]) for n in names], color="tab:blue")
     ax.set_ylabel(f"SAC env steps / s (UTD 1, half_cheetah, {rows[0]['device']})")
     fig.tight_layout()
@@ -341,9 +366,9 @@ def figure(med: dict[tuple[str, int], float], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = ["rlinfo SAC", "rlinfo SAC overlapped", "SB3 SAC"]
+    names = ["rlinfo SAC", "rlinfo SAC overlapped", "rlinfo SAC bfloat16", "SB3 SAC"]
     for i, threads in enumerate((1, 2)):
-        axes[0].bar([j + 0.38 * i for j in range(3)], [med[(f"{n} steps_per_s", threads)] for n in names],
+        axes[0].bar([j + 0.38 * i for j in range(4)], [med[(f"{n} steps_per_s", threads)] for n in names],
                     width=0.36, label=f"{threads} thread(s)")  # fmt: skip
     ceiling = max(med[("matmul GFLOP/s", t)] for t in (1, 2)) / med[("rlinfo SAC gflop_per_update", 1)]
     axes[0].axhline(ceiling, color="0.5", ls=":", label="machine ceiling (matmul rate)")
@@ -351,17 +376,17 @@ def figure(med: dict[tuple[str, int], float], path: Path) -> None:
     axes[0].axhline(floor, color="tab:red", ls="--", label="the update's matmuls alone")
     best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
     axes[0].axhline(2 * best_sb3, color="tab:green", ls="-.", label="2 x SB3 (issue 18's target)")
-    axes[0].set_xticks([0.19, 1.19, 2.19], ["rlinfo", "rlinfo\noverlapped", "SB3"])
+    axes[0].set_xticks([0.19, 1.19, 2.19, 3.19], ["rlinfo", "rlinfo\noverlapped", "rlinfo\nbfloat16", "SB3"])
     axes[0].set_ylabel("SAC env steps / s (UTD 1, half_cheetah)")
     axes[0].set_ylim(0, 1.5 * ceiling)
     axes[0].legend(fontsize=8, loc="upper center", ncol=2)
-    for i, name in enumerate(("metra_ant", "metra_ant overlapped")):
-        frac = [med[(f"{name} update_gflops", t)] / med[("matmul GFLOP/s", t)] for t in (1, 2)]
-        axes[1].bar([j + 0.38 * i for j in range(2)], frac, width=0.36, label=name)
-    axes[1].set_xticks([0.19, 1.19], ["1 thread", "2 threads"])
-    axes[1].axhline(1.0, color="0.5", ls=":")
-    axes[1].legend()
-    axes[1].set_ylabel("metra_ant update GFLOP/s ÷ matmul GFLOP/s")
+    for i, name in enumerate(("metra_ant", "metra_ant overlapped", "metra_ant bfloat16")):
+        rate = [med[(f"{name} env_steps_per_s", t)] for t in (1, 2)]
+        axes[1].bar([j + 0.27 * i for j in range(2)], rate, width=0.25, label=name)
+    axes[1].set_xticks([0.27, 1.27], ["1 thread", "2 threads"])
+    axes[1].axhline(118, color="0.5", ls=":", label="before issue 18 (118)")
+    axes[1].legend(fontsize=8)
+    axes[1].set_ylabel("metra_ant env steps / s")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -18,9 +18,16 @@ from tests.test_resume import TINY
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_check.sh)")
 
 
-@pytest.mark.parametrize("overlap, graph", [(False, False), (True, True)])  # both: two streams, two threads
-def test_training_stays_on_the_gpu(overlap: bool, graph: bool) -> None:
-    speed = [f"train.overlap={overlap}", f"train.cuda_graph={graph}"]
+@pytest.mark.parametrize(
+    "overlap, graph, precision",
+    [
+        (False, False, "float32"),
+        (True, True, "float32"),
+        (False, True, "bfloat16"),
+    ],  # two streams, two threads
+)
+def test_training_stays_on_the_gpu(overlap: bool, graph: bool, precision: str) -> None:
+    speed = [f"train.overlap={overlap}", f"train.cuda_graph={graph}", f"train.precision={precision}"]
     cfg = load_config("metra_maze", [*TINY, "total_steps=800", "device=cuda", *speed])
     trainer = Trainer(cfg)
     trainer.train()
@@ -30,6 +37,7 @@ def test_training_stays_on_the_gpu(overlap: bool, graph: bool) -> None:
     assert target.device.type == "cuda"
     assert all(p.device.type == "cuda" for p in trainer.agent.parameters())
     assert all(p.device.type == "cuda" for p in trainer.reward_module.parameters())
+    assert all(torch.isfinite(p).all() for p in trainer.agent.parameters())
 
 
 def test_gpu_run_checkpoints_resumes_and_evaluates_from_the_cli(tmp_path: Path) -> None:
