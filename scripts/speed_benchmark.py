@@ -90,9 +90,9 @@ def rlinfo_sac(
 
 
 class RecordMatmuls(TorchDispatchMode):
-    """Records every matrix multiply (forward and backward) run under it, with its operands' shapes and
-    strides, so :meth:`replay_seconds` can time those matmuls alone: the floor of an update that did
-    nothing else."""
+    """Records every matrix multiply (forward and backward) run under it, with its operands' shapes,
+    strides and dtypes, so :meth:`replay_seconds` can time those matmuls alone: the floor of an update
+    that did nothing else."""
 
     OPS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
            torch.ops.aten.baddbmm.default}  # fmt: skip
@@ -104,7 +104,7 @@ class RecordMatmuls(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func in self.OPS:
-            layout = [(a.shape, a.stride()) if isinstance(a, torch.Tensor) else a for a in args]
+            layout = [(a.shape, a.stride(), a.dtype) if isinstance(a, torch.Tensor) else a for a in args]
             self.calls.append((func, layout, kwargs))
         return func(*args, **kwargs)
 
@@ -114,9 +114,9 @@ class RecordMatmuls(TorchDispatchMode):
         def operand(x: Any) -> Any:
             if not isinstance(x, tuple):
                 return x
-            size, stride = x  # broadcast operands (stride 0) read one storage more than once
+            size, stride, dtype = x  # broadcast operands (stride 0) read one storage more than once
             storage = 1 + sum((n - 1) * st for n, st in zip(size, stride, strict=True))
-            return torch.randn(storage).as_strided(size, stride)
+            return torch.randn(storage, dtype=dtype).as_strided(size, stride)
 
         calls = [(func, [operand(a) for a in layout], kw) for func, layout, kw in self.calls]
         for func, args, kw in calls:  # warm up
