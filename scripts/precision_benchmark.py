@@ -1,0 +1,141 @@
+"""Does ``train.precision=bfloat16`` learn as well as float32? Learning curves of both, same seeds.
+
+1. SAC on half_cheetah (the ``sac_half_cheetah`` preset, task reward): episodic return against env
+   steps, float32 and bfloat16, ``--seeds`` seeds each, ``--steps`` env steps per run;
+2. METRA on Ant, if ``--metra-runs NAME=RUN_DIR ...`` names finished or running ``metra_ant`` runs
+   (e.g. one per precision): their policy state coverage (``eval/coverage_cells``) against env steps
+   (the table's wall-clock includes any time a run was paused; scripts/speed_benchmark.py measures
+   throughput).
+
+Every SAC run is one ``rlinfo train`` subprocess in ``<out>/runs/sac_<precision>_s<seed>``; a run with
+an ``eval.json`` is not run again, so the script resumes where it stopped. Curves are read back from
+the runs' TensorBoard scalars.
+
+    python scripts/precision_benchmark.py --steps 30000 --seeds 0 1 --threads 1 \\
+        --metra-runs float32=bench_out/locomotion/runs/metra_ant_s0 \\
+                     bfloat16=bench_out/precision/metra_ant_bf16_s0
+
+Writes <out>/precision.csv (long format: experiment, variant, seed, step, wall_s, value),
+<out>/precision.md (final numbers) and <out>/precision.png (default out: bench_out/precision).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+def scalars(run_dir: Path, tag: str) -> list[tuple[int, float, float]]:
+    """(step, wall seconds since the run's first event, value) of a TensorBoard scalar."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    if tag not in events.Tags()["scalars"]:
+        return []
+    points = events.Scalars(tag)
+    return [(p.step, p.wall_time - points[0].wall_time, p.value) for p in points]
+
+
+def sac_run(out: Path, precision: str, seed: int, steps: int, threads: int) -> Path:
+    run_dir = out / "runs" / f"sac_{precision}_s{seed}"
+    if (run_dir / "eval.json").exists():
+        return run_dir
+    rlinfo = Path(sys.executable).parent / "rlinfo"
+    resume = (run_dir / "checkpoints" / "latest.json").exists()
+    args = ["train", "--resume", str(run_dir), f"total_steps={steps}"] if resume else [
+        "train", "sac_half_cheetah", f"total_steps={steps}", f"seed={seed}", f"train.precision={precision}",
+        f"train.threads={threads}", f"run_root={out / 'runs'}", f"run_name={run_dir.name}",
+        "train.progress=false", "train.log_every=1000"]  # fmt: skip
+    print("[run]", "rlinfo", *args, flush=True)
+    subprocess.run([str(rlinfo) if rlinfo.exists() else "rlinfo", *args], check=True)
+    return run_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=30_000, help="env steps per SAC run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--threads", type=int, default=1, help="train.threads of the SAC runs")
+    parser.add_argument("--metra-runs", nargs="*", default=[], help="NAME=RUN_DIR of metra_ant runs")
+    parser.add_argument("--out", type=Path, default=Path("bench_out/precision"))
+    args = parser.parse_args()
+    rows: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        for precision in PRECISIONS:
+            run_dir = sac_run(args.out, precision, seed, args.steps, args.threads)
+            for step, wall, value in scalars(run_dir, "charts/episodic_return"):
+                rows.append({"experiment": "sac_half_cheetah episodic_return", "variant": precision,
+                             "seed": seed, "step": step, "wall_s": wall, "value": value})  # fmt: skip
+    for item in args.metra_runs:
+        name, _, path = item.partition("=")
+        for step, wall, value in scalars(Path(path), "eval/coverage_cells"):
+            rows.append({"experiment": "metra_ant coverage_cells", "variant": name, "seed": 0,
+                         "step": step, "wall_s": wall, "value": value})  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "precision.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["experiment", "variant", "seed", "step", "wall_s", "value"])
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["| experiment | variant | seeds | last step | final value (per seed) | mean of the last 5 logs "
+             "| wall (min) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for experiment in dict.fromkeys(r["experiment"] for r in rows):
+        for variant in dict.fromkeys(r["variant"] for r in rows if r["experiment"] == experiment):
+            mine = [r for r in rows if r["experiment"] == experiment and r["variant"] == variant]
+            seeds = sorted({r["seed"] for r in mine})
+            per_seed = [[r for r in mine if r["seed"] == s] for s in seeds]
+            finals = ", ".join(f"{runs[-1]['value']:.4g}" for runs in per_seed)
+            tail = statistics.mean(statistics.mean(r["value"] for r in runs[-5:]) for runs in per_seed)
+            wall = statistics.mean(runs[-1]["wall_s"] for runs in per_seed) / 60
+            last = per_seed[0][-1]["step"]
+            lines.append(
+                f"| {experiment} | {variant} | {len(seeds)} | {last} | {finals} | {tail:.4g} | {wall:.1f} |"
+            )
+    text = "\n".join(lines)
+    (args.out / "precision.md").write_text(text + "\n")
+    print(text)
+    figure(rows, args.out / "precision.png")
+
+
+def figure(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    experiments = list(dict.fromkeys(r["experiment"] for r in rows))
+    panels = [(e, "step") for e in experiments]  # wall-clock: scripts/speed_benchmark.py, without pauses
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    for ax, (experiment, x) in zip(axes[0], panels, strict=True):
+        for variant, color in zip(
+            dict.fromkeys(r["variant"] for r in rows), ("tab:blue", "tab:orange", "tab:green"), strict=False
+        ):
+            for seed in sorted({r["seed"] for r in rows if r["experiment"] == experiment}):
+                mine = [
+                    r
+                    for r in rows
+                    if (r["experiment"], r["variant"], r["seed"]) == (experiment, variant, seed)
+                ]
+                if mine:
+                    xs = [r[x] / (60 if x == "wall_s" else 1) for r in mine]
+                    ax.plot(xs, [r["value"] for r in mine], color=color, alpha=0.8,
+                            label=variant if seed == min(r["seed"] for r in rows) else None)  # fmt: skip
+        ax.set_xlabel("env steps" if x == "step" else "training wall-clock (min)")
+        ax.set_title(experiment, fontsize=9)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
