@@ -3,9 +3,9 @@
 1. SAC on half_cheetah (the ``sac_half_cheetah`` preset, task reward): episodic return against env
    steps, float32 and bfloat16, ``--seeds`` seeds each, ``--steps`` env steps per run;
 2. METRA on Ant, if ``--metra-runs NAME=RUN_DIR ...`` names finished or running ``metra_ant`` runs
-   (e.g. one per precision): their policy state coverage (``eval/coverage_cells``) against env steps
-   (the table's wall-clock includes any time a run was paused; scripts/speed_benchmark.py measures
-   throughput).
+   (NAME the precision; the seed is read from the run's config.yaml): their policy state coverage
+   (``eval/coverage_cells``) against env steps (the table's wall-clock includes any time a run was
+   paused; scripts/speed_benchmark.py measures throughput).
 
 Every SAC run is one ``rlinfo train`` subprocess in ``<out>/runs/sac_<precision>_s<seed>``; a run with
 an ``eval.json`` is not run again, so the script resumes where it stopped. Curves are read back from
@@ -13,7 +13,8 @@ the runs' TensorBoard scalars.
 
     python scripts/precision_benchmark.py --steps 30000 --seeds 0 1 --threads 1 \\
         --metra-runs float32=bench_out/locomotion/runs/metra_ant_s0 \\
-                     bfloat16=bench_out/precision/metra_ant_bf16_s0
+                     bfloat16=bench_out/precision/metra_ant_bf16_s0 \\
+                     bfloat16=bench_out/precision/metra_ant_bf16_s1
 
 Writes <out>/precision.csv (long format: experiment, variant, seed, step, wall_s, value),
 <out>/precision.md (final numbers) and <out>/precision.png (default out: bench_out/precision).
@@ -28,6 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 PRECISIONS = ("float32", "bfloat16")
 
@@ -78,8 +81,9 @@ def main() -> None:
                              "seed": seed, "step": step, "wall_s": wall, "value": value})  # fmt: skip
     for item in args.metra_runs:
         name, _, path = item.partition("=")
+        seed = int(yaml.safe_load((Path(path) / "config.yaml").read_text()).get("seed", 0))
         for step, wall, value in scalars(Path(path), "eval/coverage_cells"):
-            rows.append({"experiment": "metra_ant coverage_cells", "variant": name, "seed": 0,
+            rows.append({"experiment": "metra_ant coverage_cells", "variant": name, "seed": seed,
                          "step": step, "wall_s": wall, "value": value})  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "precision.csv", "w", newline="") as f:
