@@ -274,13 +274,11 @@ def build(cfg: Config) -> Parts:
 
 def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.VectorEnv) -> Parts:
     on_policy = cfg.agent.name == "ppo"
-    for option in ("overlap", "cuda_graph"):
-        if on_policy and getattr(cfg.train, option):
-            raise RlinfoError(f"train.{option}=true needs an off-policy agent (sac, slim), not ppo")
-    if on_policy and cfg.train.precision != "float32":
-        raise RlinfoError(
-            f"train.precision={cfg.train.precision} needs an off-policy agent (sac, slim), not ppo"
-        )
+    for option, default in (("overlap", False), ("cuda_graph", False), ("precision", "float32")):
+        value = getattr(cfg.train, option)
+        if on_policy and value != default:
+            shown = str(value).lower()
+            raise RlinfoError(f"train.{option}={shown} needs an off-policy agent (sac, slim), not ppo")
     if on_policy:
         obs_dim, action_dim, discrete = space_dims(envs)
     else:
