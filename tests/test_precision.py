@@ -39,6 +39,23 @@ def test_networks_multiply_in_bfloat16_inside_the_block_only(make_net):
     assert torch.equal(net(x), exact)  # and ends with the block
 
 
+@pytest.mark.parametrize("make_net", [lambda: mlp(5, 1, 64), lambda: ensemble_mlp(2, 5, 1, 64)])
+def test_only_the_hidden_layers_multiply_in_bfloat16_so_large_outputs_keep_their_digits(make_net):
+    torch.manual_seed(0)
+    net, x = make_net(), torch.randn(256, 5)
+    with torch.no_grad():
+        net[-1].bias.fill_(300.0)  # a critic's Q ≈ 300: bfloat16 would round it to a multiple of 2
+    dtypes: list[torch.dtype] = []
+    for layer in net[0::2]:  # the linear layers
+        layer.register_forward_hook(lambda module, inputs, out: dtypes.append(out.dtype))
+    exact = net(x)
+    dtypes.clear()
+    with compute_dtype(torch.bfloat16):
+        low = net(x)
+    assert dtypes == [torch.float32, torch.bfloat16, torch.float32]  # first and last layers in float32
+    assert 0 < (low - exact).abs().max() < 0.05  # not 0.5 on average, as rounding 300 to bfloat16 gives
+
+
 def test_a_bfloat16_sac_update_keeps_float32_state_and_tracks_the_float32_update():
     torch.manual_seed(0)
     full = SAC(8, 2, hidden_dim=64, alpha_init=1.0)
