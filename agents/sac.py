@@ -246,18 +246,21 @@ class SAC(nn.Module):
         ``discount`` [B] replaces γ per sample (n-step pairs), ``None`` keeps γ.
         """
         loss_q = self.critic_loss(obs, action, reward, next_obs, terminated, discount)
-        self._step("critic", loss_q)
+        self._step(("critic",), loss_q)
         loss_pi, log_prob = self.actor_loss(obs)
-        self._step("actor", loss_pi)
         stats = {"critic": loss_q.detach(), "actor": loss_pi.detach(), "entropy": -log_prob.mean()}
+        if self.entropy_controller is None and self.learn_alpha:
+            # one backward for both: L_π reads α detached and L_α reads log π detached, so the sum
+            # gives each its own loss's gradient (the same step as two separate backwards)
+            loss_alpha = self.alpha_loss(log_prob)
+            self._step(("actor", "alpha"), loss_pi + loss_alpha)
+            stats["alpha_loss"] = loss_alpha.detach()
+        else:
+            self._step(("actor",), loss_pi)
         if self.entropy_controller is not None:
             entropy = self.entropy_controller.batch_entropy(-log_prob)
             entropy_stats = self.entropy_controller.update(entropy, self.progress)
             stats.update({f"entropy_{k}": v for k, v in entropy_stats.items()})
-        elif self.learn_alpha:
-            loss_alpha = self.alpha_loss(log_prob)
-            self._step("alpha", loss_alpha)
-            stats["alpha_loss"] = loss_alpha.detach()
         stats["alpha"] = self.alpha
         with torch.no_grad():
             torch._foreach_lerp_(
@@ -265,8 +268,11 @@ class SAC(nn.Module):
             )
         return stats
 
-    def _step(self, name: str, loss: Tensor) -> None:
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
+    def _step(self, names: tuple[str, ...], loss: Tensor) -> None:
+        """One backward of ``loss``, then a step of each named optimiser."""
+        optimizers = [self.optimizers[name] for name in names]
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        for opt in optimizers:
+            opt.step()

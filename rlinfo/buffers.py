@@ -74,7 +74,7 @@ class ReplayBuffer:
         (terminated or truncated), given before ``keep`` filtering, link each row to the same env's
         previous row for n-step sampling; without them rows are not linked.
         """
-        if keep is not None:
+        if keep is not None and not bool(keep.all()):
             idx_keep = keep.nonzero().squeeze(-1)
             batch = Batch(
                 obs=batch.obs[idx_keep],
@@ -92,28 +92,32 @@ class ReplayBuffer:
         if n > self.capacity:
             raise ValueError(f"cannot add {n} transitions to a buffer of capacity {self.capacity}")
         idx = (torch.arange(n, device=self.device) + self.pos) % self.capacity
-        self.obs[idx] = batch.obs.to(self.device, torch.float32)
-        self.next_obs[idx] = batch.next_obs.to(self.device, torch.float32)
-        self.action[idx] = batch.action.to(self.device, torch.float32).reshape(n, -1)
-        self.terminated[idx] = batch.terminated.to(self.device, torch.bool)
-        self.reward[idx] = 0.0 if batch.reward is None else batch.reward.to(self.device, torch.float32)
+        rows = slice(self.pos, self.pos + n) if self.pos + n <= self.capacity else idx  # a view if no wrap
+        self.obs[rows] = batch.obs.to(self.device, torch.float32)
+        self.next_obs[rows] = batch.next_obs.to(self.device, torch.float32)
+        self.action[rows] = batch.action.to(self.device, torch.float32).reshape(n, -1)
+        self.terminated[rows] = batch.terminated.to(self.device, torch.bool)
+        self.reward[rows] = 0.0 if batch.reward is None else batch.reward.to(self.device, torch.float32)
         if self.skill is not None:
             if batch.skill is None:
                 raise ValueError("this buffer stores skills but the batch has none")
-            self.skill[idx] = batch.skill.to(self.device, torch.float32)
-        self.link(idx, env_ids, done)
+            self.skill[rows] = batch.skill.to(self.device, torch.float32)
+        self.link(idx, env_ids, done, overwrites=self.size + n > self.capacity)
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
         self.added += n
 
-    def link(self, idx: Tensor, env_ids: Tensor | None, done: Tensor | None) -> None:
-        """next_index[previous row of env e] = new row of env e; a done row ends its env's chain."""
-        self.last_index[torch.isin(self.last_index, idx)] = -1  # rows being overwritten
+    def link(self, idx: Tensor, env_ids: Tensor | None, done: Tensor | None, overwrites: bool = True) -> None:
+        """next_index[previous row of env e] = new row of env e; a done row ends its env's chain.
+
+        ``overwrites``: some rows of ``idx`` held transitions before (False while the buffer fills)."""
+        if overwrites:
+            self.last_index[torch.isin(self.last_index, idx)] = -1  # an env's latest row is being replaced
         self.next_index[idx] = -1
         if env_ids is None:
             return
         env_ids = env_ids.to(self.device, torch.long)
-        if env_ids.unique().numel() != len(env_ids):
+        if len(env_ids) > 1 and env_ids.unique().numel() != len(env_ids):
             raise ValueError("add: env_ids must hold one row per env")
         if int(env_ids.max()) >= len(self.last_index):  # first time this env is seen
             grown = torch.full((int(env_ids.max()) + 1,), -1, dtype=torch.long, device=self.device)

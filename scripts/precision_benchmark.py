@@ -120,9 +120,9 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
     panels = [(e, "step") for e in experiments]  # wall-clock: scripts/speed_benchmark.py, without pauses
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
     for ax, (experiment, x) in zip(axes[0], panels, strict=True):
-        for variant, color in zip(
-            dict.fromkeys(r["variant"] for r in rows), ("tab:blue", "tab:orange", "tab:green"), strict=False
-        ):
+        variants = list(dict.fromkeys(r["variant"] for r in rows))
+        for variant, color in zip(variants, plt.get_cmap("tab10").colors, strict=False):
+            labelled = False
             for seed in sorted({r["seed"] for r in rows if r["experiment"] == experiment}):
                 mine = [
                     r
@@ -132,7 +132,8 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
                 if mine:
                     xs = [r[x] / (60 if x == "wall_s" else 1) for r in mine]
                     ax.plot(xs, [r["value"] for r in mine], color=color, alpha=0.8,
-                            label=variant if seed == min(r["seed"] for r in rows) else None)  # fmt: skip
+                            label=None if labelled else variant)  # fmt: skip
+                    labelled = True
         ax.set_xlabel("env steps" if x == "step" else "training wall-clock (min)")
         ax.set_title(experiment, fontsize=9)
         ax.legend(fontsize=8)

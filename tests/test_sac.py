@@ -100,6 +100,38 @@ def test_temperature_moves_towards_target_entropy():
     assert agent.log_alpha.grad > 0  # gradient descent lowers log alpha
 
 
+def test_update_is_a_critic_step_then_the_actor_and_temperature_steps_of_their_own_losses():
+    torch.manual_seed(0)
+    agent, by_hand = SAC(4, 2, hidden_dim=32, alpha_init=0.5), SAC(4, 2, hidden_dim=32, alpha_init=0.5)
+    by_hand.load_state_dict(agent.state_dict())
+    gen = torch.Generator().manual_seed(1)
+    obs, next_obs = torch.randn(64, 4, generator=gen), torch.randn(64, 4, generator=gen)
+    action, reward = torch.rand(64, 2, generator=gen) * 2 - 1, torch.randn(64, generator=gen)
+    done = torch.zeros(64, dtype=torch.bool)
+    for k in range(3):
+        torch.manual_seed(k)
+        agent.update(obs, action, reward, next_obs, done)
+        torch.manual_seed(k)  # the same draws, each loss with its own backward and step
+        for name, loss in (("critic", lambda: by_hand.critic_loss(obs, action, reward, next_obs, done)),
+                           ("actor", lambda: by_hand.actor_loss(obs))):  # fmt: skip
+            opt = by_hand.optimizers[name]
+            opt.zero_grad()
+            out = loss()
+            (out[0] if name == "actor" else out).backward()
+            opt.step()
+        opt = by_hand.optimizers["alpha"]
+        opt.zero_grad()
+        by_hand.alpha_loss(out[1]).backward()
+        opt.step()
+        with torch.no_grad():
+            pairs = zip(by_hand.critic_target.parameters(), by_hand.critic.parameters(), strict=True)
+            for target, online in pairs:
+                target.lerp_(online, by_hand.tau)
+    for (name, a), b in zip(agent.state_dict().items(), by_hand.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+    assert not torch.allclose(agent.log_alpha, torch.tensor(math.log(0.5)))  # the temperature moved
+
+
 def test_sac_learns_a_one_step_bandit():
     """Reward -(a - 0.5)^2, episodes of one step: the greedy action must approach 0.5."""
     torch.manual_seed(0)
