@@ -27,6 +27,17 @@ def adam(params: Iterable[Tensor], lr: float, **kwargs: Any) -> torch.optim.Adam
     return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
 
 
+def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); None where it cannot be read
+    (not Linux). Without it torch emulates bfloat16 matmuls, slower than float32."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return None
+    return None if flags is None else bool({"avx512_bf16", "amx_bf16"} & set(flags))
+
+
 _compute = threading.local()  # .dtype: the networks' compute dtype in this thread (None: float32)
 
 

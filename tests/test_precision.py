@@ -15,7 +15,7 @@ import torch
 from rlinfo.agents.sac import SAC
 from rlinfo.config import load_config
 from rlinfo.errors import ConfigError, RlinfoError
-from rlinfo.nn import compute_dtype, ensemble_mlp, mlp
+from rlinfo.nn import compute_dtype, cpu_has_bfloat16, ensemble_mlp, mlp
 from rlinfo.run.build import build
 from rlinfo.run.loop import Trainer
 from tests.test_overlap import make
@@ -105,3 +105,28 @@ def test_bad_precision_values_are_refused_in_one_line():
         load_config("metra_maze", ["train.precision=float16"])
     with pytest.raises(RlinfoError, match="train.precision=bfloat16 needs an off-policy agent"):
         build(load_config("ppo_cartpole", ["train.precision=bfloat16"]))
+
+
+@pytest.mark.parametrize(
+    "text, native",
+    [("flags\t\t: fpu avx2 avx512f avx512_bf16\n", True), ("flags\t\t: fpu sse amx_bf16 amx_tile\n", True),
+     ("flags\t\t: fpu avx2 avx512f\n", False), ("processor\t: 0\n", None)],
+)  # fmt: skip
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path, text, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\n" + text)
+    assert cpu_has_bfloat16(str(cpuinfo)) is native
+    assert cpu_has_bfloat16(str(tmp_path / "missing")) is None  # not Linux: unknown, no warning
+
+
+@pytest.mark.parametrize("native", [True, False, None])
+def test_bfloat16_on_a_cpu_without_native_bfloat16_warns_in_one_line(monkeypatch, capsys, native):
+    import rlinfo.run.build as build_module
+
+    monkeypatch.setattr(build_module, "cpu_has_bfloat16", lambda: native)
+    build(load_config("metra_maze", ["train.precision=bfloat16", "device=cpu"])).envs.close()
+    err = capsys.readouterr().err
+    expected = "rlinfo: warning: train.precision=bfloat16: this CPU has no native bfloat16 matmul"
+    assert (expected in err) == (native is False)
+    build(load_config("metra_maze", ["device=cpu"])).envs.close()  # float32 never warns
+    assert "bfloat16" not in capsys.readouterr().err
