@@ -246,17 +246,17 @@ class SAC(nn.Module):
         ``discount`` [B] replaces γ per sample (n-step pairs), ``None`` keeps γ.
         """
         loss_q = self.critic_loss(obs, action, reward, next_obs, terminated, discount)
-        self._step(("critic",), loss_q)
+        self._step(loss_q, "critic")
         loss_pi, log_prob = self.actor_loss(obs)
         stats = {"critic": loss_q.detach(), "actor": loss_pi.detach(), "entropy": -log_prob.mean()}
         if self.entropy_controller is None and self.learn_alpha:
             # one backward for both: L_π reads α detached and L_α reads log π detached, so the sum
             # gives each its own loss's gradient (the same step as two separate backwards)
             loss_alpha = self.alpha_loss(log_prob)
-            self._step(("actor", "alpha"), loss_pi + loss_alpha)
+            self._step(loss_pi + loss_alpha, "actor", "alpha")
             stats["alpha_loss"] = loss_alpha.detach()
         else:
-            self._step(("actor",), loss_pi)
+            self._step(loss_pi, "actor")
         if self.entropy_controller is not None:
             entropy = self.entropy_controller.batch_entropy(-log_prob)
             entropy_stats = self.entropy_controller.update(entropy, self.progress)
@@ -268,7 +268,7 @@ class SAC(nn.Module):
             )
         return stats
 
-    def _step(self, names: tuple[str, ...], loss: Tensor) -> None:
+    def _step(self, loss: Tensor, *names: str) -> None:
         """One backward of ``loss``, then a step of each named optimiser."""
         optimizers = [self.optimizers[name] for name in names]
         for opt in optimizers:

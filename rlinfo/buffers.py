@@ -102,7 +102,7 @@ class ReplayBuffer:
             if batch.skill is None:
                 raise ValueError("this buffer stores skills but the batch has none")
             self.skill[rows] = batch.skill.to(self.device, torch.float32)
-        self.link(idx, env_ids, done, overwrites=self.size + n > self.capacity)
+        self.link(idx, env_ids, done, overwrites=self.size + n > self.capacity or self.pos != self.size)
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
         self.added += n

@@ -61,7 +61,8 @@ class MLP(nn.Sequential):
     rounded to a multiple of 0.25 (a step moves it ~0.05) and METRA's φ(s) ≈ 30 to a multiple of 0.125,
     while the reward is Δφᵀz with ‖Δφ‖ ≤ 1; a critic's Q ≈ 300 would be a multiple of 2. The hidden
     activations lose only relative precision, and the first and last layers hold few of the FLOPs
-    (a 1024-unit network: 2-3%).
+    (a 1024-unit network: 2-3%). A network with one hidden layer has no matmul between them and runs
+    wholly in float32.
     """
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]

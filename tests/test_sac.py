@@ -108,21 +108,20 @@ def test_update_is_a_critic_step_then_the_actor_and_temperature_steps_of_their_o
     obs, next_obs = torch.randn(64, 4, generator=gen), torch.randn(64, 4, generator=gen)
     action, reward = torch.rand(64, 2, generator=gen) * 2 - 1, torch.randn(64, generator=gen)
     done = torch.zeros(64, dtype=torch.bool)
+
+    def step(name: str, loss: torch.Tensor) -> None:
+        by_hand.optimizers[name].zero_grad()
+        loss.backward()
+        by_hand.optimizers[name].step()
+
     for k in range(3):
         torch.manual_seed(k)
         agent.update(obs, action, reward, next_obs, done)
-        torch.manual_seed(k)  # the same draws, each loss with its own backward and step
-        for name, loss in (("critic", lambda: by_hand.critic_loss(obs, action, reward, next_obs, done)),
-                           ("actor", lambda: by_hand.actor_loss(obs))):  # fmt: skip
-            opt = by_hand.optimizers[name]
-            opt.zero_grad()
-            out = loss()
-            (out[0] if name == "actor" else out).backward()
-            opt.step()
-        opt = by_hand.optimizers["alpha"]
-        opt.zero_grad()
-        by_hand.alpha_loss(out[1]).backward()
-        opt.step()
+        torch.manual_seed(k)  # the same draws; each loss with its own backward and step
+        step("critic", by_hand.critic_loss(obs, action, reward, next_obs, done))
+        loss_pi, log_prob = by_hand.actor_loss(obs)
+        step("actor", loss_pi)
+        step("alpha", by_hand.alpha_loss(log_prob))
         with torch.no_grad():
             pairs = zip(by_hand.critic_target.parameters(), by_hand.critic.parameters(), strict=True)
             for target, online in pairs:

@@ -204,7 +204,7 @@ def test_sf_critic_td_step_reduces_loss_and_target_matches_bellman(soft):
         return agent.sf_critic_loss(obs, action, cumulant, next_obs, done)
 
     before = loss()
-    agent._step(("critic",), before)
+    agent._step(before, "critic")
     assert loss().item() < before.item()
     # zᵀy_ψ = r + γ min_i Q̄_i(s', a') with r = Δφᵀz (paper), soft: − γ α log π(a'|s') too
     torch.manual_seed(7)

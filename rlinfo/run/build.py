@@ -27,9 +27,7 @@ from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError, did_you_mean
-from rlinfo.nn import cpu_has_bfloat16
 from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
-from rlinfo.run.monitor import warn
 from rlinfo.types import Batch
 
 AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: on-policy (rlinfo/run/onpolicy.py)
@@ -265,9 +263,6 @@ def build(cfg: Config) -> Parts:
     device = resolve_device(cfg.device)
     if cfg.eval.tensorboard_video:
         check_renders(cfg.env.name)
-    if cfg.train.precision == "bfloat16" and device.type == "cpu" and cpu_has_bfloat16() is False:
-        warn("train.precision=bfloat16: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16), so "
-             "torch emulates it and the updates will likely be slower than in float32")  # fmt: skip
     torch.manual_seed(cfg.seed)
     envs = make_envs(cfg, cfg.env.num_envs, cfg.seed)
     try:

@@ -45,6 +45,7 @@ from rlinfo.checkpoint import (
 )
 from rlinfo.config import Config, to_dict
 from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
+from rlinfo.nn import cpu_has_bfloat16
 from rlinfo.rewards import SkillReward
 from rlinfo.run.build import Parts, build
 from rlinfo.run.collect import Collector
@@ -209,6 +210,11 @@ class Trainer:
             warn(
                 f"total_steps={cfg.total_steps} <= train.learning_starts={cfg.train.learning_starts}: "
                 "no update will happen (the policy stays uniformly random)"
+            )
+        if cfg.train.precision == "bfloat16" and self.device.type == "cpu" and cpu_has_bfloat16() is False:
+            warn(
+                "train.precision=bfloat16: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16), "
+                "so torch emulates it and the updates will likely be slower than in float32"
             )
         bar = progress_bar(cfg.total_steps, self.global_step, cfg.train.progress)
         marks, train = self.marks, cfg.train

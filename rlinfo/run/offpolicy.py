@@ -24,9 +24,10 @@ and resumes exactly; with a frozen policy both modes store the same transitions
 (``tests/test_overlap.py``).
 
 Lower precision (``train.precision: bfloat16``, off by default): steps 2-4 run inside
-``rlinfo.nn.compute_dtype(torch.bfloat16)``, so the matmuls of every ``mlp``/``ensemble_mlp`` network
-run in bfloat16 while weights, optimiser states, losses and rewards stay float32; acting and
-evaluation stay float32 (docs/algorithms.md, "Speed options").
+``rlinfo.nn.compute_dtype(torch.bfloat16)``, so the hidden layers of every ``mlp``/``ensemble_mlp``
+network multiply in bfloat16 (the first and last layers stay float32) while weights, optimiser states,
+losses and rewards stay float32; acting and evaluation stay float32 (docs/algorithms.md, "Speed
+options").
 """
 
 from __future__ import annotations
