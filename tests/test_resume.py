@@ -120,6 +120,25 @@ def test_continuing_a_finished_run_keeps_the_evaluation_schedule(tmp_path):
     assert scalar_steps(run_dir, "eval/coverage") == [200, 400, 600, 800]
 
 
+def test_evaluations_turned_on_at_resume_start_one_interval_later(tmp_path):
+    trainer, run_dir = make(tmp_path, "off", "total_steps=1000", "train.eval_every=0")
+    learn = trainer.learner.learn
+
+    def learn_then_stop(step, progress, collector):  # type: ignore[no-untyped-def]
+        if step >= 400:
+            trainer.stop_signal = signal.SIGINT  # what the SIGINT handler sets
+        return learn(step, progress, collector)
+
+    trainer.learner.learn = learn_then_stop
+    with pytest.raises(RlinfoError, match="stopped by SIGINT"):
+        trainer.train()
+    stopped_at = trainer.global_step
+    Trainer.resume(run_dir, ["train.eval_every=200"]).train()
+    evals = scalar_steps(run_dir, "eval/coverage")
+    assert evals[-1] == 1000 and len(evals) == 3  # two periodic evaluations, then the final one
+    assert stopped_at + 200 <= evals[0] < stopped_at + 400
+
+
 def read_buffer(run_dir: Path, like: ReplayBuffer) -> tuple[int, ReplayBuffer]:
     state = load_checkpoint(latest_checkpoint(run_dir))
     buffer = ReplayBuffer(like.capacity, like.obs.shape[1], like.action.shape[1], like.skill.shape[1])

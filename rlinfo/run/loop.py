@@ -386,11 +386,14 @@ class Trainer:
         self.global_step = int(meta["global_step"])
         self.marks = Marks(**meta["marks"])
         # a finished run's last checkpoint keeps the marks of its last iteration, where the final
-        # evaluation and checkpoint stood in for the periodic ones: the next are one interval later
+        # evaluation and checkpoint stood in for the periodic ones: the next are one interval later;
+        # a schedule turned on or shortened on resume starts from here (a kept one is never later)
         train = cfg.train
         for name, every in (("eval", train.eval_every), ("ckpt", train.checkpoint_every)):
             while every and getattr(self.marks, name) <= self.global_step:
                 setattr(self.marks, name, getattr(self.marks, name) + every)
+            if every:
+                setattr(self.marks, name, min(getattr(self.marks, name), self.global_step + every))
         if not train.checkpoint_every:
             self.marks.ckpt = cfg.total_steps
         if not train.eval_every:
