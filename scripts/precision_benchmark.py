@@ -7,6 +7,11 @@
    (``eval/coverage_cells``) against env steps (the table's wall-clock includes any time a run was
    paused; scripts/speed_benchmark.py measures throughput).
 
+3. with ``--reward-rounding RUN_DIR``: how far bfloat16 moves a trained skill method's reward on
+   transitions of its own policy (8 episodes, stochastic actions): mean |r_bf16 − r_float32| with
+   ``train.precision=bfloat16`` (hidden layers in bfloat16, first and last layers float32) and with
+   every layer in bfloat16 (rlinfo's rule before), against the reward's own spread.
+
 Every SAC run is one ``rlinfo train`` subprocess in ``<out>/runs/sac_<precision>_s<seed>``; a run with
 an ``eval.json`` is not run again, so the script resumes where it stopped. Curves are read back from
 the runs' TensorBoard scalars.
@@ -14,7 +19,8 @@ the runs' TensorBoard scalars.
     python scripts/precision_benchmark.py --steps 30000 --seeds 0 1 --threads 1 \\
         --metra-runs float32=bench_out/locomotion/runs/metra_ant_s0 \\
                      bfloat16=bench_out/precision/metra_ant_bf16_s0 \\
-                     bfloat16=bench_out/precision/metra_ant_bf16_s1
+                     bfloat16=bench_out/precision/metra_ant_bf16_s1 \\
+        --reward-rounding bench_out/locomotion/runs/metra_ant_s0
 
 Writes <out>/precision.csv (long format: experiment, variant, seed, step, wall_s, value),
 <out>/precision.md (final numbers) and <out>/precision.png (default out: bench_out/precision).
@@ -27,6 +33,8 @@ import csv
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +70,76 @@ def sac_run(out: Path, precision: str, seed: int, steps: int, threads: int) -> P
     return run_dir
 
 
+@contextmanager
+def every_layer_in_bfloat16() -> Iterator[None]:
+    """``MLP.forward`` as rlinfo had it before the first and last layers stayed float32."""
+    import torch
+    from torch import nn
+
+    from rlinfo.nn import MLP
+
+    def forward(self: MLP, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, cache_enabled=False):
+            return nn.Sequential.forward(self, x).float()
+
+    kept = MLP.forward
+    MLP.forward = forward  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        MLP.forward = kept  # type: ignore[method-assign]
+
+
+def reward_rounding(run_dir: Path, episodes: int = 8) -> dict[str, float]:
+    """Mean |r_bf16 − r_float32| of a trained skill run's reward on transitions of its own policy."""
+    import numpy as np
+    import torch
+
+    import rlinfo
+    from rlinfo.envs import make
+    from rlinfo.nn import compute_dtype
+    from rlinfo.types import Batch
+
+    torch.manual_seed(0)
+    run = rlinfo.load(run_dir)
+    if run.skill_space is None or run.reward_module is None:
+        raise SystemExit(f"--reward-rounding needs a skill method's run; {run_dir} has none")
+    env = make(run.config.env.name, **run.config.env.kwargs)
+    obs_rows, next_rows, skill_rows = [], [], []
+    for episode in range(episodes):
+        z = run.skill_space.sample(1)[0]
+        obs, _ = env.reset(seed=episode)
+        done = False
+        while not done:
+            action = run.policy.act(obs, skill=z, deterministic=False)
+            next_obs, _, terminated, truncated, _ = env.step(action)
+            obs_rows.append(obs)
+            next_rows.append(next_obs)
+            skill_rows.append(np.asarray(z))
+            obs, done = next_obs, terminated or truncated
+    env.close()
+    n = len(obs_rows)
+    batch = Batch(obs=torch.tensor(np.array(obs_rows), dtype=torch.float32), action=torch.zeros(n, 1),
+                  next_obs=torch.tensor(np.array(next_rows), dtype=torch.float32),
+                  terminated=torch.zeros(n, dtype=torch.bool),
+                  skill=torch.tensor(np.array(skill_rows), dtype=torch.float32))  # fmt: skip
+    module = run.reward_module
+    with torch.no_grad():
+        exact = module.reward(batch)
+        with compute_dtype(torch.bfloat16):
+            hidden = module.reward(batch)
+            with every_layer_in_bfloat16():
+                every = module.reward(batch)
+    return {
+        "transitions": n,
+        "step": run.step,
+        "reward mean": float(exact.mean()),
+        "reward std": float(exact.std()),
+        "error, every layer bfloat16": float((every - exact).abs().mean()),
+        "error, hidden layers bfloat16": float((hidden - exact).abs().mean()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -70,8 +148,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--threads", type=int, default=1, help="train.threads of the SAC runs")
     parser.add_argument("--metra-runs", nargs="*", default=[], help="NAME=RUN_DIR of metra_ant runs")
+    parser.add_argument("--reward-rounding", type=Path, nargs="*", default=[], help="skill runs to score")
     parser.add_argument("--out", type=Path, default=Path("bench_out/precision"))
     args = parser.parse_args()
+    rounding = {run_dir: reward_rounding(run_dir) for run_dir in args.reward_rounding}
     rows: list[dict[str, Any]] = []
     for seed in args.seeds:
         for precision in PRECISIONS:
@@ -104,6 +184,10 @@ def main() -> None:
             lines.append(
                 f"| {experiment} | {variant} | {len(seeds)} | {last} | {finals} | {tail:.4g} | {wall:.1f} |"
             )
+    for run_dir, measured in rounding.items():
+        lines += ["", f"reward rounding of {run_dir} (mean over its policy's transitions):", "",
+                  "| measure | value |", "|---|---|"]  # fmt: skip
+        lines += [f"| {k} | {v:.4g} |" for k, v in measured.items()]
     text = "\n".join(lines)
     (args.out / "precision.md").write_text(text + "\n")
     print(text)

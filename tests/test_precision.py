@@ -137,3 +137,23 @@ def test_training_in_bfloat16_on_a_cpu_without_native_bfloat16_warns_in_one_line
     assert (expected in capsys.readouterr().err) == (native is False)
     make(tmp_path, "full", "total_steps=400")[0].train()  # float32 never warns
     assert "bfloat16" not in capsys.readouterr().err
+
+
+def test_precision_benchmark_measures_the_reward_rounding_of_a_skill_run(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from rlinfo.nn import MLP
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "precision_benchmark.py"
+    spec = importlib.util.spec_from_file_location("precision_benchmark", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    trainer, run_dir = make(tmp_path, "metra", "total_steps=600")
+    trainer.train()
+    forward = MLP.forward
+    measured = bench.reward_rounding(run_dir, episodes=2)
+    assert MLP.forward is forward  # the every-layer rule was only borrowed
+    assert measured["step"] == trainer.global_step and measured["transitions"] > 2
+    assert measured["error, every layer bfloat16"] > 0 and measured["error, hidden layers bfloat16"] > 0
+    assert measured["reward std"] > 0
