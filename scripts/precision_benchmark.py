@@ -44,7 +44,7 @@ PRECISIONS = ("float32", "bfloat16")
 
 
 def scalars(run_dir: Path, tag: str) -> list[tuple[int, float, float]]:
-    """(step, wall seconds since the run's first event, value) of a TensorBoard scalar."""
+    """(step, wall seconds since the run's first logged step, value) of a TensorBoard scalar."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
@@ -52,7 +52,9 @@ def scalars(run_dir: Path, tag: str) -> list[tuple[int, float, float]]:
     if tag not in events.Tags()["scalars"]:
         return []
     points = events.Scalars(tag)
-    return [(p.step, p.wall_time - points[0].wall_time, p.value) for p in points]
+    clock = "charts/sps" if "charts/sps" in events.Tags()["scalars"] else tag  # logged from the run's start
+    start = min(p.wall_time for p in events.Scalars(clock))
+    return [(p.step, p.wall_time - start, p.value) for p in points]
 
 
 def sac_run(out: Path, precision: str, seed: int, steps: int, threads: int) -> Path:
