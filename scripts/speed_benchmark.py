@@ -310,7 +310,7 @@ def main() -> None:
     text = "\n".join(lines)
     (args.out / "speed.md").write_text(text + "\n")
     print(text)
-    figure(med, args.out / "speed.png")
+    figure(med, args.out / "speed.png", ceiling, floor, best_sb3)
 
 
 def gpu_main(args: argparse.Namespace) -> None:
@@ -359,7 +359,10 @@ def gpu_main(args: argparse.Namespace) -> None:
     plt.close(fig)
 
 
-def figure(med: dict[tuple[str, int], float], path: Path) -> None:
+def figure(
+    med: dict[tuple[str, int], float], path: Path, ceiling: float, floor: float, best_sb3: float
+) -> None:
+    """SAC env steps/s against the ceiling, the matmul floor and 2x SB3 (all from :func:`main`); metra_ant."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -370,11 +373,8 @@ def figure(med: dict[tuple[str, int], float], path: Path) -> None:
     for i, threads in enumerate((1, 2)):
         axes[0].bar([j + 0.38 * i for j in range(4)], [med[(f"{n} steps_per_s", threads)] for n in names],
                     width=0.36, label=f"{threads} thread(s)")  # fmt: skip
-    ceiling = max(med[("matmul GFLOP/s", t)] for t in (1, 2)) / med[("rlinfo SAC gflop_per_update", 1)]
     axes[0].axhline(ceiling, color="0.5", ls=":", label="machine ceiling (matmul rate)")
-    floor = 1e3 / med[("rlinfo SAC matmul_ms_per_update", 2)]
     axes[0].axhline(floor, color="tab:red", ls="--", label="the update's matmuls alone")
-    best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
     axes[0].axhline(2 * best_sb3, color="tab:green", ls="-.", label="2 x SB3 (issue 18's target)")
     axes[0].set_xticks([0.19, 1.19, 2.19, 3.19], ["rlinfo", "rlinfo\noverlapped", "rlinfo\nbfloat16", "SB3"])
     axes[0].set_ylabel("SAC env steps / s (UTD 1, half_cheetah)")
