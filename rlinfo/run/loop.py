@@ -387,17 +387,14 @@ class Trainer:
         self.marks = Marks(**meta["marks"])
         # a finished run's last checkpoint keeps the marks of its last iteration, where the final
         # evaluation and checkpoint stood in for the periodic ones: the next are one interval later;
-        # a schedule turned on or shortened on resume starts from here (a kept one is never later)
+        # a schedule turned on or shortened on resume starts from here (a kept one is never later);
+        # a schedule turned off waits for the end of the run
         train = cfg.train
         for name, every in (("eval", train.eval_every), ("ckpt", train.checkpoint_every)):
-            while every and getattr(self.marks, name) <= self.global_step:
-                setattr(self.marks, name, getattr(self.marks, name) + every)
-            if every:
-                setattr(self.marks, name, min(getattr(self.marks, name), self.global_step + every))
-        if not train.checkpoint_every:
-            self.marks.ckpt = cfg.total_steps
-        if not train.eval_every:
-            self.marks.eval = cfg.total_steps
+            mark = getattr(self.marks, name)
+            while every and mark <= self.global_step:
+                mark += every
+            setattr(self.marks, name, min(mark, self.global_step + every) if every else cfg.total_steps)
         torch.set_rng_state(tensors["rng"]["torch"].cpu())
         self.skill_gen.set_state(tensors["rng"]["skill_gen"].cpu())
         if "cuda" in tensors["rng"] and self.device.type == "cuda":
