@@ -103,6 +103,11 @@ class EnsembleLinear(nn.Module):
 
     Weight [E, in, out], bias [E, 1, out]; input [E, B, in] (or [B, in], broadcast to every
     member) -> output [E, B, out]. Each member is initialised like ``nn.Linear``.
+
+    A one-column output (a critic's Q head) is computed as y[e, b] = Σ_i x[e, b, i] w[e, i] + c[e]
+    (multiply and sum) instead: torch's CPU ``bmm`` with a single output column runs about 10x below
+    its FLOP count (forward and backward of a [2, 256, 1024] -> [2, 256, 1] head: 2.4 ms against
+    0.5 ms), and these heads are in every critic forward of the SAC update.
     """
 
     def __init__(self, ensemble_size: int, in_dim: int, out_dim: int) -> None:
@@ -117,6 +122,8 @@ class EnsembleLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.ensemble_size, -1, -1)
+        if self.out_dim == 1:
+            return (x * self.weight.transpose(1, 2)).sum(-1, keepdim=True) + self.bias
         return torch.baddbmm(self.bias, x, self.weight)
 
 

@@ -13,14 +13,27 @@ from rlinfo.agents.sac import SAC
 from rlinfo.nn import EnsembleLinear, adam
 
 
-def test_ensemble_linear_equals_separate_layers():
+@pytest.mark.parametrize("out_dim", [3, 1])  # 1: the multiply-and-sum head
+@pytest.mark.parametrize("shared_input", [True, False])  # [B, in] broadcast, or [E, B, in]
+def test_ensemble_linear_equals_separate_layers(out_dim, shared_input):
     torch.manual_seed(0)
-    layer = EnsembleLinear(2, 4, 3)
-    x = torch.randn(5, 4)
+    layer = EnsembleLinear(2, 4, out_dim)
+    x = torch.randn(5, 4) if shared_input else torch.randn(2, 5, 4)
+    x.requires_grad_(True)
     out = layer(x)
+    assert out.shape == (2, 5, out_dim)
+    grad_out = torch.randn_like(out)
+    out.backward(grad_out)
     for e in range(2):
-        expected = x @ layer.weight[e] + layer.bias[e]
+        w = layer.weight[e].detach().requires_grad_(True)
+        xe = (x if shared_input else x[e]).detach().requires_grad_(True)
+        expected = xe @ w + layer.bias[e].detach()
         assert torch.allclose(out[e], expected, atol=1e-6)
+        expected.backward(grad_out[e])
+        assert torch.allclose(layer.weight.grad[e], w.grad, atol=1e-5)
+        assert torch.allclose(layer.bias.grad[e, 0], grad_out[e].sum(0), atol=1e-5)
+        if not shared_input:
+            assert torch.allclose(x.grad[e], xe.grad, atol=1e-5)
 
 
 def test_critic_target_bootstraps_only_without_termination():

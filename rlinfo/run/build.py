@@ -14,7 +14,6 @@ it succeeds.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from rlinfo.agents.sac import SAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError, did_you_mean
 from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
+from rlinfo.run.host import keep_freed_memory, thread_count
 from rlinfo.types import Batch
 
 AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: on-policy (rlinfo/run/onpolicy.py)
@@ -229,23 +229,6 @@ class Parts:
         self.envs.close()
 
 
-WIDE = 256  # from this many hidden units, matmuls of batch 256 gain from a second core
-
-
-def thread_count(cfg: Config) -> int:
-    """``train.threads``, or by network width when it is 0: one thread for small networks (the per-op
-    overhead of splitting dominates), every available core for networks of ``WIDE`` units or more.
-
-    Measured on a 2-core CPU (docs/benchmarks.md, speed): metra_ant (1024 units) 137 → 242 env steps/s,
-    SAC on half_cheetah (256 units) 133 → 205 env steps/s from one thread to two.
-    """
-    if cfg.train.threads:
-        return cfg.train.threads
-    widths = [cfg.agent.hidden_dim, int(cfg.reward.params.get("hidden_dim", 0) or 0)]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores if max(widths) >= WIDE else 1
-
-
 def check_renders(env_name: str) -> None:
     """Periodic videos: an env that renders and a headless OpenGL backend (chosen now, before MuJoCo is
     imported where possible), else one line."""
@@ -260,6 +243,7 @@ def check_renders(env_name: str) -> None:
 def build(cfg: Config) -> Parts:
     """Build and check every part of the run ``cfg`` describes (one-line errors; nothing is written)."""
     torch.set_num_threads(thread_count(cfg))
+    keep_freed_memory()
     device = resolve_device(cfg.device)
     if cfg.eval.tensorboard_video:
         check_renders(cfg.env.name)
