@@ -59,6 +59,8 @@ class TanhGaussianActor(nn.Module):
         self.net = mlp(obs_dim, 2 * action_dim, hidden_dim, num_layers)
         self.register_buffer("scale", (high - low) / 2.0)
         self.register_buffer("bias", (high + low) / 2.0)
+        # log|da/dtanh(u)| of the affine map to the box, a constant of every log-probability
+        self.register_buffer("log_scale_sum", torch.log(self.scale).sum(), persistent=False)
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
         mean, log_std = self.net(obs).chunk(2, dim=-1)
@@ -68,13 +70,13 @@ class TanhGaussianActor(nn.Module):
         """Reparameterised action and its log-probability (with the tanh change of variables); the noise
         comes from ``generator`` (None: torch's global generator)."""
         mean, log_std = self(obs)
-        std = log_std.exp()
-        u = mean + std * torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
-        log_prob = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        u = mean + log_std.exp() * eps
+        # log N(u; mean, std) with (u − mean)/std = ε, summed over the action dimensions
+        log_prob = (-0.5 * eps**2 - log_std).sum(-1) - 0.5 * math.log(2 * math.pi) * u.shape[-1]
         # log|d tanh(u)/du| = 2 (log 2 − u − softplus(−2u)), numerically stable
         log_prob = log_prob - (2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))).sum(-1)
-        log_prob = log_prob - torch.log(self.scale).sum()
-        return torch.tanh(u) * self.scale + self.bias, log_prob
+        return torch.tanh(u) * self.scale + self.bias, log_prob - self.log_scale_sum
 
     def mode(self, obs: Tensor) -> Tensor:
         mean, _ = self(obs)
