@@ -105,9 +105,10 @@ class EnsembleLinear(nn.Module):
     member) -> output [E, B, out]. Each member is initialised like ``nn.Linear``.
 
     A one-column output (a critic's Q head) is computed as y[e, b] = Σ_i x[e, b, i] w[e, i] + c[e]
-    (multiply and sum) instead: torch's CPU ``bmm`` with a single output column runs about 10x below
-    its FLOP count (forward and backward of a [2, 256, 1024] -> [2, 256, 1] head: 2.4 ms against
-    0.5 ms), and these heads are in every critic forward of the SAC update.
+    (multiply and sum) instead: torch's CPU ``bmm`` with a single output column runs far below its
+    FLOP count (forward and backward of a [2, 256, 1024] -> [2, 256, 1] head: about 2 ms against
+    0.5 ms), and these heads are in every critic forward of the SAC update; a whole SAC update gains
+    2-5% (``scripts/update_benchmark.py``).
     """
 
     def __init__(self, ensemble_size: int, in_dim: int, out_dim: int) -> None:

@@ -2,12 +2,12 @@
 
 - Torch threads (:func:`thread_count`): one for small networks, every core for wide ones.
 - Freed memory stays with the process (:func:`keep_freed_memory`): an update allocates and frees the
-  same tensors every step. glibc hands a freed block at the top of its heap back to the kernel once
-  128 KiB or more are free there, so the next update's tensors of that size are fresh pages, each
-  faulted in and zeroed on first write: about 240 page faults per SAC update on half_cheetah, 15-20%
-  of its time in bfloat16 (docs/benchmarks.md, speed). Raising glibc's trim threshold (and fixing the
-  size from which blocks are mapped on their own) keeps those pages for the next update; the cost is
-  that the process's resident memory stays at its peak instead of shrinking after it.
+  same tensors every step. glibc hands the freed top of its heap back to the kernel once more than
+  its trim threshold is free there, so the next update's tensors are fresh pages, each faulted in and
+  zeroed on first write: tens to hundreds of page faults per SAC update, up to ~1,600 for 1024-unit
+  networks, a few percent of the update's time (``scripts/update_benchmark.py``). Raising the trim
+  threshold (and fixing the size from which blocks get their own mapping) keeps those pages for the
+  next update; the cost is that the process's resident memory stays at its peak instead of shrinking.
 """
 
 from __future__ import annotations
