@@ -69,11 +69,8 @@ for r in range(rounds + 1):  # round 0 warms up
 print(json.dumps({name: {k: statistics.median(v) for k, v in m.items()} for name, m in results.items()}))
 """
 MALLOC = ("default", "kept")
-VARIANTS = (
-    "bmm",
-    "head",
-    "head+kept",
-)  # (head, glibc default), (multiply-and-sum head, default), (head, kept)
+# the baddbmm head with glibc's default, the multiply-and-sum head with glibc's default, and with memory kept
+VARIANTS = ("bmm", "head", "head+kept")
 CASES = [(hidden, precision) for hidden in (256, 1024) for precision in ("float32", "bfloat16")]
 
 
