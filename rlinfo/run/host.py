@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 from rlinfo.config import Config
@@ -43,12 +42,9 @@ def thread_count(cfg: Config) -> int:
 def keep_freed_memory() -> bool:
     """Tell glibc's malloc to keep freed memory for reuse (see the module docstring); False where the C
     library is not glibc (macOS, musl, Windows), which then keeps its own policy."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
+    except (OSError, AttributeError, TypeError):  # no mallopt (macOS, Windows)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
