@@ -74,10 +74,13 @@ def test_a_step_that_cannot_be_captured_warns_once_and_runs_eagerly(capsys) -> N
         assert torch.equal(v, fallback.agent.state_dict()[k]), k
 
 
-def test_cuda_graph_is_off_on_the_cpu_and_refused_where_it_cannot_replay() -> None:
-    trainer = Trainer(load_config("metra_maze", [*TINY, "train.cuda_graph=true"]))
+def test_cuda_graph_is_off_on_the_cpu_and_refused_where_it_cannot_replay(capsys, tmp_path) -> None:
+    trainer = Trainer(
+        load_config("metra_maze", [*TINY, "total_steps=400", "train.cuda_graph=true", f"run_root={tmp_path}"])
+    )
     assert not trainer.learner.learn_step.enabled  # device cpu: the plain eager update
-    trainer.close()
+    trainer.train()  # says so, once
+    assert capsys.readouterr().err.count("train.cuda_graph=true needs device=cuda") == 1
     with pytest.raises(RlinfoError, match="train.cuda_graph=true needs an off-policy agent"):
         build(load_config("ppo_cartpole", ["train.cuda_graph=true"]))
     with pytest.raises(RlinfoError, match="cannot replay agent.params.entropy"):

@@ -216,6 +216,8 @@ class Trainer:
                 "train.precision=bfloat16: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16), "
                 "so torch emulates it and the updates will likely be slower than in float32"
             )
+        if cfg.train.cuda_graph and self.device.type != "cuda":
+            warn("train.cuda_graph=true needs device=cuda: on the CPU every update runs eagerly")
         bar = progress_bar(cfg.total_steps, self.global_step, cfg.train.progress)
         marks, train = self.marks, cfg.train
         while self.global_step < cfg.total_steps:
