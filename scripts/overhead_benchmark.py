@@ -43,14 +43,9 @@ ADAM = ("Optimizer.step#Adam.step", "Optimizer.zero_grad#Adam.zero_grad")  # the
 
 def trained(precision: str, threads: int, learning_starts: int = 1000, warm_steps: int = 200) -> Any:
     """A sac_half_cheetah trainer ``warm_steps`` env steps (one update each) after learning starts."""
-    from rlinfo.config import load_config
-    from rlinfo.run.loop import Trainer
+    from speed_benchmark import sac_trainer  # this script's folder (scripts/) is on the path
 
-    overrides = [f"total_steps={learning_starts + warm_steps}", f"train.learning_starts={learning_starts}",
-                 f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
-                 "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0",
-                 f"train.precision={precision}"]  # fmt: skip
-    trainer = Trainer(load_config("sac_half_cheetah", overrides))
+    trainer = sac_trainer(threads, warm_steps, learning_starts, precision=precision)
     trainer.evaluate = lambda figure_path: {}
     trainer.train()
     return trainer

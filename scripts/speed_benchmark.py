@@ -69,15 +69,7 @@ def rlinfo_sac(
     """Env steps/s of ``rlinfo train sac_half_cheetah`` and the FLOPs of one of its updates."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from rlinfo.config import load_config
-    from rlinfo.run.loop import Trainer
-
-    overrides = [f"total_steps={learning_starts + steps}", f"train.learning_starts={learning_starts}",
-                 f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
-                 "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0",
-                 f"train.overlap={str(overlap).lower()}", f"device={device}",
-                 f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]  # fmt: skip
-    trainer = Trainer(load_config("sac_half_cheetah", overrides))
+    trainer = sac_trainer(threads, steps, learning_starts, overlap, device, graph, precision)
     steps_per_s = learning_phase_rate(trainer)
     with FlopCounterMode(display=False) as counter:
         trainer.learner.update()
@@ -87,6 +79,28 @@ def rlinfo_sac(
             trainer.learner.update()
         result["matmul_ms_per_update"] = 1e3 * matmuls.replay_seconds()
     return result
+
+
+def sac_trainer(
+    threads: int,
+    steps: int,
+    learning_starts: int,
+    overlap: bool = False,
+    device: str = "cpu",
+    graph: bool = False,
+    precision: str = "float32",
+) -> Any:
+    """The ``sac_half_cheetah`` trainer set up for timing: ``learning_starts`` random steps, then
+    ``steps`` with one update each; no logs, checkpoints or evaluation rollouts to speak of."""
+    from rlinfo.config import load_config
+    from rlinfo.run.loop import Trainer
+
+    overrides = [f"total_steps={learning_starts + steps}", f"train.learning_starts={learning_starts}",
+                 f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
+                 "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0",
+                 f"train.overlap={str(overlap).lower()}", f"device={device}",
+                 f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]  # fmt: skip
+    return Trainer(load_config("sac_half_cheetah", overrides))
 
 
 class RecordMatmuls(TorchDispatchMode):
