@@ -4,7 +4,8 @@
   200-step episodes (time-limit truncation), no termination when unhealthy (Park et al. 2024, METRA).
 - ``half_cheetah``: HalfCheetah-v5 with x included (18-d), 200-step episodes.
 
-Both add ``info["xy"]`` (float64 [2]): the torso's planar position from ``qpos`` (HalfCheetah: (x, 0)).
+Both add ``info["xy"]`` (float64 [2]): the torso's planar position from ``qpos`` (HalfCheetah: (x, 0)),
+and ``info["upright"]``: the cosine of the torso's tilt from vertical.
 The task reward of the gymnasium env is kept (forward velocity etc.); skill discovery ignores it.
 Rendering is not needed for stepping; pass ``render_mode="rgb_array"`` for videos.
 
@@ -41,27 +42,29 @@ NORMALIZER_KWARGS = ("normalize_obs", "obs_mean", "obs_std")  # envs/normalize.p
 
 
 class XYInfo(gym.Wrapper):
-    """Adds ``info["xy"]``: ``qpos[:2]`` (``planar=False``) or ``(qpos[0], 0)`` (``planar=True``)."""
+    """Adds ``info["xy"]``: ``qpos[:2]`` (``planar=False``) or ``(qpos[0], 0)`` (``planar=True``), and
+    ``info["upright"]``: cos of the torso's tilt, the world-z component of the torso's up axis (1 standing
+    level, 0 on its side, −1 on its back)."""
 
     def __init__(self, env: gym.Env, planar: bool = False) -> None:
         super().__init__(env)
         self.planar = planar
 
-    def _xy(self) -> np.ndarray:
-        qpos = self.env.unwrapped.data.qpos
-        return np.array([qpos[0], 0.0 if self.planar else qpos[1]], dtype=np.float64)
+    def _add(self, info: dict[str, Any]) -> dict[str, Any]:
+        data = self.env.unwrapped.data
+        info["xy"] = np.array([data.qpos[0], 0.0 if self.planar else data.qpos[1]], dtype=np.float64)
+        info["upright"] = float(data.body("torso").xmat[8])  # row-major 3×3: element (z, z)
+        return info
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        """Reset and add ``info["xy"]``."""
+        """Reset and add ``info["xy"]`` and ``info["upright"]``."""
         obs, info = self.env.reset(**kwargs)
-        info["xy"] = self._xy()
-        return obs, info
+        return obs, self._add(info)
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        """Step and add ``info["xy"]``."""
+        """Step and add ``info["xy"]`` and ``info["upright"]``."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        info["xy"] = self._xy()
-        return obs, reward, terminated, truncated, info
+        return obs, reward, terminated, truncated, self._add(info)
 
 
 def accepted_kwargs(env_cls: type) -> list[str]:

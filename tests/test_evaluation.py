@@ -71,3 +71,44 @@ def test_phi_skills_report_zero_shot_goal_reaching_in_their_evaluation(tmp_path)
             assert goals["goal_final_distance"] > 0
         else:
             assert goals == {}
+
+
+def test_discrete_evaluation_skills_are_spread_evenly():
+    """A 16-skill preset evaluates every skill with 3 of its 48 rollouts (the reference's protocol);
+    continuous skills stay draws from the prior."""
+    from rlinfo.config import load_config
+    from rlinfo.run.build import build_reward
+    from rlinfo.run.evaluate import evaluation_skills
+
+    for preset in ("metra_half_cheetah", "lsd_half_cheetah", "diayn_half_cheetah", "dads_half_cheetah"):
+        cfg = load_config(preset, ["reward.params.hidden_dim=8"])
+        module = build_reward(cfg, 18, 6)
+        skills = evaluation_skills(cfg, module, cfg.eval.num_rollouts)
+        counts = np.bincount(module.skill_space.index(skills).numpy(), minlength=16)
+        assert cfg.eval.num_rollouts == 48 and counts.tolist() == [3] * 16, preset
+    cfg = load_config("diayn_ant", ["reward.params.hidden_dim=8"])
+    z = evaluation_skills(cfg, build_reward(cfg, 29, 8), 48)
+    assert z.shape == (48, 2) and len(np.unique(z.numpy().round(6), axis=0)) == 48
+
+
+def test_upright_fraction_tells_a_flipped_ant_from_a_standing_one():
+    from rlinfo.envs import make_vec
+    from rlinfo.evaluation import rollout_paths, upright_fraction
+
+    envs = make_vec("ant", num_envs=2, seed=0)
+    try:
+        paths = rollout_paths(envs, lambda obs, z: np.zeros((2, 8)), np.zeros((2, 0)), steps=5, seed=0)
+        assert paths["upright"].shape == (2, 6) and paths["xy"].shape == (2, 6, 2)
+        assert upright_fraction(paths["upright"]) == 1.0  # standing still, torso level
+        for sub in envs.envs:  # turn each torso upside down: quaternion (w, x, y, z) = (0, 1, 0, 0)
+            data = sub.unwrapped.data
+            data.qpos[3:7] = [0.0, 1.0, 0.0, 0.0]
+            data.qpos[2] = 0.3
+            import mujoco
+
+            mujoco.mj_forward(sub.unwrapped.model, data)
+        _, _, _, _, info = envs.step(np.zeros((2, 8)))
+        assert np.all(np.asarray(info["upright"]) < -0.9)
+        assert upright_fraction(np.asarray(info["upright"])[:, None]) == 0.0
+    finally:
+        envs.close()

@@ -81,3 +81,79 @@ def test_sf_critic_skill_dim_mismatch_is_an_error():
     cfg = load_config("csf_maze", ["agent.params.skill_dim=3", "env.num_envs=2"])
     with pytest.raises(RlinfoError, match="successor_features needs .* agent.params.skill_dim=2"):
         Trainer(cfg)
+
+
+# ----------------------------------------------------------------------------- reference fidelity
+def comparison_tables() -> list[tuple[list[str], list[list[str]]]]:
+    """The tables of docs/algorithms.md's comparison-preset section: (preset names, rows of cells)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "algorithms.md").read_text(encoding="utf-8")
+    section = text.split("## The METRA paper's comparison presets", 1)[1].split("\n## ", 1)[0]
+    tables, current = [], None
+    for line in section.splitlines():
+        if not line.startswith("|"):
+            current = None
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if current is None:
+            current = (cells[2:], [])
+            tables.append(current)
+        elif not set(cells[0]) <= {"-"}:
+            current[1].append(cells)
+    return tables
+
+
+def resolved(cfg, key: str):
+    """A config value by dotted key; an unset ``reward.params`` key gives the reward class's default."""
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(cfg)
+    value = OmegaConf.select(node, key, default="<unset>")
+    if value == "<unset>" and key.startswith("reward.params."):
+        param = inspect.signature(REWARDS[cfg.reward.name].__init__).parameters.get(key.split(".")[-1])
+        assert param is not None, f"{cfg.reward.name} has no parameter {key}"
+        value = param.default
+    return value
+
+
+def test_comparison_presets_mirror_the_reference():
+    import yaml
+
+    tables = comparison_tables()
+    assert [t[0] for t in tables] == [
+        ["metra_ant", "lsd_ant", "diayn_ant", "dads_ant"],
+        ["metra_half_cheetah", "lsd_half_cheetah", "diayn_half_cheetah", "dads_half_cheetah"],
+    ]
+    checked = 0
+    for presets, rows in tables:
+        configs = {p: load_config(p) for p in presets}
+        for flag, key, *values in rows:
+            key = key.strip("`")
+            for preset, cell in zip(presets, values, strict=True):
+                if cell == "—":
+                    continue
+                expected = yaml.safe_load(cell.strip("`"))
+                got = resolved(configs[preset], key)
+                assert got == expected, f"{preset}: {key} = {got!r}, reference ({flag}) gives {expected!r}"
+                checked += 1
+    assert checked > 150
+
+
+def test_fidelity_check_catches_a_changed_value(monkeypatch):
+    import rlinfo.config
+
+    real = rlinfo.config.read_yaml
+
+    def patched(source):
+        raw = real(source)
+        if source == "lsd_ant":
+            raw["reward"]["params"]["lr"] = 3.0e-5  # the original LSD paper's φ lr
+        return raw
+
+    monkeypatch.setattr(rlinfo.config, "read_yaml", patched)
+    with pytest.raises(AssertionError, match="lsd_ant: reward.params.lr"):
+        test_comparison_presets_mirror_the_reference()

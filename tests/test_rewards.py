@@ -177,6 +177,39 @@ def test_diayn_accuracy_rises_on_separable_skills():
     assert set(stats) == {"loss", "accuracy", "reward_mean"}
 
 
+def test_diayn_gaussian_reward_matches_hand_computation():
+    # METRA paper's DIAYN: q(z|s') = N(μ(s'), diag σ(s')²), μ(s') = A s', log σ(s') = C s' + b
+    m = DIAYN(obs_dim=2, action_dim=1, skill_dim=2, discrete=False, num_layers=0)
+    with torch.no_grad():
+        m.discriminator[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
+        m.discriminator[0].bias.zero_()
+        m.log_std_net[0].weight.zero_()
+        m.log_std_net[0].bias.copy_(torch.tensor([0.0, math.log(2.0)]))
+    nxt, z = [[1.0, 1.0]], [[0.0, 0.0]]  # μ = (1, 2), σ = (1, 2)
+    r = m.reward(skill_batch([[5.0, 5.0]], nxt, z))
+    # log N(0; (1, 2), diag(1, 4)) = −½(1 + 1) − log 2 − log 2π
+    expected = -1.0 - math.log(2.0) - math.log(2 * math.pi)
+    torch.testing.assert_close(r, torch.tensor([expected]))
+    assert not r.requires_grad
+    assert m.skill_space.dist == "gaussian" and not m.skill_space.discrete
+    goal_skill = m.skill_for_goal(torch.zeros(1, 2), torch.tensor(nxt))
+    torch.testing.assert_close(goal_skill, torch.tensor([[1.0, 2.0]]))
+
+
+def test_diayn_gaussian_posterior_learns_the_skill():
+    torch.manual_seed(0)
+    m = DIAYN(obs_dim=2, action_dim=1, skill_dim=2, discrete=False, hidden_dim=64, lr=1e-3)
+    z = m.skill_space.sample(256, generator=torch.Generator().manual_seed(0))
+    batch = skill_batch(torch.zeros(256, 2), 3.0 * z, z)  # s' reveals z
+    first = m.update(batch)
+    for _ in range(300):
+        stats = m.update(batch)
+    assert stats["reward_mean"] > first["reward_mean"] + 2.0  # σ shrinks around the right mean
+    assert set(stats) == {"loss", "reward_mean"}
+    err = (m.skill_for_goal(torch.zeros(256, 2), 3.0 * z) - z).abs().mean()
+    assert err < 0.1
+
+
 def test_plain_pytorch_loop_with_metra():
     torch.manual_seed(0)
     metra = METRA(obs_dim=5, action_dim=2, skill_dim=2, hidden_dim=32)

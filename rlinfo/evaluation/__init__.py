@@ -7,7 +7,13 @@ from rlinfo.evaluation.alignment import (
     rollout_diagnostics,
     skill_alignment,
 )
-from rlinfo.evaluation.coverage import policy_state_coverage, rollout_xy, unique_cells
+from rlinfo.evaluation.coverage import (
+    policy_state_coverage,
+    rollout_paths,
+    rollout_xy,
+    unique_cells,
+    upright_fraction,
+)
 from rlinfo.evaluation.goals import goal_reaching, sample_goals
 from rlinfo.evaluation.plots import plot_skills, skill_colors, skills_figure
 from rlinfo.evaluation.video import select_gl_backend, skill_videos
@@ -23,7 +29,9 @@ __all__ = [
     "goal_reaching",
     "plot_skills",
     "policy_state_coverage",
+    "rollout_paths",
     "rollout_xy",
+    "upright_fraction",
     "sample_goals",
     "skill_colors",
     "skills_figure",

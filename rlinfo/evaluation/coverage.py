@@ -39,15 +39,36 @@ def rollout_xy(envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: 
     ``envs`` is a gymnasium vector env whose infos carry ``"xy"``; sub-env i follows skill i. A
     sub-env that terminates early keeps its last position (its autoreset is never recorded).
     """
+    return rollout_paths(envs, policy, skills, steps, seed)["xy"]
+
+
+def rollout_paths(
+    envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: int
+) -> dict[str, np.ndarray]:
+    """:func:`rollout_xy`'s episodes, recording every per-env info key among ``"xy"`` [N, steps + 1, 2]
+    and ``"upright"`` [N, steps + 1] (locomotion envs: cos of the torso's tilt) that the env reports.
+    A sub-env that terminates early keeps its last values."""
     obs, info = envs.reset(seed=seed)
-    xy = [np.asarray(info["xy"], dtype=np.float64)]
+    keys = [k for k in ("xy", "upright") if k in info]
+    paths = {k: [np.asarray(info[k], dtype=np.float64)] for k in keys}
     alive = np.ones(len(skills), dtype=bool)
     for _ in range(steps):
         if alive.any():
             obs, _, terminated, truncated, info = envs.step(policy(obs, skills))
-            current = np.where(alive[:, None], np.asarray(info["xy"], dtype=np.float64), xy[-1])
+            for k in keys:
+                new, last = np.asarray(info[k], dtype=np.float64), paths[k][-1]
+                paths[k].append(np.where(alive.reshape(-1, *[1] * (new.ndim - 1)), new, last))
             alive &= ~(np.asarray(terminated) | np.asarray(truncated))
         else:
-            current = xy[-1]
-        xy.append(current)
-    return np.stack(xy, axis=1)
+            for k in keys:
+                paths[k].append(paths[k][-1])
+    return {k: np.stack(v, axis=1) for k, v in paths.items()}
+
+
+UPRIGHT_COS = 0.5  # upright: the torso's up axis within 60° of vertical
+
+
+def upright_fraction(upright: np.ndarray) -> float:
+    """Fraction of recorded steps [N, T] whose torso tilt is within 60° of vertical (cos ≥ 0.5): a walking
+    Ant or running HalfCheetah stays near 1, one that flips and slides on its back or side near 0."""
+    return float((np.asarray(upright) >= UPRIGHT_COS).mean())

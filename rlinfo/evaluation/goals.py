@@ -22,11 +22,20 @@ import numpy as np
 import torch
 
 MAX_STEPS = 100_000  # cap on an episode without a time limit
-GOAL_RANGES = {"ant": 50.0, "half_cheetah": 100.0}  # half-width of the uniform goal box
+GOAL_RANGES = {"ant": 50.0, "half_cheetah": 100.0}  # half-width of the uniform goal box (reference)
+# a range a short CPU budget can reach: skills at 1M Ant steps travel about 5-20 units in 200 steps
+NEAR_GOAL_RANGES = {"ant": 10.0, "half_cheetah": 20.0}
 
 
-def sample_goals(env_name: str, num_goals: int, rng: np.random.Generator, layout: Any = None) -> np.ndarray:
-    """Goals [num_goals, k] in the env's position coordinates (k = 1 for HalfCheetah, else 2)."""
+def sample_goals(
+    env_name: str,
+    num_goals: int,
+    rng: np.random.Generator,
+    layout: Any = None,
+    goal_range: float | None = None,
+) -> np.ndarray:
+    """Goals [num_goals, k] in the env's position coordinates (k = 1 for HalfCheetah, else 2), uniform in
+    [−R, R]^k with R = ``goal_range`` (default: the reference's ``GOAL_RANGES``)."""
     if layout is not None:  # a maze: centres of uniformly drawn free cells
         iy, ix = np.nonzero(~layout.walls)
         pick = rng.integers(len(ix), size=num_goals)
@@ -38,7 +47,8 @@ def sample_goals(env_name: str, num_goals: int, rng: np.random.Generator, layout
             f"got {env_name!r}"
         )
     k = 1 if key == "half_cheetah" else 2
-    return rng.uniform(-GOAL_RANGES[key], GOAL_RANGES[key], size=(num_goals, k))
+    half_width = GOAL_RANGES[key] if goal_range is None else float(goal_range)
+    return rng.uniform(-half_width, half_width, size=(num_goals, k))
 
 
 def goal_normalizer(envs: Any) -> Any:
@@ -66,6 +76,7 @@ def goal_reaching(
     seed: int = 0,
     radii: tuple[float, ...] = (3.0, 1.0),
     device: torch.device | str = "cpu",
+    goal_range: float | None = None,
 ) -> dict[str, Any]:
     """One goal-directed episode per sub-env of ``envs``; return the metrics of the module docstring.
 
@@ -74,10 +85,11 @@ def goal_reaching(
     ``agent.act(x, deterministic=True)`` takes ``[obs, z]``; ``module.skill_for_goal(obs, goal_obs)``
     gives z. Without ``max_steps`` each rollout runs to the end of its first episode. The result
     also holds the goals and each rollout's final distance (lists), for tables and figures.
+    ``goal_range``: half-width of the goal box for ant and half_cheetah (default ``GOAL_RANGES``).
     """
     num_goals = envs.num_envs
     normalizer = goal_normalizer(envs)
-    goals = sample_goals(env_name, num_goals, np.random.default_rng(seed), layout)
+    goals = sample_goals(env_name, num_goals, np.random.default_rng(seed), layout, goal_range)
     k = goals.shape[1]
     steps = 0
     obs, info = envs.reset(seed=seed)

@@ -132,6 +132,11 @@ class SkillReward(IntrinsicReward):
             raise ValueError(f"{owner}: batch.skill has dim {z.shape[-1]}, expected {self.skill_dim}")
         return z.argmax(-1) if index else z.float()
 
+    @property
+    def has_goal_skill(self) -> bool:
+        """Whether :meth:`skill_for_goal` is defined (zero-shot goal reaching is evaluated)."""
+        return type(self).skill_for_goal is not SkillReward.skill_for_goal
+
     def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
         """Zero-shot skill that moves from ``obs`` towards ``goal_obs`` (where defined)."""
         raise NotImplementedError(f"{type(self).__name__} has no zero-shot goal skill")

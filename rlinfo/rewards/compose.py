@@ -76,6 +76,10 @@ class _SkillDelegate:
     def skill_space(self) -> SkillSpace:
         return self._skill_module().skill_space
 
+    @property
+    def has_goal_skill(self) -> bool:
+        return self._skill_module().has_goal_skill
+
     def skill_for_goal(self, obs: Tensor, goal_obs: Tensor) -> Tensor:
         return self._skill_module().skill_for_goal(obs, goal_obs)
 

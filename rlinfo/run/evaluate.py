@@ -19,7 +19,13 @@ from torch import Tensor
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
 from rlinfo.config import Config
 from rlinfo.errors import CheckpointError, EvaluationError
-from rlinfo.evaluation import goal_reaching, plot_skills, policy_state_coverage, rollout_xy
+from rlinfo.evaluation import (
+    goal_reaching,
+    plot_skills,
+    policy_state_coverage,
+    rollout_paths,
+    upright_fraction,
+)
 from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
 from rlinfo.rewards import IntrinsicReward, SkillReward
 from rlinfo.run.rundir import load_run_config
@@ -43,21 +49,27 @@ def episode_length(envs: Any, default: int = 200) -> int:
 
 @dataclass
 class SkillRollouts:
-    """Trajectories of one evaluation: xy [N, T+1, 2], the skill of each, and the maze (if any)."""
+    """Trajectories of one evaluation: xy [N, T+1, 2], the skill of each, the maze (if any), and the torso's
+    tilt cosine [N, T+1] (locomotion envs; else None)."""
 
     xy: np.ndarray
     skills: np.ndarray
     discrete: bool
     layout: Any | None
     steps: int
+    upright: np.ndarray | None = None
 
 
 def evaluation_skills(cfg: Config, reward_module: IntrinsicReward | None, n: int) -> Tensor:
     """The first ``n`` evaluation skills [n, skill_dim] (skill_dim 0 without skills): the same rows for
-    coverage rollouts, videos and PPO's evaluation episodes, drawn from a generator seeded
-    ``seed + EVAL_SEED_OFFSET``."""
+    coverage rollouts, videos and PPO's evaluation episodes. Discrete skills are spread evenly, as the
+    reference evaluation does (row i has skill ⌊i·K/n⌋: 48 rollouts of 16 skills give each skill 3);
+    continuous ones are drawn from the prior with a generator seeded ``seed + EVAL_SEED_OFFSET``."""
     if not isinstance(reward_module, SkillReward):
         return torch.zeros(n, 0)
+    space = reward_module.skill_space
+    if space.discrete:
+        return space.from_index(torch.arange(n) * space.dim // n)
     gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
     return reward_module.skill_space.sample(n, generator=gen)
 
@@ -81,12 +93,12 @@ def collect_rollouts(
         def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
             return envs.action_space.sample() if random else act(obs, z)
 
-        xy = rollout_xy(envs, policy, skills.numpy(), steps, seed=cfg.seed + EVAL_SEED_OFFSET)
+        paths = rollout_paths(envs, policy, skills.numpy(), steps, seed=cfg.seed + EVAL_SEED_OFFSET)
         layout = maze_layout(envs)
     finally:
         envs.close()
     discrete = bool(skill_space is not None and skill_space.discrete)
-    return SkillRollouts(xy, skills.numpy(), discrete, layout, steps)
+    return SkillRollouts(paths["xy"], skills.numpy(), discrete, layout, steps, paths.get("upright"))
 
 
 def deterministic_policy(agent: Any, device: torch.device) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -164,6 +176,8 @@ def evaluate_policy(
     result: dict[str, Any] = policy_state_coverage(r.xy, r.layout)
     result.update(num_rollouts=len(r.xy), rollout_steps=r.steps, env=cfg.env.name, reward=cfg.reward.name)
     result.update(rollout_diagnostics(r.xy, r.skills, r.discrete))
+    if r.upright is not None:
+        result["upright_fraction"] = upright_fraction(r.upright)
     result.update(goal_metrics(cfg, agent, reward_module, device))
     if figure_path is not None:
         what = "of free cells" if r.layout is not None else "cells"
@@ -181,25 +195,35 @@ GOAL_METRICS = ("final_distance", "EndSuccess3", "HitSuccess3", "EndSuccess1", "
 def goal_metrics(
     cfg: Config, agent: Any, module: IntrinsicReward | None, device: torch.device
 ) -> dict[str, float]:
-    """Zero-shot goal reaching (``rlinfo.evaluation.goal_reaching``) of φ-based skills (METRA, LSD, CSF) on
-    mazes, ant and half_cheetah: ``eval.num_rollouts`` goals, the metrics prefixed ``goal_``; ``{}`` for
-    other methods and envs."""
+    """Zero-shot goal reaching (``rlinfo.evaluation.goal_reaching``) of skills with a goal skill (METRA, LSD,
+    CSF, continuous DIAYN) on mazes, ant and half_cheetah: ``eval.num_rollouts`` goals, the metrics prefixed
+    ``goal_`` (ant, half_cheetah: goals at the reference's range, ``GOAL_RANGES``) and ``goal_near_`` (the
+    range a short budget reaches, ``NEAR_GOAL_RANGES``); ``{}`` for other methods and envs."""
     from rlinfo.envs import maze_layout
-    from rlinfo.evaluation.goals import GOAL_RANGES
+    from rlinfo.evaluation.goals import GOAL_RANGES, NEAR_GOAL_RANGES
     from rlinfo.run.build import make_envs
 
-    if not isinstance(module, SkillReward) or type(module).skill_for_goal is SkillReward.skill_for_goal:
+    if not isinstance(module, SkillReward) or not module.has_goal_skill:
         return {}
     if not (cfg.env.name.startswith("maze:") or cfg.env.name in GOAL_RANGES):
         return {}
     seed = cfg.seed + EVAL_SEED_OFFSET
     envs = make_envs(cfg, cfg.eval.num_rollouts, seed)
+    ranges = {"goal_": None}
+    if cfg.env.name in NEAR_GOAL_RANGES:
+        ranges["goal_near_"] = NEAR_GOAL_RANGES[cfg.env.name]
+    out: dict[str, float] = {}
     try:
         layout, max_steps = maze_layout(envs), cfg.eval.max_steps or None
-        result = goal_reaching(agent, module, envs, cfg.env.name, layout, max_steps, seed, device=device)
+        for prefix, goal_range in ranges.items():
+            result = goal_reaching(
+                agent, module, envs, cfg.env.name, layout, max_steps, seed, device=device,
+                goal_range=goal_range,
+            )
+            out.update({f"{prefix}{k}": float(result[k]) for k in GOAL_METRICS if k in result})
     finally:
         envs.close()
-    return {f"goal_{k}": float(result[k]) for k in GOAL_METRICS if k in result}
+    return out
 
 
 def final_evaluation(run_dir: Path | None, evaluate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
