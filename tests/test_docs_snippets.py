@@ -2,14 +2,13 @@
 
 A block that is deliberately partial follows the line ``<!-- snippet: continues NAME ... -->`` and runs
 in the namespace left by the block named ``<!-- snippet: NAME -->`` (its setup), right after it.
-A block that says ``about N s on a 2-core CPU`` must finish within that time (with slack for a
-loaded CI machine running two test workers).
+No block is timed here: a stated run time is a benchmark's claim, and a loaded machine must not fail
+a test. A block that trains sets what it needs to run at its stated speed (``torch.set_num_threads``).
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"(?:<!-- snippet: (?P<marker>[^>]*?) -->\n)?```python\n(?P<code>.*?)```", re.S)
-SLACK = 3.0  # CI runs two workers on two cores
 
 
 @dataclass
@@ -71,12 +69,6 @@ def test_snippet_runs_as_written(chain, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # snippets that save files write them here
     namespace: dict = {"__name__": "__snippet__"}
     for snippet in chain:
-        start = time.perf_counter()
         exec(compile(snippet.code, f"{snippet.path.name}:{snippet.line}", "exec"), namespace)  # noqa: S102
-        elapsed = time.perf_counter() - start
-        stated = re.search(r"about (\d+) s on a 2-core CPU", snippet.code)
-        if stated:
-            where = f"{snippet.path.name}:{snippet.line}"
-            assert elapsed < SLACK * int(stated[1]), f"{where} took {elapsed:.0f} s"
     if "r" in namespace and hasattr(namespace["r"], "shape") and "batch" in namespace:
         assert namespace["r"].shape == (len(namespace["batch"]),)  # a reward per transition

@@ -158,8 +158,7 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path):
     args = [*TINY, "train.grad_steps=16", f"run_root={tmp_path}", "run_name=k"]
     proc = subprocess.Popen([exe, "train", *args, "total_steps=100000"], stdout=subprocess.DEVNULL)
     run_dir, latest = tmp_path / "k", tmp_path / "k" / "checkpoints" / "latest.json"
-    deadline = time.monotonic() + 25
-    while not latest.exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not latest.exists() and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(0.3)  # let it run on past the checkpoint, writing events that must be dropped
     os.kill(proc.pid, signal.SIGKILL)

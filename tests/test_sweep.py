@@ -77,12 +77,10 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
     sweep_dir = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "rlinfo.run.cli", "sweep", str(spec), "--dir", str(sweep_dir)]
     cmd += ["--num-cpus", "2"]
-    start = time.monotonic()
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         while not any(finished(sweep_dir / n) for n in NAMES):
             assert first.poll() is None, first.stdout.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() - start < 150, "no trial finished in 150 s"
             time.sleep(0.2)
     finally:
         kill_session(first.pid)  # the driver and every Ray process it started (workers too), at once
