@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rlinfo.buffers import FIELDS, ReplayBuffer
-from rlinfo.checkpoint import atomic_write, load_tensors, sha256, tensor_bytes, verify_sha256
+from rlinfo.checkpoint import load_tensors, sha256, tensor_bytes, verify_sha256
 from rlinfo.errors import CheckpointError
+from rlinfo.files import atomic_write, remove_file
 
 CHUNK_ROWS = 65_536  # transitions per buffer chunk file
 CHUNK_FORMAT = "rlinfo-buffer-chunk"
@@ -69,7 +70,7 @@ class BufferChunks:
         keep = set(self.files.values())
         for path in self.dir.glob("*"):
             if path.name not in keep and path.name.startswith(("chunk_", ".chunk_")):
-                path.unlink(missing_ok=True)
+                remove_file(path)
 
     def load(self, buffer: ReplayBuffer, manifest: dict[str, Any]) -> None:
         """Fill ``buffer`` from the chunk files named in ``manifest``."""

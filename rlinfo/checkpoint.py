@@ -22,8 +22,6 @@ import errno
 import hashlib
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,34 +30,10 @@ from typing import Any
 import torch
 
 from rlinfo.errors import CheckpointError
+from rlinfo.files import atomic_write, remove_file, write_json
 
 FORMAT = "rlinfo-checkpoint"
 VERSION = 1
-
-
-TEMP_MARK = ".tmp-"  # temporary files are ".<name>.tmp-<random>"
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same directory, then ``os.replace`` it into place.
-
-    ``write(f)`` writes to a binary file object; ``write`` may also be ``bytes``.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide figures and metrics from other users
-        with os.fdopen(fd, "wb") as f:
-            if isinstance(write, bytes):
-                f.write(write)
-            else:
-                write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def tensor_bytes(payload: Any) -> bytes:
@@ -71,18 +45,6 @@ def tensor_bytes(payload: Any) -> bytes:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def remove_stale_temporaries(directory: Path) -> int:
-    """Delete the temporary files a kill left behind below ``directory``; returns how many."""
-    stale = [p for p in Path(directory).rglob(f".*{TEMP_MARK}*") if p.is_file() and not p.is_symlink()]
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return len(stale)
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep: int = 0) -> Path:
@@ -102,7 +64,7 @@ def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], keep:
     if keep > 0:
         for old in sorted(ckpt_dir.glob("step_*.pt"))[:-keep]:
             if old != path:
-                old.unlink(missing_ok=True)
+                remove_file(old)
     return path
 
 

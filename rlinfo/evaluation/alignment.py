@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from rlinfo.files import save_figure
+
 
 def final_displacements(xy: np.ndarray, one_dimensional: bool | None = None) -> np.ndarray:
     """dᵢ = xyᵢ[−1] − xyᵢ[0], shape [N, 2] (``one_dimensional``, default: y never changes: [N, 1])."""
@@ -163,6 +165,5 @@ def alignment_figure(displacements: np.ndarray, skills: np.ndarray, discrete: bo
         title = f"alignment cos {stats['alignment_cos']:.3f} (raw {stats['alignment_cos_raw']:.3f})"
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, Path(path), dpi=110)
     return stats

@@ -13,7 +13,6 @@ The colour key: a legend of skill indices for discrete skills, the colour wheel 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -61,17 +60,9 @@ def plot_skills(
 ) -> Path:
     """Save :func:`skills_figure` to ``path`` (PNG), atomically: a kill or a full disk leaves the previous
     figure, and a symlink at ``path`` is replaced rather than written through."""
-    from rlinfo.checkpoint import atomic_write
+    from rlinfo.files import save_figure
 
-    fig = skills_figure(xy, skills, discrete, layout, title)
-    path = Path(path)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return path
+    return save_figure(skills_figure(xy, skills, discrete, layout, title), Path(path))
 
 
 def skills_figure(

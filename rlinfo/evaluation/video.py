@@ -21,6 +21,7 @@ when neither works it raises :class:`RenderingUnavailable` with one line naming 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from rlinfo.errors import RlinfoError
+from rlinfo.files import atomic_path
 
 Policy = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (obs [N, o], skills [N, d]) -> actions [N, a]
 BACKENDS = ("egl", "osmesa")
@@ -239,16 +241,18 @@ def skill_videos(
     out_dir.mkdir(parents=True, exist_ok=True)
     cols = grid_columns(n)
     paths = [out_dir / "grid.mp4"] + ([out_dir / f"skill_{i}.mp4" for i in range(n)] if per_skill else [])
-    writers = [imageio.get_writer(p, fps=fps, codec="libx264", macro_block_size=1) for p in paths]
-    try:
-        for step_frames in frames:
-            writers[0].append_data(tile(step_frames, cols))
-            for w, f in zip(writers[1:], step_frames if per_skill else [], strict=True):
-                w.append_data(f)
-    finally:
-        frames.close()
-        for w in writers:
-            w.close()
+    with contextlib.ExitStack() as stack:  # each file renamed into place only when every frame is written
+        temporaries = [stack.enter_context(atomic_path(p)) for p in paths]
+        writers = [imageio.get_writer(t, fps=fps, codec="libx264", macro_block_size=1) for t in temporaries]
+        try:
+            for step_frames in frames:
+                writers[0].append_data(tile(step_frames, cols))
+                for w, f in zip(writers[1:], step_frames if per_skill else [], strict=True):
+                    w.append_data(f)
+        finally:
+            frames.close()
+            for w in writers:
+                w.close()
     return paths
 
 

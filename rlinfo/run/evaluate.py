@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rlinfo.checkpoint import latest_checkpoint, load_checkpoint, write_json
+from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import Config
 from rlinfo.errors import CheckpointError, EvaluationError
 from rlinfo.evaluation import (
@@ -27,6 +27,7 @@ from rlinfo.evaluation import (
     upright_fraction,
 )
 from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
+from rlinfo.files import write_json
 from rlinfo.rewards import IntrinsicReward, SkillReward
 from rlinfo.run.rundir import load_run_config
 

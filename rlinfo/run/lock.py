@@ -14,8 +14,13 @@ from pathlib import Path
 
 from rlinfo.checkpoint import describe_os_error
 from rlinfo.errors import RlinfoError
+from rlinfo.files import open_nofollow
 
 LOCK_FILE = ".lock"
+
+
+class LockedError(RlinfoError):
+    """The run directory's lock is held by another process."""
 
 
 class RunLock:
@@ -24,7 +29,7 @@ class RunLock:
     def __init__(self, run_dir: Path) -> None:
         path = Path(run_dir) / LOCK_FILE
         try:
-            self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            self.fd: int | None = open_nofollow(path, os.O_RDWR | os.O_CREAT)
         except OSError as e:
             raise RlinfoError(describe_os_error(e, f"cannot open {path}")) from None
         try:
@@ -34,7 +39,7 @@ class RunLock:
             os.close(self.fd)
             self.fd = None
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RlinfoError(
+                raise LockedError(
                     f"{run_dir} is being written by another rlinfo process (pid {owner}); "
                     "wait for it to finish or stop it first"
                 ) from None

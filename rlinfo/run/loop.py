@@ -40,11 +40,11 @@ from rlinfo.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
     previous,
-    remove_stale_temporaries,
     save_checkpoint,
 )
 from rlinfo.config import Config, to_dict
 from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
+from rlinfo.files import refuse_links, remove_stale_temporaries
 from rlinfo.nn import cpu_has_bfloat16
 from rlinfo.rewards import SkillReward
 from rlinfo.run.build import Parts, build
@@ -154,6 +154,7 @@ class Trainer:
     def attach(self, cfg: Config, run_dir: str | Path) -> None:
         """Write into ``run_dir`` from now on: take its lock (one writer per run) and clear what a kill
         left half-written. The CLI builds and validates everything before creating the directory."""
+        refuse_links(Path(run_dir))
         self.lock = RunLock(Path(run_dir))
         self.cfg, self.run_dir = cfg, Path(run_dir)
         remove_stale_temporaries(self.run_dir)

@@ -22,6 +22,7 @@ import numpy as np
 
 from rlinfo.config import to_dict
 from rlinfo.errors import RlinfoError
+from rlinfo.files import atomic_path, refuse_links, write_text
 
 INSTALL = "rlinfo report needs rliable: pip install 'rlinfo[report]'"
 # config keys that never distinguish methods (a run's place, its seed, how it was run)
@@ -175,13 +176,14 @@ def write_report(
     first = Path(dirs[0])
     out = Path(out) if out else (first if not (first / "config.yaml").is_file() else Path("report"))
     out.mkdir(parents=True, exist_ok=True)
+    refuse_links(out)
     write_csv(out / "report.csv", rows, metric)
     tag, curves = read_curves(runs, curve)
     figures = [intervals_figure(out / "intervals.png", rows, metric)]
     if curves:
         figures.append(curves_figure(out / "curves.png", runs, curves, tag, reps=min(reps, 500)))
     text = markdown(rows, metric, reps, notes, [f.name for f in figures], tag)
-    (out / "report.md").write_text(text, encoding="utf-8")
+    write_text(out / "report.md", text)
     print(table(rows, metric))
     print(f"report: {out / 'report.md'} ({len(runs)} runs; report.csv, {', '.join(f.name for f in figures)})")
     return out
@@ -220,7 +222,7 @@ def markdown(rows: list[Row], metric: str, reps: int, notes: list[str], figures:
 
 
 def write_csv(path: Path, rows: list[Row], metric: str) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for r in rows:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rlinfo.evaluation.plots import plt
+from rlinfo.files import save_figure
 
 if TYPE_CHECKING:
     from rlinfo.run.report import Row, Run
@@ -55,8 +56,7 @@ def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
         ax.set_xlabel(f"{metric} (IQM, 95% CI)")
         ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -94,6 +94,5 @@ def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: s
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rlinfo.checkpoint import atomic_write, describe_os_error, previous
+from rlinfo.checkpoint import describe_os_error, previous
 from rlinfo.config import Config, load_config, to_dict, to_yaml
 from rlinfo.errors import NonFiniteError, RlinfoError
+from rlinfo.files import atomic_write, read_text
 from rlinfo.run.rundir import load_run_config
 
 # config keys that may change when a run is resumed (patterns; everything else is the run's identity)
@@ -101,7 +102,7 @@ def record_resume(run_dir: Path, before: Config, cfg: Config, step: int) -> None
         if changes:
             atomic_write(run_dir / "config.yaml", to_yaml(cfg).encode())
         history = run_dir / HISTORY
-        text = history.read_text(encoding="utf-8") if history.is_file() else ""
+        text = read_text(history) if history.exists() or history.is_symlink() else ""
         atomic_write(history, (text + json.dumps(entry, sort_keys=True) + "\n").encode())
     except OSError as e:
         raise RlinfoError(describe_os_error(e, f"cannot write {e.filename or run_dir}")) from None

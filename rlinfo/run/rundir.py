@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rlinfo.config import Config, load_config, to_yaml
 from rlinfo.errors import CheckpointError, RlinfoError
+from rlinfo.files import refuse_links, write_text
 
 
 def default_run_name(cfg: Config) -> str:
@@ -37,7 +38,7 @@ def create_run_dir(cfg: Config) -> tuple[Config, Path]:
         raise RlinfoError(f"cannot create run directory {path}: {e.strerror or e}") from None
     cfg = dataclasses.replace(cfg, run_name=path.name)
     try:
-        (path / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+        write_text(path / "config.yaml", to_yaml(cfg))
     except OSError as e:
         raise RlinfoError(f"cannot write {path / 'config.yaml'}: {e.strerror or e}") from None
     return cfg, path
@@ -48,6 +49,7 @@ def load_run_config(run_dir: str | Path) -> Config:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"run directory not found: {run_dir}")
+    refuse_links(run_dir)
     path = run_dir / "config.yaml"
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not an rlinfo run directory (missing config.yaml)")

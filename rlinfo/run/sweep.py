@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlinfo.checkpoint import write_json
 from rlinfo.config import to_dict
 from rlinfo.errors import RlinfoError
+from rlinfo.files import open_append, refuse_links, write_json
 from rlinfo.run.sweep_spec import Spec, Trial, read_spec
 
 STATUS = "sweep.json"
@@ -62,14 +62,14 @@ def is_finished(run_dir: Path, total_steps: int) -> bool:
 
 def wait_unlocked(run_dir: Path, timeout: float = LOCK_WAIT_S) -> None:
     """Wait until no process writes ``run_dir`` (its lock is free); one-line error after ``timeout``."""
-    from rlinfo.run.lock import RunLock
+    from rlinfo.run.lock import LockedError, RunLock
 
     deadline = time.monotonic() + timeout
     while run_dir.is_dir():
         try:
             RunLock(run_dir).release()
             return
-        except RlinfoError:
+        except LockedError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(1.0)
@@ -100,8 +100,15 @@ def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
     root = Path(sweep_dir)
     run_dir = root / trial.name
     result: dict[str, Any] = {"name": trial.name, "status": "failed", "error": "", "eval": {}}
-    (root / LOGS).mkdir(parents=True, exist_ok=True)
-    with open(root / LOGS / f"{trial.name}.log", "a", encoding="utf-8") as log:
+    try:
+        (root / LOGS).mkdir(parents=True, exist_ok=True)
+        refuse_links(root)
+        log = open_append(root / LOGS / f"{trial.name}.log")
+    except (OSError, RlinfoError) as e:  # a linked or unwritable log: the trial fails in one line
+        result["error"] = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        result["wall_s"] = time.perf_counter() - start
+        return result
+    with log:
         try:
             total = trial.config(root).total_steps
             wait_unlocked(run_dir)
@@ -248,6 +255,7 @@ def run_sweep(
     root = Path(sweep_dir) if sweep_dir is not None else Path("runs") / Path(spec_path).stem
     ray = import_ray()
     root.mkdir(parents=True, exist_ok=True)
+    refuse_links(root)
     progress = Progress(root, spec, plan(root, spec, retry_failed), started=time.perf_counter())
     progress.save()
     todo = [t for t in spec.trials if progress.trials[t.name]["status"] == "pending"]
