@@ -296,6 +296,11 @@ def _merge(base: DictConfig, data: Any, source: str) -> DictConfig:
         raise _explain(e, source) from None
 
 
+# free-form mappings: ``key={...}`` on the command line replaces the preset's mapping (``reward.params={}``
+# clears it); ``key.sub=value`` still changes one entry
+REPLACEABLE = ("reward.params", "agent.params", "env.kwargs", "reward.channels")
+
+
 def parse_overrides(overrides: list[str]) -> DictConfig:
     """Parse ``key.path=value`` strings (values read as YAML scalars by OmegaConf)."""
     for item in overrides:
@@ -314,7 +319,10 @@ def load_config(source: str | Path | None = None, overrides: list[str] | None = 
     if source is not None:
         cfg = _merge(cfg, read_yaml(source), f"{source}")
     if overrides:
-        cfg = _merge(cfg, parse_overrides(overrides), "command-line overrides")
+        parsed = parse_overrides(overrides)
+        for key in {item.partition("=")[0].strip() for item in overrides} & set(REPLACEABLE):
+            OmegaConf.update(cfg, key, {}, merge=False)  # key={...} replaces the mapping, not merged into it
+        cfg = _merge(cfg, parsed, "command-line overrides")
     config = typing.cast(Config, OmegaConf.to_object(cfg))
     check_values(config)
     return config
@@ -394,14 +402,18 @@ CHANNEL_KEYS = ("name", "params", "weight", "normalize")
 def per_step_reward(reward: Any) -> str | None:
     """The first per-step reward (``IntrinsicReward.per_step``: task rewards, costs) among
     ``reward.name`` and the modules of ``reward.channels``, as 'reward.channels.<ch> (<name>)'; else None."""
-    from rlinfo.rewards import REWARDS
+    from rlinfo.rewards import RewardLookupError, reward_class
 
     named = {"reward.name": reward.name}
     for ch, spec in reward.channels.items():
         if isinstance(spec, dict):
             named[f"reward.channels.{ch}"] = spec.get("name")
     for path, name in named.items():
-        if getattr(REWARDS.get(name), "per_step", False):
+        try:
+            cls = reward_class(name) if isinstance(name, str) and name != "none" else None
+        except RewardLookupError:
+            continue  # reported when the module is built
+        if getattr(cls, "per_step", False):
             return f"{path} ({name})"
     return None
 

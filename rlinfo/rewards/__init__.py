@@ -23,6 +23,8 @@ from rlinfo.rewards.diayn import DIAYN
 from rlinfo.rewards.disagreement import Disagreement
 from rlinfo.rewards.empowerment import Empowerment
 from rlinfo.rewards.icm import ICM
+from rlinfo.rewards.lookup import RewardLookupError
+from rlinfo.rewards.lookup import reward_class as _lookup
 from rlinfo.rewards.lsd import LSD
 from rlinfo.rewards.metra import METRA
 from rlinfo.rewards.proto import ProtoRL
@@ -41,16 +43,19 @@ REWARDS: dict[str, type[IntrinsicReward]] = {
 }  # fmt: skip
 
 
+def reward_class(name: str) -> type[IntrinsicReward]:
+    """The class ``name`` names: a built-in (``REWARDS``), ``module.path:ClassName``, or an installed
+    plugin's entry point (group ``rlinfo.rewards``); checked against the IntrinsicReward contract."""
+    return _lookup(name, REWARDS)
+
+
 def make_reward(name: str, **kwargs: Any) -> IntrinsicReward:
-    """Build the reward module registered as ``name`` with constructor keyword arguments ``kwargs``."""
-    try:
-        cls = REWARDS[name]
-    except KeyError:
-        raise ValueError(f"unknown reward {name!r}; known: {', '.join(sorted(REWARDS))}") from None
-    return cls(**kwargs)
+    """Build the reward module ``name`` (see :func:`reward_class`) with constructor arguments ``kwargs``."""
+    return reward_class(name)(**kwargs)
 
 
 __all__ = ["DIAYN", "METRA", "REWARDS", "RND", "IntrinsicReward", "SkillReward", "make_reward"]
+__all__ += ["RewardLookupError", "reward_class"]
 __all__ += ["APT", "ICM", "Disagreement", "Empowerment", "ExtrinsicReward", "ProtoRL"]
 __all__ += ["Normalized", "RewardChannels", "WeightedSum"]
 __all__ += ["CSF", "LSD"]

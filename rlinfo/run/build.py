@@ -26,7 +26,17 @@ from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError, did_you_mean
-from rlinfo.rewards import REWARDS, IntrinsicReward, Normalized, RewardChannels, SkillReward, WeightedSum
+from rlinfo.rewards import (
+    REWARDS,
+    IntrinsicReward,
+    Normalized,
+    RewardChannels,
+    RewardLookupError,
+    SkillReward,
+    WeightedSum,
+    reward_class,
+)
+from rlinfo.rewards.lookup import plugin_rewards
 from rlinfo.run.host import keep_freed_memory, thread_count
 from rlinfo.types import Batch
 
@@ -82,12 +92,19 @@ def build_reward(cfg: Config, obs_dim: int, action_dim: int) -> IntrinsicReward 
 def reward_module(
     name: str, params: dict[str, Any], path: str, obs_dim: int, action_dim: int, known_extra: str = ""
 ) -> IntrinsicReward:
-    """``REWARDS[name](obs_dim, action_dim, **params)``; every mistake a one-line ConfigError at ``path``."""
-    if name not in REWARDS:
+    """``reward_class(name)(obs_dim, action_dim, **params)`` (built-in, import path or plugin); every mistake
+    a one-line ConfigError at ``path``."""
+    if name not in REWARDS and ":" not in name and name not in plugin_rewards():
         hint = did_you_mean(name, REWARDS)
         hint = f"; {hint}" if hint else ""
-        raise ConfigError(f"unknown {path}.name {name!r}{hint} (known: {known_extra}{', '.join(REWARDS)})")
-    cls = REWARDS[name]
+        known = ", ".join([*REWARDS, *plugin_rewards()])
+        raise ConfigError(
+            f"unknown {path}.name {name!r}{hint} (known: {known_extra}{known}; or module.path:ClassName)"
+        )
+    try:
+        cls = reward_class(name)
+    except RewardLookupError as e:
+        raise ConfigError(f"{path}.name: {e}") from None
     validate_kwargs(cls, params, f"{path}.params", reserved=("obs_dim", "action_dim"))
     try:
         return cls(obs_dim=obs_dim, action_dim=action_dim, **params)

@@ -200,8 +200,10 @@ def cmd_list() -> int:
     from rlinfo.config import preset_names
     from rlinfo.envs import list_envs
     from rlinfo.rewards import REWARDS
+    from rlinfo.rewards.lookup import plugin_rewards
 
-    print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS]))
+    plugins = [f"{name} (plugin)" for name in plugin_rewards() if name not in REWARDS]
+    print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS, *plugins]) + ", or module:Class")
     print("agents (agent.name):       sac, slim (multi-critic: one critic per reward.channels entry), ppo")
     print("environments (env.name):   " + ", ".join(list_envs()))
     print("presets:                   " + ", ".join(preset_names()))

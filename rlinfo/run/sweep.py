@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -262,9 +263,12 @@ def run_sweep(
     print(f"sweep {spec.path} -> {root}: {len(spec.trials)} trials, {len(todo)} to run")
     if todo:
         local = address in (None, "", "local")
+        # local workers import what the driver could: reward classes named module:Class in this folder
+        pythonpath = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)
         ray.init(
             address="local" if local else address,
             num_cpus=num_cpus if local else None,
+            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}} if local else None,
             include_dashboard=False,
             log_to_driver=False,
             logging_level=logging.ERROR,
