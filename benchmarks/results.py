@@ -1,0 +1,293 @@
+"""Results of the skill-discovery comparison: sweep runs -> committed CSV -> results page and figure.
+
+    python -m benchmarks.results collect runs/ant_skills      # every evaluation of every trial
+        -> docs/results/ant_skills.csv (method, env, seed, step, wall_s, metric, value, precision,
+           machine, date), merged with the rows already there (runs resumed elsewhere keep theirs)
+    python -m benchmarks.results page                          # no runs needed: CSVs only
+        -> docs/results/ant_skills.md and docs/img/ant_skills.png
+
+The page reports, per method, the value at the last evaluation every seed of that method has reached:
+the interquartile mean over seeds with its 95% stratified-bootstrap interval (rliable) from 3 seeds on,
+the seeds' mean and range below that. Wall-clock is training time summed over a run's resumed segments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path("docs/results")
+COLUMNS = ("method", "env", "seed", "step", "wall_s", "metric", "value", "precision", "machine", "date")
+METHOD_ORDER = ("metra", "lsd", "diayn", "dads", "csf", "cic")
+# (metric, column title, decimals) of the page's table
+TABLE = (
+    ("coverage_cells", "coverage (cells)", 0),
+    ("goal_near_HitSuccess3", "goals ≤ 10 away: reached (≤ 3)", 2),
+    ("goal_EndSuccess3", "goals ≤ 50 away: at the end (≤ 3)", 2),
+    ("alignment_cos", "alignment cos", 2),
+    ("upright_fraction", "upright fraction", 2),
+)
+COMMAND = "rlinfo sweep benchmarks/ant_skills.yaml && python -m benchmarks.results collect runs/ant_skills"
+
+
+# ----------------------------------------------------------------------------- collect
+def segments(run_dir: Path) -> list[list[tuple[float, int, str, float]]]:
+    """Each event file's scalars as (wall_time, step, tag, value), files in the order they were written."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    out = []
+    for path in sorted(run_dir.glob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime):
+        events = []
+        for event in EventFileLoader(str(path)).Load():
+            for v in event.summary.value:
+                value = v.simple_value if v.HasField("simple_value") else None
+                if value is None and v.HasField("tensor") and v.tensor.float_val:
+                    value = v.tensor.float_val[0]
+                if value is not None:
+                    events.append((event.wall_time, event.step, v.tag, float(value)))
+        if events:
+            out.append(events)
+    return out
+
+
+def run_rows(run_dir: Path, machine: str) -> list[dict[str, Any]]:
+    """One row per (evaluation, metric) of a run: its ``eval/*`` scalars with training wall-clock."""
+    from rlinfo.run.rundir import load_run_config
+
+    cfg = load_run_config(run_dir)
+    latest: dict[tuple[int, str], tuple[float, float, float]] = {}  # (step, metric) -> (wall_s, value, time)
+    done = 0.0
+    for events in segments(run_dir):
+        start = events[0][0]
+        for wall, step, tag, value in events:
+            if tag.startswith("eval/"):
+                latest[(step, tag[len("eval/") :])] = (done + wall - start, value, wall)
+        done += events[-1][0] - start
+    return [
+        {"method": cfg.reward.name, "env": cfg.env.name, "seed": cfg.seed, "step": step,
+         "wall_s": round(wall_s, 1), "metric": metric, "value": value, "precision": cfg.train.precision,
+         "machine": machine, "date": time.strftime("%Y-%m-%d", time.gmtime(when))}  # fmt: skip
+        for (step, metric), (wall_s, value, when) in sorted(latest.items())
+    ]
+
+
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["seed"], r["value"] = int(r["seed"]), float(r["value"])
+        if "step" in r:
+            r["step"], r["wall_s"] = int(r["step"]), float(r["wall_s"])
+    return rows
+
+
+def collect(sweep_dir: Path, out: Path) -> int:
+    from benchmarks.machine import describe
+
+    machine = describe()
+    rows = {(r["method"], r["env"], r["seed"], r["step"], r["metric"]): r for r in read_csv(out)}
+    runs = sorted(p.parent for p in sweep_dir.glob("*/config.yaml"))
+    for run in runs:
+        for r in run_rows(run, machine):
+            key = (r["method"], r["env"], r["seed"], r["step"], r["metric"])
+            if key in rows:  # a row measured before keeps its machine and date
+                r["machine"], r["date"] = rows[key]["machine"], rows[key]["date"]
+            rows[key] = r
+    ordered = sorted(rows.values(), key=lambda r: (r["env"], r["method"], r["seed"], r["step"], r["metric"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(ordered)
+    print(f"{len(runs)} runs, {len(ordered)} rows -> {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- summarise
+def by_run(rows: list[dict[str, Any]], env: str) -> dict[str, dict[int, dict[int, dict[str, float]]]]:
+    """method -> seed -> step -> {metric: value}, and each step's wall_s under the key ``wall_s``."""
+    out: dict[str, dict[int, dict[int, dict[str, float]]]] = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        if r["env"] == env:
+            point = out[r["method"]][r["seed"]].setdefault(r["step"], {})
+            point[r["metric"]] = r["value"]
+            point["wall_s"] = r["wall_s"]
+    return out
+
+
+def summary(values: list[float], reps: int = 2000) -> tuple[float, float, float, str]:
+    """(point, low, high, kind): IQM and its 95% stratified-bootstrap interval from 3 runs, else the mean
+    and the range."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) >= 3:
+        from rliable import metrics
+
+        from rlinfo.run.report import bootstrap
+
+        point, interval = bootstrap(x.reshape(-1, 1), metrics.aggregate_iqm, reps)
+        return float(point[0]), float(interval[0, 0]), float(interval[1, 0]), "IQM"
+    return float(x.mean()), float(x.min()), float(x.max()), "mean"
+
+
+def fmt(point: float, low: float, high: float, kind: str, decimals: int, n: int) -> str:
+    f = f"{{:.{decimals}f}}"
+    if n == 1:
+        return f.format(point)
+    bracket = "[{}, {}]" if kind == "IQM" else "(range {}–{})"
+    return f"{f.format(point)} {bracket.format(f.format(low), f.format(high))}"
+
+
+def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tuple[list[str], dict[str, Any]]:
+    """The page's Markdown table and, per method, the step compared and the coverage point estimate."""
+    head = ["method", "seeds", "env steps", "wall-clock (h)", *[t for _, t, _ in TABLE]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    compared: dict[str, Any] = {}
+    for method in sorted(runs, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)):
+        seeds = runs[method]
+        step = min(max(steps) for steps in seeds.values())  # the last evaluation every seed reached
+        points = [seeds[s][step] for s in sorted(seeds) if step in seeds[s]]
+        hours = np.mean([p["wall_s"] for p in points]) / 3600
+        cells = [method, str(len(points)), f"{step:,}", f"{hours:.1f}"]
+        for metric, _, decimals in TABLE:
+            values = [p[metric] for p in points if metric in p]
+            cells.append(fmt(*summary(values), decimals, len(values)) if values else "—")
+        compared[method] = {"step": step, "coverage": summary([p["coverage_cells"] for p in points])[0],
+                            "seeds": len(points)}  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    rand = [r for r in random_rows if r["env"] == env]
+    if rand:
+        cells = ["random actions", str(len({r["seed"] for r in rand})), "—", "—"]
+        for metric, _, decimals in TABLE:
+            values = [r["value"] for r in rand if r["metric"] == metric]
+            cells.append(fmt(*summary(values), decimals, len(values)) if values else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines, compared
+
+
+def curve(seeds: dict[int, dict[int, dict[str, float]]], metric: str, x: str) -> tuple[np.ndarray, ...]:
+    """Per evaluation step reached by every seed: x (steps, or mean wall-clock hours), mean, min, max."""
+    steps = sorted(set.intersection(*[set(s) for s in seeds.values()]))
+    steps = [t for t in steps if all(metric in seeds[s][t] for s in seeds)]
+    v = np.array([[seeds[s][t][metric] for s in seeds] for t in steps]).reshape(len(steps), -1)
+    xs = np.array(steps, dtype=float) if x == "step" else np.array(
+        [np.mean([seeds[s][t]["wall_s"] for s in seeds]) / 3600 for t in steps])  # fmt: skip
+    return xs, v.mean(1) if len(v) else v, v.min(1) if len(v) else v, v.max(1) if len(v) else v
+
+
+def figure(runs: dict, random_rows: list[dict[str, Any]], env: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rlinfo.files import save_figure
+
+    panels = [("coverage_cells", "step", "coverage (1×1 cells)"),
+              ("coverage_cells", "wall", "coverage (1×1 cells)"),
+              ("upright_fraction", "step", "upright fraction (tilt ≤ 60°)"),
+              ("goal_near_HitSuccess3", "step", "goals ≤ 10 away reached (fraction)")]  # fmt: skip
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    for ax, (metric, x, label) in zip(axes, panels, strict=True):
+        for method in sorted(runs, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 99):
+            xs, mean, low, high = curve(runs[method], metric, x)
+            if len(xs):
+                n, xs = len(runs[method]), xs / (1e6 if x == "step" else 1)
+                (line,) = ax.plot(xs, mean, label=f"{method} ({n} seed{'s' * (n > 1)})")
+                ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.15)
+        rand = [r["value"] for r in random_rows if r["env"] == env and r["metric"] == metric]
+        if rand:
+            ax.axhline(np.mean(rand), color="k", ls="--", lw=1, label="random actions")
+        ax.set_xlabel("env steps (millions)" if x == "step" else "training wall-clock (hours, 2-core CPU)")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Skill discovery on {env}: mean over seeds, band = min–max over seeds")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=100)
+
+
+def ordering(compared: dict[str, Any]) -> str:
+    ranked = sorted(compared.items(), key=lambda kv: -kv[1]["coverage"])
+    return " > ".join(f"{m} ({c['coverage']:.0f})" for m, c in ranked)
+
+
+def page(name: str = "ant_skills", env: str = "ant") -> int:
+    rows = read_csv(RESULTS / f"{name}.csv")
+    random_rows = read_csv(RESULTS / "random_baseline.csv")
+    runs = by_run(rows, env)
+    lines, compared = method_table(runs, random_rows, env)
+    img = Path("docs/img") / f"{name}.png"
+    figure(runs, random_rows, env, img)
+    machines = sorted({r["machine"] for r in rows})
+    dates = sorted({r["date"] for r in rows})
+    precisions = sorted({r["precision"] for r in rows})
+    steps = {m: c["step"] for m, c in compared.items()}
+    text = [
+        f"# Skill discovery on {env}: the METRA paper's comparison",
+        "",
+        "<!-- generated by `python -m benchmarks.results page` from docs/results/ant_skills.csv and "
+        "docs/results/random_baseline.csv; do not edit by hand -->",
+        "",
+        "**What it measures.** Each method's presets mirror the METRA paper's commands "
+        "(docs/algorithms.md, the comparison presets); every evaluation runs 48 deterministic 200-step "
+        "rollouts and reports the 1×1 cells they visit (coverage), how often zero-shot goal skills reach "
+        "goals (methods with a goal skill), how well final displacements follow the skills (alignment), "
+        "and the fraction of steps the torso stays within 60° of vertical (upright: walking, not tumbling).",
+        "",
+        f"**How to reproduce.** `{COMMAND}`, then `python -m benchmarks.random_baseline` and "
+        "`python -m benchmarks.results page`. Budget: 1M env steps per run, an evaluation every 64k; "
+        f"precision {', '.join(precisions)} (hidden-layer matmuls in the updates); two trials at once, one "
+        "torch thread each.",
+        f"Machine: {'; '.join(machines)}. Dates: {(dates or ['—'])[0]} to {(dates or ['—'])[-1]}.",
+        "",
+        "**Current result** (at the last evaluation every seed of a method has reached; IQM [95% "
+        "stratified-bootstrap interval] from 3 seeds, mean (range) from 2, the value from 1):",
+        "",
+        *lines,
+        "",
+        f"![{env} curves](../img/{name}.png)",
+        "",
+        f"**What it means.** Ordering by coverage at the compared steps: {ordering(compared)}. "
+        + ("Methods are compared at different steps " + ", ".join(f"{m} {s:,}" for m, s in steps.items())
+           + "; the runs continue to 1M. " if len(set(steps.values())) > 1 else "")
+        + "Random actions give the floor: a method below it has not learned to move its body on purpose; "
+        "an upright fraction below random's means the skills tumble.",
+        "",
+        "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
+        "numbers with fewer than 3 seeds carry no interval.",
+    ]
+    out = RESULTS / f"{name}.md"
+    from rlinfo.files import write_text
+
+    write_text(out, "\n".join(text) + "\n")
+    print("\n".join(lines))
+    print(f"wrote {out} and {img}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect", help="sweep runs -> docs/results/<name>.csv")
+    c.add_argument("sweep_dir", type=Path)
+    c.add_argument("--out", type=Path, default=RESULTS / "ant_skills.csv")
+    p = sub.add_parser("page", help="CSV -> docs/results/<name>.md and docs/img/<name>.png")
+    p.add_argument("--name", default="ant_skills")
+    p.add_argument("--env", default="ant")
+    args = parser.parse_args(argv)
+    if args.command == "collect":
+        return collect(args.sweep_dir, args.out)
+    return page(args.name, args.env)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

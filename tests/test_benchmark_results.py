@@ -1,0 +1,59 @@
+"""The results pipeline: sweep runs -> CSV rows (every evaluation), CSV -> page (committed = generated),
+and the random-action baseline reproduced by the evaluation code at its fixed seed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks import random_baseline, results
+from rlinfo.run.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_collect_records_every_evaluation_of_every_run(tmp_path):
+    sweep = tmp_path / "sweep"
+    for seed in (0, 1):
+        args = ["metra_maze", "total_steps=1200", "train.eval_every=400", "train.learning_starts=200",
+                "env.num_envs=4", "eval.num_rollouts=4", "train.progress=false", f"seed={seed}",
+                f"run_root={sweep}", f"run_name=s{seed}"]  # fmt: skip
+        assert main(["train", *args]) == 0
+    out = tmp_path / "rows.csv"
+    assert results.collect(sweep, out) == 0
+    rows = results.read_csv(out)
+    assert {r["seed"] for r in rows} == {0, 1}
+    for seed in (0, 1):
+        cov = {r["step"]: r["value"] for r in rows if r["seed"] == seed and r["metric"] == "coverage"}
+        assert sorted(cov) == [400, 800, 1200]  # the periodic evaluations and the final one
+        final = json.loads((sweep / f"s{seed}" / "eval.json").read_text())
+        assert cov[1200] == pytest.approx(final["coverage"])
+        walls = [r["wall_s"] for r in rows if r["seed"] == seed and r["metric"] == "coverage"]
+        assert walls == sorted(walls) and walls[0] >= 0
+    assert results.collect(sweep, out) == 0  # idempotent: the same rows again
+    assert len(results.read_csv(out)) == len(rows)
+
+
+def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
+    pytest.importorskip("rliable")
+    (tmp_path / "docs" / "results").mkdir(parents=True)
+    (tmp_path / "docs" / "img").mkdir()
+    for name in ("ant_skills.csv", "random_baseline.csv"):
+        shutil.copy(ROOT / "docs" / "results" / name, tmp_path / "docs" / "results" / name)
+    monkeypatch.chdir(tmp_path)
+    assert results.page() == 0
+    generated = (tmp_path / "docs" / "results" / "ant_skills.md").read_text()
+    assert generated == (ROOT / "docs" / "results" / "ant_skills.md").read_text()
+    assert (tmp_path / "docs" / "img" / "ant_skills.png").stat().st_size > 10_000
+
+
+def test_random_baseline_reproduces_its_committed_rows():
+    with (ROOT / "docs" / "results" / "random_baseline.csv").open() as f:
+        committed = {(r["env"], int(r["seed"]), r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
+    measured = random_baseline.measure("half_cheetah", 0)
+    for metric, value in measured.items():
+        assert value == pytest.approx(committed[("half_cheetah", 0, metric)], rel=1e-9)
