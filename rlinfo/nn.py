@@ -139,3 +139,12 @@ def ensemble_mlp(
         d = hidden_dim
     layers.append(EnsembleLinear(ensemble_size, d, out_dim))
     return MLP(*layers)
+
+
+def spectral_mlp(in_dim: int, out_dim: int, hidden_dim: int, num_layers: int) -> nn.Sequential:
+    """``mlp`` with spectral normalisation on every ``nn.Linear``: a 1-Lipschitz network."""
+    net = mlp(in_dim, out_dim, hidden_dim, num_layers)
+    for i, layer in enumerate(net):
+        if isinstance(layer, nn.Linear):
+            net[i] = torch.nn.utils.parametrizations.spectral_norm(layer)
+    return net

@@ -106,16 +106,20 @@ def comparison_tables() -> list[tuple[list[str], list[list[str]]]]:
 
 
 def resolved(cfg, key: str):
-    """A config value by dotted key; an unset ``reward.params`` key gives the reward class's default."""
+    """A config value by dotted key; an unset ``reward.params`` / ``agent.params`` key gives the default of
+    the reward class's / the SAC agent's constructor."""
     import inspect
 
     from omegaconf import OmegaConf
 
     node = OmegaConf.structured(cfg)
     value = OmegaConf.select(node, key, default="<unset>")
-    if value == "<unset>" and key.startswith("reward.params."):
-        param = inspect.signature(REWARDS[cfg.reward.name].__init__).parameters.get(key.split(".")[-1])
-        assert param is not None, f"{cfg.reward.name} has no parameter {key}"
+    if value == "<unset>" and key.startswith(("reward.params.", "agent.params.")):
+        from rlinfo.agents import SAC
+
+        cls = REWARDS[cfg.reward.name] if key.startswith("reward.") else SAC
+        param = inspect.signature(cls.__init__).parameters.get(key.split(".")[-1])
+        assert param is not None, f"{cls.__name__} has no parameter {key}"
         value = param.default
     return value
 
@@ -127,6 +131,7 @@ def test_comparison_presets_mirror_the_reference():
     assert [t[0] for t in tables] == [
         ["metra_ant", "lsd_ant", "diayn_ant", "dads_ant"],
         ["metra_half_cheetah", "lsd_half_cheetah", "diayn_half_cheetah", "dads_half_cheetah"],
+        ["csf_ant", "cic_ant"],
     ]
     checked = 0
     for presets, rows in tables:
@@ -140,7 +145,7 @@ def test_comparison_presets_mirror_the_reference():
                 got = resolved(configs[preset], key)
                 assert got == expected, f"{preset}: {key} = {got!r}, reference ({flag}) gives {expected!r}"
                 checked += 1
-    assert checked > 150
+    assert checked > 200
 
 
 def test_fidelity_check_catches_a_changed_value(monkeypatch):

@@ -256,6 +256,29 @@ def test_cic_rewards_are_knn_entropy_of_the_next_state_or_transition_embedding()
     np.testing.assert_allclose(m.reward(batch).numpy(), _knn_reward_hand(trans, 2), rtol=1e-5)
 
 
+def test_cic_cross_reward_as_the_csf_reference_computes_it():
+    """knn_cross: distances from g(s_i) to every g(s′_j), j = i included; scaled by the running variance
+    of all those distances, clipped, averaged over k, r = log(1 + ·)."""
+    m = CIC(obs_dim=2, action_dim=1, skill_dim=2, hidden_dim=8, knn_k=2, reward="knn_cross")
+    m.state_net = nn.Identity()
+    obs = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    nxt = np.array([[0.2, 0.0], [3.0, 0.0], [5.0, 6.0]])
+    batch = skill_batch(obs, nxt, np.zeros((3, 2)))
+    d = np.linalg.norm(obs[:, None] - nxt[None], axis=-1)  # [i, j], the diagonal counts
+    nearest = np.sort(d, axis=1)[:, :2]  # rows: (0.2, 3), (0.8, 2), (1, 6.08)
+    np.testing.assert_allclose(m.reward(batch).numpy(), np.log(1 + nearest.mean(1)), rtol=1e-5)
+    m = CIC(obs_dim=2, action_dim=1, skill_dim=2, hidden_dim=8, knn_k=2, reward="knn_cross", knn_rms=True,
+            knn_rms_stat="variance", knn_clip=0.1, skill_dist="gaussian", skill_spectral_norm=True)  # fmt: skip
+    m.state_net = nn.Identity()
+    m.update(batch)  # folds the 6 distances into the running mean / variance (count starts at 1e-4)
+    eps, var = 1e-4, nearest.var()
+    folded = (1.0 * eps + var * 6 + nearest.mean() ** 2 * eps * 6 / (eps + 6)) / (eps + 6)
+    expected = np.log(1 + np.maximum(nearest / folded - 0.1, 0).mean(1))
+    np.testing.assert_allclose(m.reward(batch).numpy(), expected, rtol=1e-4)
+    assert m.skill_space.dist == "gaussian"
+    assert any("parametrizations" in name for name, _ in m.skill_net.named_modules())
+
+
 def test_cic_loss_of_module_is_cpc_of_query_and_key():
     torch.manual_seed(0)
     m = CIC(obs_dim=3, action_dim=1, skill_dim=4, hidden_dim=16, subtract_positive=True)

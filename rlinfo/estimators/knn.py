@@ -169,6 +169,17 @@ class _Normalizer(Protocol):
     def update(self, x: Tensor) -> None: ...
 
 
+def knn_cross_distances(x: Tensor, y: Tensor, k: int, chunk_size: int = 512) -> Tensor:
+    """Distances from each row of x ``[N, d]`` to its k nearest rows of y ``[M, d]``, ``[N, k]``, ascending
+    (row i of y counts like any other: x and y are different points, e.g. φ(s) and φ(s′))."""
+    x, y = _as_2d(x, "x"), _as_2d(y, "y")
+    if not 1 <= k <= y.shape[0]:
+        raise ValueError(f"need 1 <= k <= M; got k={k}, M={y.shape[0]}")
+    out = [torch.cdist(x[s : s + chunk_size], y).topk(k, dim=1, largest=False).values.sort(dim=1).values
+           for s in range(0, x.shape[0], chunk_size)]  # fmt: skip
+    return torch.cat(out, dim=0)
+
+
 def particle_entropy_reward(
     x: Tensor,
     k: int = 12,
@@ -178,6 +189,8 @@ def particle_entropy_reward(
     clip: float = 0.0,
     include_self: bool = False,
     chunk_size: int = 512,
+    y: Tensor | None = None,
+    scale: str = "mean",
 ) -> Tensor:
     """Particle-based entropy reward of APT (Liu & Abbeel 2021) and CIC (Laskin et al. 2022), ``[B]``.
 
@@ -194,14 +207,22 @@ def particle_entropy_reward(
 
     ``include_self=True`` reproduces the URLB reference code exactly: its top-k includes the point itself
     at distance 0, i.e. the mean runs over the point and its k - 1 nearest neighbours.
+
+    ``y`` [M, d]: neighbours are searched among the rows of y instead (:func:`knn_cross_distances`; the
+    CSF reference's CIC measures φ(s_i) against every φ(s′_j) of the batch). ``scale="variance"`` divides
+    by the normalizer's running variance ``var`` (e.g. ``RunningMeanStd``), as the URLB and CSF reference
+    codes do with their RMS, instead of its running mean.
     """
-    dists = knn_distances(x, k, include_self=include_self, chunk_size=chunk_size)
+    if y is None:
+        dists = knn_distances(x, k, include_self=include_self, chunk_size=chunk_size)
+    else:
+        dists = knn_cross_distances(x, y, k, chunk_size=chunk_size)
     if normalizer is not None:
         if update_normalizer:
             normalizer.update(dists)
-        m = normalizer.mean.to(dists.dtype)
+        m = getattr(normalizer, "var" if scale == "variance" else "mean").to(dists.dtype)
         if not update_normalizer and getattr(normalizer, "count", 1.0) < 1:
-            m = dists.mean()  # nothing folded in yet: the mean the first update would set, not 0
+            m = dists.var() if scale == "variance" else dists.mean()  # the value the first update would set
         dists = dists / m.clamp_min(1e-8)
     if clip:
         dists = (dists - clip).clamp_min(0.0)

@@ -17,11 +17,16 @@ batch, k = 16 (``rlinfo.estimators.particle_entropy_reward``):
 
 with e = g(s') (``reward="knn"``, default: what the reference code computes; its CPC reward is
 never used) or e = k(s, s'), the transition embedding (``reward="knn_transition"``: the paper's
-entropy over transitions). Further reference-code options of the estimator: ``knn_rms`` (divide the
-distances by a running mean, updated in :meth:`update`; the reference divides by a running variance),
-``knn_clip`` (reference 5e-4) and ``include_self`` (the reference's top-k includes the point itself).
+entropy over transitions), or (``reward="knn_cross"``, the CIC baseline of the CSF reference code,
+Princeton-RL/contrastive-successor-features ``iod/cic.py``) the distances from g(s_i) to the k nearest
+of all g(s'_j) in the batch, j = i included. Further reference-code options of the estimator:
+``knn_rms`` (divide the distances by a running statistic of all of them, updated in :meth:`update`:
+``knn_rms_stat="mean"``, or ``"variance"``, what both reference codes' RMS divides by), ``knn_clip``
+(reference 5e-4) and ``include_self`` (the URLB reference's top-k includes the point itself).
 
-Skills: z ~ U[0, 1]^64 (``ContinuousSkills(64, "box")``); fine-tuning in the paper fixes z = 0.5·𝟙.
+Skills: z ~ U[0, 1]^64 (``skill_dist="box"``, the paper); fine-tuning in the paper fixes z = 0.5·𝟙. The
+CSF reference's CIC draws z ~ N(0, I_64) once per trajectory (``skill_dist="gaussian"``) and spectrally
+normalises the skill projection p (``skill_spectral_norm=True``).
 Networks (reference): g, h, p are MLPs with two hidden layers of 1024 units, all outputs of dim 64.
 The reward depends on the whole batch and does not depend on z. Termination is ignored.
 """
@@ -35,13 +40,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlinfo.estimators.knn import particle_entropy_reward
-from rlinfo.nn import adam, mlp
+from rlinfo.nn import adam, mlp, spectral_mlp
 from rlinfo.rewards.base import SkillReward, check_float, check_int, check_net_args
-from rlinfo.running_stats import RunningMean
+from rlinfo.running_stats import RunningMean, RunningMeanStd
 from rlinfo.skills import ContinuousSkills
 from rlinfo.types import Batch
 
-REWARD_KINDS = ("knn", "knn_transition")
+REWARD_KINDS = ("knn", "knn_transition", "knn_cross")
+RMS_STATS = ("mean", "variance")
 
 
 def cpc_loss(query: Tensor, key: Tensor, temperature: float, subtract_positive: bool = False) -> Tensor:
@@ -75,6 +81,9 @@ class CIC(SkillReward):
         knn_rms: bool = False,
         knn_clip: float = 0.0,
         include_self: bool = False,
+        knn_rms_stat: str = "mean",
+        skill_dist: str = "box",
+        skill_spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         check_net_args("CIC", obs_dim, action_dim, hidden_dim, num_layers, lr)
@@ -84,15 +93,18 @@ class CIC(SkillReward):
         check_float("CIC", "knn_clip", knn_clip, positive=False)
         if reward not in REWARD_KINDS:
             raise ValueError(f"CIC: reward must be one of {', '.join(REWARD_KINDS)}, got {reward!r}")
+        if knn_rms_stat not in RMS_STATS:
+            raise ValueError(f"CIC: knn_rms_stat must be one of {', '.join(RMS_STATS)}, got {knn_rms_stat!r}")
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.temperature, self.subtract_positive = float(temperature), subtract_positive
         self.reward_kind, self.knn_k, self.knn_rms = reward, knn_k, knn_rms
-        self.knn_clip, self.include_self = float(knn_clip), include_self
-        self.skill_space = ContinuousSkills(skill_dim, "box")
+        self.knn_clip, self.include_self, self.knn_rms_stat = float(knn_clip), include_self, knn_rms_stat
+        self.skill_space = ContinuousSkills(skill_dim, skill_dist)
         self.state_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)  # g
         self.pred_net = mlp(2 * skill_dim, skill_dim, hidden_dim, num_layers)  # h: key
-        self.skill_net = mlp(skill_dim, skill_dim, hidden_dim, num_layers)  # p: query
-        self.rms = RunningMean()
+        skill_mlp = spectral_mlp if skill_spectral_norm else mlp
+        self.skill_net = skill_mlp(skill_dim, skill_dim, hidden_dim, num_layers)  # p: query
+        self.rms = RunningMeanStd() if knn_rms_stat == "variance" else RunningMean()
         self.optimizers["cic"] = adam(self.parameters(), lr)
 
     def key(self, obs: Tensor, next_obs: Tensor) -> Tensor:
@@ -113,21 +125,25 @@ class CIC(SkillReward):
         return loss, accuracy
 
     def embedding(self, batch: Batch) -> Tensor:
-        """The embedding whose entropy is rewarded: g(s') (``knn``) or k(s, s') (``knn_transition``)."""
-        if self.reward_kind == "knn":
+        """The embedding whose entropy is rewarded: g(s') (``knn``, and the targets of ``knn_cross``) or
+        k(s, s') (``knn_transition``)."""
+        if self.reward_kind in ("knn", "knn_cross"):
             return self.state_net(batch.next_obs.float())
         return self.key(batch.obs, batch.next_obs)
 
     def _reward(self, batch: Batch, update_rms: bool) -> Tensor:
-        if len(batch) <= self.knn_k - int(self.include_self):
+        if len(batch) <= self.knn_k - int(self.include_self or self.reward_kind == "knn_cross"):
             raise ValueError(f"CIC: batch of {len(batch)} is too small for knn_k={self.knn_k} neighbours")
+        cross = self.reward_kind == "knn_cross"
         return particle_entropy_reward(
-            self.embedding(batch),
+            self.state_net(batch.obs.float()) if cross else self.embedding(batch),
             k=self.knn_k,
             normalizer=self.rms if self.knn_rms else None,
             update_normalizer=update_rms,
             clip=self.knn_clip,
             include_self=self.include_self,
+            y=self.embedding(batch) if cross else None,
+            scale=self.knn_rms_stat,
         )
 
     def reward(self, batch: Batch) -> Tensor:

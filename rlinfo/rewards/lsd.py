@@ -22,22 +22,12 @@ as the CSF reference's evaluation (E‖z‖ = √(π/2) for 2-D Gaussian skills;
 
 from __future__ import annotations
 
-from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch import Tensor
 
-from rlinfo.nn import adam, mlp
+from rlinfo.nn import adam, spectral_mlp
 from rlinfo.rewards.base import check_net_args
 from rlinfo.rewards.wdm import WDMSkillReward, phi_stats, wdm_skills
 from rlinfo.types import Batch
-
-
-def spectral_mlp(in_dim: int, out_dim: int, hidden_dim: int, num_layers: int) -> nn.Sequential:
-    """``mlp`` with spectral normalisation on every ``nn.Linear``: a 1-Lipschitz network."""
-    net = mlp(in_dim, out_dim, hidden_dim, num_layers)
-    for i, layer in enumerate(net):
-        if isinstance(layer, nn.Linear):
-            net[i] = spectral_norm(layer)
-    return net
 
 
 class LSD(WDMSkillReward):
