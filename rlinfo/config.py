@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -176,14 +177,29 @@ def _read_part(name: str, where: str) -> dict[str, Any]:
     return data
 
 
+MAX_YAML_DEPTH = 32
+
+
 def _parse_yaml(text: str, where: str) -> dict[str, Any]:
     """``yaml.safe_load`` of a config text; one-line errors naming ``where``.
 
     Anchors and aliases are refused before anything is built: a few hundred bytes of nested aliases
-    would otherwise expand to billions of nodes (a "YAML bomb").
+    would otherwise expand to billions of nodes (a "YAML bomb"). So is nesting deeper than
+    ``MAX_YAML_DEPTH``, at the first level past it (a config is a few levels deep; thousands of levels
+    would cost minutes of parsing and overflow the recursion limit).
     """
+    depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise ConfigError(
+                        f"{where} nests deeper than {MAX_YAML_DEPTH} levels at line "
+                        f"{event.start_mark.line + 1}: not an rlinfo config"
+                    )
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 mark = event.start_mark
                 raise ConfigError(
@@ -365,8 +381,13 @@ def check_values(cfg: Config) -> None:
         "env.num_envs": (cfg.env.num_envs, 4096),
         "agent.hidden_dim": (cfg.agent.hidden_dim, 16384),
         "agent.num_layers": (cfg.agent.num_layers, 64),
-        "agent.batch_size": (cfg.agent.batch_size, 1_000_000),
+        "agent.batch_size": (cfg.agent.batch_size, 65_536),
         "train.buffer_size": (cfg.train.buffer_size, 1_000_000_000),
+        "train.n_step": (cfg.train.n_step, 1_000),
+        "eval.max_steps": (cfg.eval.max_steps, 100_000),
+        "train.threads": (cfg.train.threads, 1_024),
+        "train.rollout_steps": (cfg.train.rollout_steps, 1_000_000),
+        "train.grad_steps": (cfg.train.grad_steps, 1_000_000),
     }
     for key, (value, limit) in limits.items():
         if value > limit:
@@ -374,6 +395,18 @@ def check_values(cfg: Config) -> None:
     for key, value in {"agent.lr": cfg.agent.lr, "agent.alpha_init": cfg.agent.alpha_init}.items():
         if not value > 0:
             raise ConfigError(f"{key} must be > 0, got {value}")
+    floats = {
+        "agent.lr": cfg.agent.lr,
+        "agent.alpha_init": cfg.agent.alpha_init,
+        "agent.gamma": cfg.agent.gamma,
+        "agent.tau": cfg.agent.tau,
+        "agent.target_entropy_scale": cfg.agent.target_entropy_scale,
+        "reward.intrinsic_weight": cfg.reward.intrinsic_weight,
+        "reward.extrinsic_weight": cfg.reward.extrinsic_weight,
+    }
+    for key, value in floats.items():
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}")
     if cfg.train.n_step > 1 and (cfg.reward.extrinsic_weight or cfg.agent.name == "ppo"):
         raise ConfigError("train.n_step > 1 supports intrinsic rewards with SAC agents only")
     if cfg.train.n_step > 1 and (step := per_step_reward(cfg.reward)):

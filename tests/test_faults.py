@@ -246,3 +246,38 @@ def finished_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
     run_dir = train(root, "z", "total_steps=600")
     return run_dir, (run_dir / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (["train.n_step=1000000"], "train.n_step=1000000 is above the limit"),
+        (["agent.batch_size=1000000"], "agent.batch_size=1000000 is above the limit"),
+        (["eval.max_steps=1000000000"], "eval.max_steps=1000000000 is above the limit"),
+        (["train.threads=100000"], "train.threads=100000 is above the limit"),
+        (["agent.hidden_dim=16384", "agent.num_layers=64"], "GiB (agent.hidden_dim × agent.num_layers)"),
+        (["agent.lr=inf"], "agent.lr must be a finite number"),
+        (["agent.gamma=nan"], "agent.gamma must be a finite number"),
+    ],
+)
+def test_unbounded_inputs_are_refused_before_the_run_directory_exists(tmp_path, capsys, overrides, words):
+    assert main(["train", *overrides, f"run_root={tmp_path}", "run_name=r"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and "\n" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_deeply_nested_yaml_is_refused_at_its_first_levels(tmp_path, capsys):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n")  # 100 KB, 50,000 levels
+    assert main(["train", str(deep), f"run_root={tmp_path}", "run_name=r"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nests deeper than 32 levels at line 1" in err and "\n" not in err
+    run = tmp_path / "run"
+    tiny = ["total_steps=300", "train.learning_starts=100", "env.num_envs=4", "eval.num_rollouts=2"]
+    tiny += ["train.progress=false", f"run_root={tmp_path}", "run_name=run"]
+    assert main(["train", "metra_maze", *tiny]) == 0
+    (run / "config.yaml").write_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n")  # a planted config
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 2
+    assert "nests deeper than 32 levels" in capsys.readouterr().err

@@ -267,8 +267,9 @@ def test_cic_cross_reward_as_the_csf_reference_computes_it():
     d = np.linalg.norm(obs[:, None] - nxt[None], axis=-1)  # [i, j], the diagonal counts
     nearest = np.sort(d, axis=1)[:, :2]  # rows: (0.2, 3), (0.8, 2), (1, 6.08)
     np.testing.assert_allclose(m.reward(batch).numpy(), np.log(1 + nearest.mean(1)), rtol=1e-5)
-    m = CIC(obs_dim=2, action_dim=1, skill_dim=2, hidden_dim=8, knn_k=2, reward="knn_cross", knn_rms=True,
-            knn_rms_stat="variance", knn_clip=0.1, skill_dist="gaussian", skill_spectral_norm=True)  # fmt: skip
+    csf_reference = {"knn_rms": True, "knn_rms_stat": "variance", "knn_clip": 0.1, "skill_dist": "gaussian",
+                     "skill_spectral_norm": True}  # fmt: skip
+    m = CIC(obs_dim=2, action_dim=1, skill_dim=2, hidden_dim=8, knn_k=2, reward="knn_cross", **csf_reference)
     m.state_net = nn.Identity()
     m.update(batch)  # folds the 6 distances into the running mean / variance (count starts at 1e-4)
     eps, var = 1e-4, nearest.var()

@@ -37,7 +37,7 @@ from rlinfo.rewards import (
     reward_class,
 )
 from rlinfo.rewards.lookup import plugin_rewards
-from rlinfo.run.host import keep_freed_memory, thread_count
+from rlinfo.run.host import check_network_memory, keep_freed_memory, thread_count
 from rlinfo.types import Batch
 
 AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: on-policy (rlinfo/run/onpolicy.py)
@@ -259,6 +259,7 @@ def check_renders(env_name: str) -> None:
 
 def build(cfg: Config) -> Parts:
     """Build and check every part of the run ``cfg`` describes (one-line errors; nothing is written)."""
+    check_network_memory(cfg)
     torch.set_num_threads(thread_count(cfg))
     keep_freed_memory()
     device = resolve_device(cfg.device)

@@ -46,6 +46,7 @@ from rlinfo.nn import compute_dtype
 from rlinfo.run.build import Parts
 from rlinfo.run.collect import Collector, Step
 from rlinfo.run.graphs import GraphedStep, make_capturable
+from rlinfo.run.host import available_memory
 from rlinfo.types import Batch
 
 ACT_SEED_OFFSET = 2  # the action noise's generator is seeded cfg.seed + 2 (skills: + 1)
@@ -272,15 +273,3 @@ def check_buffer_memory(capacity: int, obs_dim: int, action_dim: int, skill_dim:
             f"train.buffer_size={capacity} needs {need / 2**30:.1f} GiB ({row_bytes} bytes per transition), "
             f"more than the {available / 2**30:.1f} GiB of memory available"
         )
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to new allocations (Linux ``MemAvailable``; None elsewhere)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
