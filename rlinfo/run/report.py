@@ -13,7 +13,7 @@ seeds with its 95% band) and ``intervals.png`` (the IQM intervals).
 from __future__ import annotations
 
 import csv
-import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,19 +78,28 @@ def find_runs(dirs: list[str | Path]) -> list[Path]:
 
 def load_runs(paths: list[Path], metric: str) -> tuple[list[Run], list[str]]:
     """Finished runs with ``metric`` in eval.json, and one note for each run left out."""
-    from rlinfo.run.rundir import load_run_config
-    from rlinfo.run.sweep import eval_steps
+    from rlinfo.run.rundir import is_number, load_run_config, read_eval
 
     runs, notes = [], []
     for path in paths:
-        cfg = load_run_config(path)
-        steps = eval_steps(path)
+        try:  # every run on its own: one broken directory is named and left out, never fatal
+            cfg = load_run_config(path)
+            result = read_eval(path) if (path / "eval.json").exists() else None
+        except RlinfoError as e:
+            notes.append(f"skipped {path}: {e}")
+            print(f"rlinfo: warning: skipped {path}: {e}", file=sys.stderr)
+            continue
+        steps = int(result["steps"]) if result is not None else -1
         if steps < cfg.total_steps:
             notes.append(f"{path}: unfinished ({'no eval.json' if steps < 0 else f'{steps} steps'})")
             continue
-        result = json.loads((path / "eval.json").read_text())
-        if not isinstance(result.get(metric), (int, float)):
+        if metric not in result:
             notes.append(f"{path}: no '{metric}' in eval.json (has {', '.join(sorted(result))})")
+            continue
+        if not is_number(result[metric]):
+            value = result[metric]
+            notes.append(f"skipped {path}: '{metric}' in eval.json is {value!r}, not a finite number")
+            print(f"rlinfo: warning: {notes[-1]}", file=sys.stderr)
             continue
         method = cfg.agent.name if cfg.reward.channels or cfg.reward.name == "none" else cfg.reward.name
         runs.append(Run(path, method, cfg.env.name, cfg.seed, flat(to_dict(cfg)), result))

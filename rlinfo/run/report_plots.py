@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,13 +25,21 @@ def read_curves(runs: list[Run], tag: str | None) -> tuple[str, dict[Path, Curve
 
     curves: dict[Path, dict[str, Curve]] = {}
     for run in runs:
-        acc = EventAccumulator(str(run.path), size_guidance={"scalars": 0})
-        acc.Reload()
-        tags = acc.Tags().get("scalars", [])
+        try:  # a truncated or foreign events file: that run's curve is left out, in one line
+            acc = EventAccumulator(str(run.path), size_guidance={"scalars": 0})
+            acc.Reload()
+            tags = acc.Tags().get("scalars", [])
+        except Exception as e:
+            print(f"rlinfo: warning: no curves from {run.path}: {str(e).splitlines()[0] if str(e) else e!r}",
+                  file=sys.stderr)  # fmt: skip
+            continue
         curves[run.path] = {}
         for t in tags:
             events = acc.Scalars(t)
-            curves[run.path][t] = (np.array([e.step for e in events]), np.array([e.value for e in events]))
+            steps = np.array([e.step for e in events])
+            values = np.array([e.value for e in events], dtype=np.float64)
+            keep = np.isfinite(values)  # a NaN point never reaches a band or an IQM
+            curves[run.path][t] = (steps[keep], values[keep])
     if tag is None:
         tag = next((t for t in CURVE_TAGS if all(t in c for c in curves.values())), "")
     return tag, {p: c[tag] for p, c in curves.items() if tag in c and len(c[tag][0])}

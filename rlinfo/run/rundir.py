@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import time
 from pathlib import Path
+from typing import Any
 
 from rlinfo.config import Config, load_config, to_yaml
 from rlinfo.errors import CheckpointError, RlinfoError
@@ -54,3 +57,27 @@ def load_run_config(run_dir: str | Path) -> Config:
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not an rlinfo run directory (missing config.yaml)")
     return load_config(path)
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float that is not a bool (JSON's ``true`` is not 1.0 here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def read_eval(run_dir: str | Path) -> dict[str, Any]:
+    """A run's ``eval.json``; one :class:`RlinfoError` line naming the file if it is missing, malformed,
+    or its ``steps`` is not a finite whole number."""
+    path = Path(run_dir) / "eval.json"
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RlinfoError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise RlinfoError(f"{path}: unreadable ({reason})") from None
+    if not isinstance(result, dict):
+        raise RlinfoError(f"{path}: expected a JSON object, got {type(result).__name__}")
+    steps = result.get("steps")
+    if not is_number(steps) or steps != int(steps):
+        raise RlinfoError(f"{path}: 'steps' must be a finite whole number, got {steps!r}")
+    return result

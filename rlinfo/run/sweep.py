@@ -30,6 +30,7 @@ from typing import Any
 from rlinfo.config import to_dict
 from rlinfo.errors import RlinfoError
 from rlinfo.files import open_append, refuse_links, write_json
+from rlinfo.run.rundir import is_number, read_eval
 from rlinfo.run.sweep_spec import Spec, Trial, read_spec
 
 STATUS = "sweep.json"
@@ -42,17 +43,18 @@ LOCK_WAIT_S = 120.0  # a trial of a killed sweep may take a moment to die and re
 
 
 def eval_steps(run_dir: Path) -> int:
-    """The ``steps`` of a run's ``eval.json``, or -1 when there is none (or it is unreadable)."""
+    """The ``steps`` of a run's ``eval.json``, or -1 when there is none (or it is malformed)."""
     try:
-        return int(json.loads((run_dir / "eval.json").read_text())["steps"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(read_eval(run_dir)["steps"])
+    except RlinfoError:
         return -1
 
 
 def checkpoint_step(run_dir: Path) -> int:
     """The step of the run's latest checkpoint (``checkpoints/latest.json``), or -1 when there is none."""
     try:
-        return int(json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"])
+        step = json.loads((run_dir / "checkpoints" / "latest.json").read_text())["step"]
+        return int(step) if is_number(step) else -1
     except (OSError, ValueError, KeyError, TypeError):
         return -1
 
@@ -123,7 +125,7 @@ def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
                     result["error"] = last_error(root / LOGS / f"{trial.name}.log") or f"exit status {code}"
             if is_finished(run_dir, total):
                 result["status"] = "done"
-                result["eval"] = json.loads((run_dir / "eval.json").read_text())
+                result["eval"] = read_eval(run_dir)
             elif not result["error"]:
                 result["error"] = f"no eval.json with steps >= {total} in {run_dir}"
         except Exception as e:  # a broken directory, a full disk: still one line, the sweep goes on

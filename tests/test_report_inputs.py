@@ -1,0 +1,71 @@
+"""One bad file never blocks a report or a sweep: malformed or non-finite eval.json files are named in
+one line and left out, NaN never reaches an aggregate, and JSON booleans are not numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rlinfo.run.cli import main
+from rlinfo.run.sweep import eval_steps, is_finished
+
+TINY = ["total_steps=300", "train.learning_starts=100", "env.num_envs=4", "eval.num_rollouts=4",
+        "train.progress=false"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    for seed in range(3):
+        where = [f"run_root={root}", f"run_name=good{seed}"]
+        assert main(["train", "metra_maze", *TINY, f"seed={seed}", *where]) == 0
+    return root
+
+
+def break_copy(runs: Path, dest: Path, name: str, edit) -> Path:
+    shutil.copytree(runs / "good0", dest / name)
+    path = dest / name / "eval.json"
+    text = edit(path.read_text())
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda t: t.replace('"steps": 300', '"steps": 1e999'), "'steps' must be a finite whole number"),
+        (lambda t: "{not json", "unreadable"),
+        (lambda t: "[1, 2]", "expected a JSON object"),
+        (lambda t: json.dumps(json.loads(t) | {"coverage": float("nan")}), "not a finite number"),
+        (lambda t: json.dumps(json.loads(t) | {"coverage": True}), "not a finite number"),
+    ],
+)
+def test_report_names_a_broken_eval_json_and_aggregates_the_others(runs, tmp_path, capsys, edit, words):
+    pytest.importorskip("rliable")
+    folder = tmp_path / "folder"
+    for seed in range(3):
+        shutil.copytree(runs / f"good{seed}", folder / f"good{seed}")
+    bad = break_copy(runs, folder, "broken", edit)
+    assert main(["report", str(folder), "--reps", "50"]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "broken" in line]
+    assert len(warned) == 1 and words in warned[0] and str(bad.parent) in warned[0]
+    with (folder / "report.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["runs"] == "3" and rows[0]["seeds"] == "0 1 2"
+    for key in ("mean", "std", "iqm", "iqm_low", "iqm_high"):
+        assert math.isfinite(float(rows[0][key])), rows[0]
+
+
+def test_sweep_status_treats_a_non_finite_steps_as_unfinished(runs, tmp_path):
+    break_copy(runs, tmp_path, "inf", lambda t: t.replace('"steps": 300', '"steps": 1e999'))
+    break_copy(runs, tmp_path, "bool", lambda t: t.replace('"steps": 300', '"steps": true'))
+    for name in ("inf", "bool"):
+        assert eval_steps(tmp_path / name) == -1
+        assert not is_finished(tmp_path / name, 300)
+    assert eval_steps(runs / "good0") == 300
