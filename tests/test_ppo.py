@@ -179,15 +179,22 @@ class Killed(Exception):
     """Stands in for a kill right after a checkpoint."""
 
 
-def test_killed_ppo_run_resumes_bit_identically_on_cpu(tmp_path):
-    """PPO with an intrinsic reward on the maze: killed after a checkpoint, resumed, it ends exactly as the
-    run that was never interrupted (networks, optimiser, running statistics, history, evaluation)."""
+ENV_CASES = {
+    "maze+rnd": ["env.name=maze:square", "reward.name=rnd", "reward.params.hidden_dim=32"],
+    "cartpole": ["env.name=gym:CartPole-v1", "reward.name=none", "reward.extrinsic_weight=1.0"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENV_CASES))
+def test_killed_ppo_run_resumes_bit_identically_on_cpu(tmp_path, case):
+    """PPO killed after a checkpoint and resumed ends exactly as the run that was never interrupted
+    (networks, optimiser, running statistics, history, evaluation): on the maze with an intrinsic reward,
+    and on gymnasium's CartPole, whose mid-episode state (pole, cart, time limit, RNG) is restored."""
     from rlinfo.run.rundir import create_run_dir
 
-    overrides = [*FAST, "agent.name=ppo", "env.name=maze:square", "env.num_envs=4", "train.rollout_steps=32",
-                 "reward.name=rnd", "reward.params.hidden_dim=32", "agent.params.norm_return=true",
-                 "total_steps=1024", "train.checkpoint_every=256", "train.log_every=128",
-                 f"run_root={tmp_path}"]  # fmt: skip
+    overrides = [*FAST, "agent.name=ppo", *ENV_CASES[case], "env.num_envs=4", "train.rollout_steps=32",
+                 "agent.params.norm_return=true", "total_steps=1024", "train.checkpoint_every=256",
+                 "train.log_every=128", f"run_root={tmp_path}"]  # fmt: skip
 
     def make(name: str) -> tuple[Trainer, Path]:
         cfg, run_dir = create_run_dir(load_config(None, [*overrides, f"run_name={name}"]))
@@ -208,11 +215,13 @@ def test_killed_ppo_run_resumes_bit_identically_on_cpu(tmp_path):
     with pytest.raises(Killed):
         crashed.train()
     resumed = Trainer.resume(run_dir)
-    assert resumed.global_step == crashed.global_step >= 512
+    assert resumed.global_step == crashed.global_step >= 512 and resumed.env_restored
     result_resumed = resumed.train()
     assert crashed.history + resumed.history == full.history
     assert result_resumed == result_full
     for a, b in ((full.agent, resumed.agent), (full.reward_module, resumed.reward_module)):
+        if a is None:
+            continue
         for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
             assert torch.equal(x, y), name
     adam = [t.agent.optimizers["ppo"].state_dict()["state"] for t in (full, resumed)]

@@ -70,11 +70,14 @@ def assert_same_buffer(a: ReplayBuffer, b: ReplayBuffer) -> None:
         assert torch.equal(x, y), name
 
 
-def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch):
+@pytest.mark.parametrize("env", ["maze:square", "half_cheetah"])
+def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch, env):
+    """SAC killed after a checkpoint mid-episode and resumed equals the uninterrupted run: on the maze and on
+    MuJoCo, whose physics state (qpos, qvel, solver warm start), time limit and RNG are restored."""
     monkeypatch.setattr(buffer_chunks, "CHUNK_ROWS", 256)
-    full, _ = make(tmp_path, "a", "total_steps=1400")
+    full, _ = make(tmp_path, "a", "total_steps=1400", f"env.name={env}")
     result_a = full.train()
-    crashed, run_dir = make(tmp_path, "b", "total_steps=1400")
+    crashed, run_dir = make(tmp_path, "b", "total_steps=1400", f"env.name={env}")
     crashed.__class__ = CrashingTrainer
     with pytest.raises(Crash):
         crashed.train()
@@ -87,6 +90,7 @@ def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch):
     assert sorted(p.name for p in (run_dir / "checkpoints" / "buffer").iterdir()) == manifest["files"]
     resumed = Trainer.resume(run_dir)
     assert resumed.global_step == state["step"] and resumed.learner.num_updates == crashed.learner.num_updates
+    assert resumed.env_restored
     result_b = resumed.train()
     assert resumed.global_step == full.global_step >= 1400
     assert resumed.learner.num_updates == full.learner.num_updates
@@ -95,6 +99,20 @@ def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch):
     assert result_b["coverage"] == result_a["coverage"]
     for k, v in full.agent.state_dict().items():
         assert torch.equal(v, resumed.agent.state_dict()[k]), k
+
+
+def test_an_env_that_cannot_be_restored_resumes_at_an_episode_boundary_and_says_so(tmp_path, capsys):
+    from rlinfo.run.cli import main
+
+    args = [*TINY, "env.name=dmc:point_mass-easy", "env.num_envs=2", "total_steps=400",
+            "train.rollout_steps=2", f"run_root={tmp_path}", "run_name=d"]  # fmt: skip
+    assert main(["train", "metra_maze", *args]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "d"), "total_steps=600"]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if "cannot be restored mid-episode" in x]
+    assert len(line) == 1 and "dmc:point_mass-easy" in line[0] and "episode boundary" in line[0]
+    assert json.loads((tmp_path / "d" / "eval.json").read_text())["steps"] == 600
 
 
 def test_resume_errors_are_clear(tmp_path):

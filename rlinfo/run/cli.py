@@ -118,6 +118,9 @@ def cmd_resume(run_dir: str, overrides: list[str]) -> int:
     trainer = Trainer.resume(run_dir, overrides)
     cfg = trainer.cfg
     print(f"rlinfo: resuming {run_dir} at step {trainer.global_step} of {cfg.total_steps}")
+    if not trainer.env_restored:
+        print(f"rlinfo: {cfg.env.name} cannot be restored mid-episode: the run continues with new episodes "
+              "(an episode boundary), not bit-identically (docs/reliability.md)")  # fmt: skip
     print_result(trainer.train())
     return 0
 

@@ -43,6 +43,8 @@ from rlinfo.checkpoint import (
     save_checkpoint,
 )
 from rlinfo.config import Config, to_dict
+from rlinfo.envs.state import get_state as get_env_state
+from rlinfo.envs.state import set_state as set_env_state
 from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
 from rlinfo.files import refuse_links, remove_stale_temporaries
 from rlinfo.nn import cpu_has_bfloat16
@@ -115,6 +117,7 @@ class Trainer:
         )
         self.global_step = 0  # env transitions collected
         self.started = False  # the collector holds live episodes
+        self.env_restored = True  # False after a resume that had to start new episodes
         self.metrics = Metrics()
         self.marks = Marks(0, 0, 0)
         self.history: list[dict[str, float]] = []  # one row of logged scalars per log interval
@@ -344,12 +347,10 @@ class Trainer:
             "action_space_rng": self.envs.action_space.np_random.bit_generator.state,
             "config": to_dict(self.cfg),  # resume refuses a config.yaml whose identity keys were edited
         }
-        if hasattr(self.envs, "get_state"):  # the maze vector env: continue mid-episode
-            env = self.envs.get_state()
-            state["loop"]["env"] = {
-                k: torch.from_numpy(v) for k, v in env.items() if isinstance(v, np.ndarray)
-            }
-            meta["env"] = {k: v for k, v in env.items() if not isinstance(v, np.ndarray)}
+        env = get_env_state(self.envs)
+        if env is not None:  # mazes, classic control, MuJoCo: continue mid-episode
+            state["loop"]["env"] = {k: torch.from_numpy(v) for k, v in env[0].items()}
+            meta["env"] = env[1]
         state["meta"] = json.dumps(meta)
         return state
 
@@ -407,10 +408,11 @@ class Trainer:
         self.metrics.sums = {k: v.to(self.device) for k, v in tensors["metric_sums"].items()}
         self.metrics.count = int(meta["metrics"]["count"])
         self.learner.load_state_dict(tensors["learner"], meta["learner"])
-        if "env" in tensors and hasattr(self.envs, "set_state"):  # the maze vector env: continue exactly
-            self.envs.set_state({**{k: v.numpy() for k, v in tensors["env"].items()}, **meta["env"]})
+        self.env_restored = "env" in tensors and get_env_state(self.envs) is not None
+        if self.env_restored:  # continue exactly, mid-episode
+            set_env_state(self.envs, {k: v.numpy() for k, v in tensors["env"].items()}, meta["env"])
             self.collector.load_state_dict(tensors["collector"], meta["collector"])
-        else:  # other envs cannot be restored mid-episode: new episodes from a step-dependent seed
+        else:  # an env that cannot be restored: new episodes from a step-dependent seed
             self.collector.load_state_dict(tensors["collector"], meta["collector"])
             self.collector.reset(cfg.seed + self.global_step)
         self.started = True
