@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from rlinfo.evaluation import video
-from rlinfo.evaluation.video import RenderingUnavailable, select_gl_backend, skill_videos, tile
+from rlinfo.evaluation.video import (
+    RenderingUnavailable,
+    grid_columns,
+    select_gl_backend,
+    skill_label,
+    skill_videos,
+    tile,
+)
 
 RENDER = """
 import json, sys
@@ -61,11 +68,35 @@ def test_ant_and_dm_control_render_to_mp4(tmp_path) -> None:
 
 
 def test_tile_places_skill_i_at_row_i_div_cols() -> None:
-    frames = [np.full((2, 3, 3), i, dtype=np.uint8) for i in range(1, 6)]
+    frames = [np.full((2, 3, 3), i, dtype=np.uint8) for i in range(1, 7)]
     grid = tile(frames, cols=3)
     assert grid.shape == (4, 9, 3)
     assert grid[0, 0, 0] == 1 and grid[0, 3, 0] == 2 and grid[0, 6, 0] == 3
-    assert grid[2, 0, 0] == 4 and grid[2, 3, 0] == 5 and grid[2, 6, 0] == 0  # blank cell
+    assert grid[2, 0, 0] == 4 and grid[2, 3, 0] == 5 and grid[2, 6, 0] == 6
+
+
+@pytest.mark.parametrize(("n", "shape"), [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)), (4, (2, 2)), (6, (2, 3)),
+                                          (7, (1, 7)), (9, (3, 3)), (12, (3, 4)), (16, (4, 4))])  # fmt: skip
+def test_the_grid_has_no_empty_tile(n, shape) -> None:
+    cols = grid_columns(n)
+    assert (n // cols, cols) == shape and n % cols == 0
+
+
+def test_each_tile_is_labelled_with_its_skill() -> None:
+    from PIL import Image, ImageDraw
+
+    frames = [np.full((40, 120, 3), 90, dtype=np.uint8) for _ in range(3)]
+    centred = np.array([1.0] + [-1 / 15] * 15)  # METRA's zero-centred one-hot of skill 0
+    labels = [skill_label(z) for z in (np.eye(16)[5], np.array([0.7071, -0.7071]), centred)]
+    assert labels == ["skill 5", "z = (0.71, -0.71)", "skill 0"]
+    grid = tile(frames, grid_columns(3), labels)
+    for i, text in enumerate(labels):
+        cell = grid[:, i * 120 : (i + 1) * 120]
+        expected = Image.fromarray(np.full((40, 120, 3), 90, dtype=np.uint8))
+        draw = ImageDraw.Draw(expected)
+        box = draw.textbbox((3, 2), text)
+        assert (cell[box[1] : box[3], box[0] : box[2]] > 200).any()  # white text drawn there
+        assert (cell[30:, :] == 90).all()  # the rest of the frame untouched
 
 
 def test_env_without_mujoco_scene_is_a_one_line_error(tmp_path) -> None:
@@ -107,7 +138,7 @@ def test_periodic_skill_videos_reach_tensorboard(tmp_path) -> None:
     assert [im.step for im in images] == [400, 600]  # the periodic evaluation and the final one
     gif = Image.open(io.BytesIO(images[-1].encoded_image_string))
     assert gif.format == "GIF" and gif.n_frames == 6  # states 0, 4, ..., 20 of the 20-step rollouts
-    assert gif.size == (2 * 96, 2 * 72)  # 3 skills tiled 2 x 2
+    assert gif.size == (3 * 96, 72)  # 3 skills tiled 1 x 3: no empty tile
 
 
 def test_periodic_videos_of_an_env_that_does_not_render_are_refused_before_the_run(tmp_path) -> None:

@@ -122,16 +122,16 @@ def alignment_figure(displacements: np.ndarray, skills: np.ndarray, discrete: bo
     if d.shape[1] == 1:
         key = z.argmax(axis=1) if discrete else z[:, 0]
         ax.scatter(key, d[:, 0], c=colors, s=18)
-        ax.set_xlabel("skill index" if discrete else "z₀")
-        ax.set_ylabel("final Δx")
+        ax.set_xlabel("skill index" if discrete else "skill value z₀")
+        ax.set_ylabel("end x − start x")
     else:
         for di, c in zip(d, colors, strict=True):
             ax.plot([0, di[0]], [0, di[1]], color=c, lw=0.8)
         ax.scatter(d[:, 0], d[:, 1], c=colors, s=14)
         ax.set_aspect("equal", adjustable="datalim")
-        ax.set_xlabel("final Δx")
-        ax.set_ylabel("final Δy")
-    ax.set_title("final displacement per rollout")
+        ax.set_xlabel("end x − start x")
+        ax.set_ylabel("end y − start y")
+    ax.set_title("where each rollout ended, relative to its start")
     ax = axes[1]
     if discrete:
         index = z.argmax(axis=1)
@@ -141,12 +141,13 @@ def alignment_figure(displacements: np.ndarray, skills: np.ndarray, discrete: bo
         if d.shape[1] == 1:
             ax.bar(present, means[:, 0], color=pal)
             ax.set_xlabel("skill index")
-            ax.set_ylabel("mean final Δx")
+            ax.set_ylabel("mean of end x − start x")
         else:
             ax.scatter(means[:, 0], means[:, 1], c=pal, s=60, marker="*")
-            ax.set_xlabel("mean final Δx")
-            ax.set_ylabel("mean final Δy")
-        title = f"spread {stats['skill_spread']:.3g}, within-skill std {stats['within_skill_std']:.3g}"
+            ax.set_xlabel("mean of end x − start x")
+            ax.set_ylabel("mean of end y − start y")
+        title = (f"each skill's mean end point: spread between skills {stats['skill_spread']:.3g},\n"
+                 f"scatter within a skill {stats['within_skill_std']:.3g} (small: a skill repeats itself)")
     else:
         q = procrustes_map(d, z)
         qz = _unit(z) @ q.T
@@ -156,14 +157,16 @@ def alignment_figure(displacements: np.ndarray, skills: np.ndarray, discrete: bo
             ax.scatter(skill_angle, error, c=colors, s=14)
             ax.axhline(0.0, color="0.6", lw=0.8)
             ax.set_ylim(-np.pi, np.pi)
-            ax.set_xlabel("angle of Q z (rad)")
-            ax.set_ylabel("angle of displacement − angle of Q z (rad)")
+            ax.set_xlabel("skill direction, after the best rotation of skill space (rad)")
+            ax.set_ylabel("direction moved − skill direction (rad)")
         else:
             ax.scatter(qz[:, 0], d[:, 0], c=colors, s=14)
-            ax.set_xlabel("Q z")
-            ax.set_ylabel("final Δx")
-        title = f"alignment cos {stats['alignment_cos']:.3f} (raw {stats['alignment_cos_raw']:.3f})"
-    ax.set_title(title)
+            ax.set_xlabel("skill, after the best rotation or reflection of skill space")
+            ax.set_ylabel("end x − start x")
+        title = (f"do rollouts move along their skill? alignment {stats['alignment_cos']:.2f} "
+                 f"(1: exactly, 0: unrelated;\nwithout the rotation {stats['alignment_cos_raw']:.2f})")
+    ax.set_title(title, fontsize=10)
+    fig.text(0.01, 0.01, "key: docs/evaluation.md", fontsize=7, color="0.4")
     fig.tight_layout()
     save_figure(fig, Path(path), dpi=110)
     return stats

@@ -136,18 +136,54 @@ def sub_envs(envs: Any) -> list[Any]:
 
 
 def grid_columns(n: int) -> int:
-    """Columns of the grid that tiles ``n`` skills: ⌈√n⌉."""
-    return int(np.ceil(np.sqrt(n)))
+    """Columns of the grid that tiles ``n`` skills with no empty cell: the smallest divisor of n that is
+    at least √n (4 → 2 × 2, 3 → 1 × 3, 6 → 2 × 3, 7 → 1 × 7)."""
+    return next(c for c in range(int(np.ceil(np.sqrt(n))), n + 1) if n % c == 0)
 
 
-def tile(frames: Sequence[np.ndarray], cols: int) -> np.ndarray:
-    """Tile N frames [H, W, 3] row-major into one [rows·H, cols·W, 3] image (blank cells are black)."""
+def is_one_hot(z: np.ndarray) -> bool:
+    """A (possibly zero-centred) one-hot skill: one largest entry and every other entry equal, in at
+    least 3 dimensions or with entries 0 and 1."""
+    z = np.asarray(z, dtype=np.float64).ravel()
+    top = z == z.max()
+    rest = np.unique(z[~top])
+    return bool(top.sum() == 1 and rest.size == 1 and (z.size >= 3 or set(z.tolist()) == {0.0, 1.0}))
+
+
+def skill_label(z: np.ndarray) -> str:
+    """A tile's label: ``skill k`` for a one-hot, ``z = (0.71, -0.70)`` for a continuous skill."""
+    z = np.asarray(z, dtype=np.float64).ravel()
+    if z.size == 0:
+        return ""
+    if is_one_hot(z):
+        return f"skill {int(z.argmax())}"
+    shown = ", ".join(f"{v:.2f}" for v in z[:3]) + (", …" if z.size > 3 else "")
+    return f"z = ({shown})"
+
+
+def label(frame: np.ndarray, text: str) -> np.ndarray:
+    """``frame`` with ``text`` written in its top-left corner (white on a dark box)."""
+    if not text:
+        return frame
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((3, 2), text)
+    draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(0, 0, 0))
+    draw.text((3, 2), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def tile(frames: Sequence[np.ndarray], cols: int, labels: Sequence[str] | None = None) -> np.ndarray:
+    """Tile N frames [H, W, 3] row-major into one [rows·H, cols·W, 3] image, frame i labelled ``labels[i]``
+    (cells past N stay black: :func:`grid_columns` picks a layout without them)."""
     n, (h, w, c) = len(frames), frames[0].shape
     rows = -(-n // cols)
     out = np.zeros((rows * h, cols * w, c), dtype=frames[0].dtype)
     for i, f in enumerate(frames):
         r, q = divmod(i, cols)
-        out[r * h : (r + 1) * h, q * w : (q + 1) * w] = f
+        out[r * h : (r + 1) * h, q * w : (q + 1) * w] = label(f, labels[i]) if labels else f
     return out
 
 
@@ -239,14 +275,14 @@ def skill_videos(
     fps = fps or real_time_fps(envs, every)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cols = grid_columns(n)
+    cols, labels = grid_columns(n), [skill_label(z) for z in skills]
     paths = [out_dir / "grid.mp4"] + ([out_dir / f"skill_{i}.mp4" for i in range(n)] if per_skill else [])
     with contextlib.ExitStack() as stack:  # each file renamed into place only when every frame is written
         temporaries = [stack.enter_context(atomic_path(p)) for p in paths]
         writers = [imageio.get_writer(t, fps=fps, codec="libx264", macro_block_size=1) for t in temporaries]
         try:
             for step_frames in frames:
-                writers[0].append_data(tile(step_frames, cols))
+                writers[0].append_data(tile(step_frames, cols, labels))
                 for w, f in zip(writers[1:], step_frames if per_skill else [], strict=True):
                     w.append_data(f)
         finally:
@@ -261,6 +297,7 @@ def grid_gif(envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: in
     import imageio.v2 as imageio
 
     cols = grid_columns(len(sub_envs(envs)))
-    grid = [tile(f, cols) for f in skill_frames(envs, policy, skills, steps, seed, 96, 72, every)]
+    labels = [skill_label(z) for z in skills]
+    grid = [tile(f, cols, labels) for f in skill_frames(envs, policy, skills, steps, seed, 96, 72, every)]
     milliseconds = 1000.0 / real_time_fps(envs, every)
     return imageio.mimwrite("<bytes>", grid, format="GIF", duration=milliseconds, loop=0)
