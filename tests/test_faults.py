@@ -123,8 +123,8 @@ def test_sigterm_checkpoints_and_prints_the_resume_command(tmp_path):
     cmd = [sys.executable, "-m", "rlinfo.run.cli", "train", "metra_maze", *FAST, "total_steps=200000",
            "train.checkpoint_every=0", f"run_root={tmp_path}", "run_name=s"]  # fmt: skip
     child = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    while not (run_dir / "checkpoints").is_dir() and child.poll() is None:
-        time.sleep(0.2)  # the run directory and its first writes exist: training is starting
+    while not list(run_dir.glob("events.out.tfevents.*")) and child.poll() is None:
+        time.sleep(0.2)  # the run writes its events: training is starting
     time.sleep(2.0)  # training is under way
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=120)
