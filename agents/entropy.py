@@ -33,9 +33,25 @@ Controllers (``name``):
   below the target and 0.8 above it. Our analogue switches the sign of the entropy coefficient:
   term = −c · mean H with c = +β if the previous batch entropy H < H̄, else c = −β.
 
-Peak mask (SIREN, "Rethinking Entropy Regularization in Large Reasoning Models", 2025, arXiv
-2509.25133; Linn3a/siren): with ``peak_fraction`` f < 1 only the ⌈f·B⌉ highest-entropy states of a
+- ``siren``: SIREN's entropy anchor (Jiang et al. 2025, "Rethinking Entropy Regularization in Large
+  Reasoning Models", arXiv 2509.25133; Linn3a/siren, ``experiment_type=siren``):
+  term = c · (H̄_B − H_a)², c = 0.005, where H̄_B is the peak-masked batch entropy (top 20% by default,
+  as the reference's ``mask_ratio=0.8``) and the anchor H_a is the same statistic on the first
+  rollout under the initial policy (set once, then fixed; ``anchor`` gives it in nats instead).
+- ``siren_adaptive``: the reference's adaptive regulariser (``naive_entropy_reg_adaptive``):
+  term = −c · H̄_B with c ← max(0, c + lr · (H_a − H̄)) after each update, H_a as for ``siren``;
+  c grows while the entropy is below its first value and shrinks above it.
+- ``lpreg``: Lp-Reg (Huang et al. 2025, "Low-probability Tokens Sustain Exploration in Reinforcement
+  Learning with Verifiable Reward"; CarlanLark/Lp-Reg) replaces the policy loss, not an entropy
+  term; see :class:`LpReg`.
+
+Peak mask (SIREN): with ``peak_fraction`` f < 1 only the ⌈f·B⌉ highest-entropy states of a
 batch enter the term (selected on the detached entropies); SIREN keeps the top 20%.
+
+Controllers with ``needs_old_policy`` (``siren``, ``siren_adaptive``, ``lpreg``) are PPO-only: before
+its epochs PPO passes them the old policy over the whole rollout (:meth:`EntropyController.observe`,
+:meth:`EntropyController.proxy_log_prob`), and ``lpreg`` computes the policy loss
+(:meth:`EntropyController.policy_loss`).
 """
 
 from __future__ import annotations
@@ -48,7 +64,7 @@ from torch import Tensor, nn
 
 from rlinfo.errors import did_you_mean, keyword_names
 
-CONTROLLERS = ("none", "fixed", "target", "epo", "aepo")
+CONTROLLERS = ("none", "fixed", "target", "epo", "aepo", "siren", "siren_adaptive", "lpreg")
 
 
 def peak_mask(entropy: Tensor, fraction: float) -> Tensor:
@@ -105,6 +121,22 @@ class EntropyController(nn.Module):
     def coef(self) -> Tensor:
         """The current weight of −H in the loss (0 for ``none``)."""
         return torch.zeros(())
+
+    # PPO-only hooks: the old policy over the whole rollout, before the update's epochs
+    needs_old_policy = False  # True: PPO calls observe / proxy_log_prob once per update (SAC refuses)
+
+    def observe(self, old_entropy: Tensor) -> None:
+        """Per-state entropies [N] of π_old over the rollout, once per update before any gradient step."""
+
+    def proxy_log_prob(self, old_dist: Any, action: Tensor) -> Tensor | None:
+        """Per-sample log-probabilities [N] of the rollout's actions under a proxy of π_old (None: none)."""
+        return None
+
+    def policy_loss(
+        self, log_prob: Tensor, old_log_prob: Tensor, adv: Tensor, clip: float, proxy_log_prob: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The policy loss replacing PPO's clipped surrogate (where :meth:`proxy_log_prob` gave one)."""
+        raise NotImplementedError
 
 
 class FixedBonus(EntropyController):
@@ -247,12 +279,240 @@ class AEPO(EntropyController):
         return self.sign * self.beta
 
 
+# ---------------------------------------------------------------------------- SIREN's entropy anchor
+
+
+class _Anchored(EntropyController):
+    """Holds SIREN's anchor H_a: the controlled batch entropy H̄_B of the first rollout under π_old.
+
+    PPO calls :meth:`observe` with the old policy's per-state entropies over the whole rollout before
+    the first gradient step, as the reference sets ``entropy_anchor`` from the first batch's
+    ``old_log_prob`` pass; a caller that never calls it (a unit test) anchors on the first batch
+    given to :meth:`loss`. ``anchor`` (nats) fixes H_a instead (the reference's ``entropy_anchor``).
+    """
+
+    needs_old_policy = True
+
+    def __init__(self, coef: float, anchor: float | None, peak_fraction: float) -> None:
+        super().__init__(peak_fraction)
+        if not coef >= 0:
+            raise ValueError(f"entropy({self.name}): coef must be >= 0, got {coef!r}")
+        self.register_buffer("c", torch.tensor(float(coef)))
+        self.register_buffer("anchor", torch.tensor(0.0 if anchor is None else float(anchor)))
+        self.register_buffer("has_anchor", torch.tensor(0.0 if anchor is None else 1.0))
+
+    def set_anchor(self, mean_entropy: Tensor) -> None:
+        self.anchor.copy_(mean_entropy.detach())
+        self.has_anchor.fill_(1.0)
+
+    def observe(self, old_entropy: Tensor) -> None:
+        if old_entropy.numel() and not self.has_anchor.item():
+            self.set_anchor(self.batch_entropy(old_entropy.detach()))
+
+    def term(self, mean_entropy: Tensor) -> Tensor:
+        if not self.has_anchor.item():
+            self.set_anchor(mean_entropy)
+        return self.anchored_term(mean_entropy)
+
+    def anchored_term(self, mean_entropy: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def coef(self) -> Tensor:
+        return self.c.clone()
+
+
+class SirenAnchor(_Anchored):
+    """term = c · (H̄_B − H_a)², SIREN's anchored entropy regulariser (reference: c = 0.005, top 20%)."""
+
+    name = "siren"
+
+    def __init__(self, coef: float = 0.005, anchor: float | None = None, peak_fraction: float = 0.2) -> None:
+        super().__init__(coef, anchor, peak_fraction)
+
+    def anchored_term(self, mean_entropy: Tensor) -> Tensor:
+        return self.c * (mean_entropy - self.anchor) ** 2
+
+    def update(self, mean_entropy: float | Tensor, progress: float = 0.0) -> dict[str, Tensor]:
+        return {"anchor": self.anchor.clone()}
+
+
+class SirenAdaptive(_Anchored):
+    """term = −c · H̄_B, c ← max(0, c + lr · (H_a − H̄)) after each update (SIREN's adaptive baseline).
+
+    The reference (``naive_entropy_reg_adaptive``) moves c after every micro-batch's backward pass with
+    that micro-batch's entropy; here c moves once per PPO update with the update's mean controlled
+    entropy H̄, as every other controller's state. The reference computes this baseline on all
+    tokens, hence ``peak_fraction`` 1 by default; its ``entropy_coeff_lr`` defaults to 0 (no
+    adaptation) and its scripts set none, so ``lr`` = 0.01 is ours.
+    """
+
+    name = "siren_adaptive"
+
+    def __init__(
+        self, coef: float = 0.005, lr: float = 0.01, anchor: float | None = None, peak_fraction: float = 1.0
+    ) -> None:
+        super().__init__(coef, anchor, peak_fraction)
+        if not lr >= 0:
+            raise ValueError(f"entropy(siren_adaptive): lr must be >= 0, got {lr!r}")
+        self.lr = float(lr)
+
+    def anchored_term(self, mean_entropy: Tensor) -> Tensor:
+        return -self.c * mean_entropy
+
+    def update(self, mean_entropy: float | Tensor, progress: float = 0.0) -> dict[str, Tensor]:
+        if self.has_anchor.item():
+            gap = self.anchor - torch.as_tensor(mean_entropy, dtype=torch.float32).detach()
+            self.c.add_(self.lr * gap).clamp_(min=0.0)
+        return {"coef": self.coef, "anchor": self.anchor.clone()}
+
+
+# ---------------------------------------------------------------------------- Lp-Reg
+
+KL_ESTIMATORS = ("low_var_kl", "kl", "abs", "mse")
+
+
+def kl_estimate(log_prob: Tensor, ref_log_prob: Tensor, kind: str = "low_var_kl") -> Tensor:
+    """Per-sample estimate [B] of KL(π ‖ π_ref) at a ~ π, with x = log π_ref(a) − log π(a).
+
+    ``low_var_kl``: e^x − x − 1 (Schulman's k3: unbiased, ≥ 0), ``kl``: −x, ``abs``: |x|, ``mse``: ½ x²;
+    clamped to [−10, 10], as the reference's ``kl_penalty``.
+    """
+    x = ref_log_prob - log_prob
+    if kind == "low_var_kl":
+        est = x.exp() - x - 1.0
+    elif kind == "kl":
+        est = -x
+    elif kind == "abs":
+        est = x.abs()
+    elif kind == "mse":
+        est = 0.5 * x.square()
+    else:
+        raise ValueError(f"entropy(lpreg): kl must be one of {', '.join(KL_ESTIMATORS)}, got {kind!r}")
+    return est.clamp(-10.0, 10.0)
+
+
+def proxy_log_prob(old_dist: Any, action: Tensor, kappa: float) -> Tensor:
+    """log π_proxy(a|s) [B]: π_old with the actions below κ · max_a π_old(a|s) removed and renormalised.
+
+    Categorical: K = {a : π_old(a|s) ≥ κ max_a' π_old(a'|s)}, π_proxy(a|s) = π_old(a|s) / Σ_{a'∈K} π_old(a'|s)
+    on K, 0 (log −inf) off K (the reference's min-p filter: removed logits set to −1e4).
+    Diagonal Gaussian N(μ, σ²) in D dims (our analogue; the reference has tokens only): the density is
+    ≥ κ times its peak where ‖z‖² = Σ_d ((a_d − μ_d)/σ_d)² ≤ r² = −2 ln κ, so π_proxy is π_old truncated to
+    that ellipsoid and divided by its mass P(χ²_D ≤ r²) = P(D/2, −ln κ) (regularised lower incomplete
+    gamma; 1 − κ for D = 2).
+    """
+    if isinstance(old_dist, torch.distributions.Categorical):
+        probs = old_dist.probs
+        keep = probs >= kappa * probs.amax(-1, keepdim=True)
+        log_mass = (probs * keep).sum(-1).log()
+        a = action.long()
+        kept = keep.gather(-1, a.unsqueeze(-1)).squeeze(-1)
+        return torch.where(kept, old_dist.log_prob(a) - log_mass, -math.inf)
+    if isinstance(old_dist, torch.distributions.Normal):
+        z2 = ((action - old_dist.mean) / old_dist.stddev).square().sum(-1)
+        r2 = -2.0 * math.log(kappa)
+        dims = torch.tensor(float(action.shape[-1]))
+        log_mass = torch.special.gammainc(dims / 2, torch.tensor(r2 / 2)).log().to(z2)
+        return torch.where(z2 <= r2, old_dist.log_prob(action).sum(-1) - log_mass, -math.inf)
+    raise ValueError(f"entropy(lpreg): needs a Categorical or Normal policy, got {type(old_dist).__name__}")
+
+
+def lowest_log_prob(log_prob: Tensor, candidates: Tensor, fraction: float, min_selected: int) -> Tensor:
+    """Bool mask [B]: the k lowest log π among ``candidates``, k = max(1, ⌊fraction · n⌋) (n candidates).
+
+    Nothing when ``fraction`` is 0, there are no candidates or k < ``min_selected`` (the reference
+    applies its term only when k > 1, i.e. ``min_selected`` = 2).
+    """
+    mask = torch.zeros_like(candidates, dtype=torch.bool)
+    n = int(candidates.sum())
+    if fraction <= 0 or n == 0:
+        return mask
+    k = max(1, int(n * fraction))
+    if k < min_selected:
+        return mask
+    lp = log_prob.detach().masked_fill(~candidates, math.inf)
+    mask[lp.topk(k, largest=False).indices] = True
+    return mask
+
+
+class LpReg(EntropyController):
+    """Low-probability regularisation: PPO's loss, but low-probability negative samples are pulled to a proxy.
+
+    Huang et al. (2025), "Low-probability Tokens Sustain Exploration in Reinforcement Learning with
+    Verifiable Reward" (CarlanLark/Lp-Reg, ``loss_mode=lp_reg``, ``compute_policy_loss_lp_reg``). With
+    ρ = π/π_old, Â the (normalised) advantage and π_proxy from :func:`proxy_log_prob` of π_old (κ = 0.02),
+    per sample of a minibatch:
+
+        S⁻ = the k = max(1, ⌊f⁻ n⁻⌋) lowest log π among the n⁻ samples with Â < 0   (f⁻ = 1%)
+        S⁺ = the same among Â > 0 with f⁺                                               (f⁺ = 0: none)
+        S  = (S⁻ ∪ S⁺) ∩ {log π(a|s) < log π_proxy(a|s)}       (log π detached; S empty while k < 2)
+        ℓ  = −Â ρ + β · k3(π, π_proxy)                  on S (ratio not clipped; β = 1)
+        ℓ  = max(−Â ρ, −Â clip(ρ, 1 − ε, 1 + ε))          elsewhere (PPO's clipped surrogate)
+        L_π = mean ℓ
+
+    where k3 = e^x − x − 1, x = log π_proxy(a|s) − log π(a|s), the per-sample estimate of KL(π ‖ π_proxy)
+    (``kl`` picks another estimator of :func:`kl_estimate`). Actions below κ · max π_old are outside
+    π_proxy (log π_proxy = −inf), so they are never in S: only low-probability actions the proxy keeps
+    are shielded. ε is the agent's ``clip_coef``. Adds no entropy term.
+    """
+
+    name = "lpreg"
+    needs_old_policy = True
+
+    def __init__(
+        self,
+        kappa: float = 0.02,
+        neg_fraction: float = 0.01,
+        pos_fraction: float = 0.0,
+        kl_coef: float = 1.0,
+        kl: str = "low_var_kl",
+        min_selected: int = 2,
+    ) -> None:
+        super().__init__(1.0)
+        if not 0 < kappa <= 1:
+            raise ValueError(f"entropy(lpreg): kappa must be in (0, 1], got {kappa!r}")
+        for key, value in (("neg_fraction", neg_fraction), ("pos_fraction", pos_fraction)):
+            if not 0 <= value <= 1:
+                raise ValueError(f"entropy(lpreg): {key} must be in [0, 1], got {value!r}")
+        if not kl_coef >= 0:
+            raise ValueError(f"entropy(lpreg): kl_coef must be >= 0, got {kl_coef!r}")
+        if kl not in KL_ESTIMATORS:
+            raise ValueError(f"entropy(lpreg): kl must be one of {', '.join(KL_ESTIMATORS)}, got {kl!r}")
+        if isinstance(min_selected, bool) or not isinstance(min_selected, int) or min_selected < 1:
+            raise ValueError(f"entropy(lpreg): min_selected must be an integer >= 1, got {min_selected!r}")
+        self.kappa, self.kl_coef, self.kl, self.min_selected = float(kappa), float(kl_coef), kl, min_selected
+        self.fractions = (float(neg_fraction), float(pos_fraction))
+
+    def proxy_log_prob(self, old_dist: Any, action: Tensor) -> Tensor:
+        return proxy_log_prob(old_dist, action, self.kappa)
+
+    def selected(self, log_prob: Tensor, adv: Tensor, proxy_log_prob: Tensor) -> Tensor:
+        """The mask S [B] of the samples whose loss is the regularised one."""
+        neg = lowest_log_prob(log_prob, adv < 0, self.fractions[0], self.min_selected)
+        pos = lowest_log_prob(log_prob, adv > 0, self.fractions[1], self.min_selected)
+        return (neg | pos) & (log_prob.detach() < proxy_log_prob)
+
+    def policy_loss(
+        self, log_prob: Tensor, old_log_prob: Tensor, adv: Tensor, clip: float, proxy_log_prob: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        ratio = (log_prob - old_log_prob).exp()
+        ppo = torch.max(-adv * ratio, -adv * ratio.clamp(1.0 - clip, 1.0 + clip))
+        sel = self.selected(log_prob, adv, proxy_log_prob)
+        ref = torch.where(sel, proxy_log_prob, log_prob.detach())  # finite everywhere: no inf in the graph
+        reg = -adv * ratio + self.kl_coef * kl_estimate(log_prob, ref, self.kl)
+        return torch.where(sel, reg, ppo).mean(), {"lpreg_selected": sel.float().mean().detach()}
+
+
 KINDS: dict[str, type[EntropyController]] = {
     "none": EntropyController,
     "fixed": FixedBonus,
     "target": TargetEntropy,
     "epo": EPO,
     "aepo": AEPO,
+    "siren": SirenAnchor,
+    "siren_adaptive": SirenAdaptive,
+    "lpreg": LpReg,
 }
 
 

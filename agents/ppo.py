@@ -7,6 +7,7 @@ Schulman et al. (2017), "Proximal Policy Optimization Algorithms"; GAE from Schu
     Â_t   = δ_t + γ λ (1 − done_t) Â_{t+1},          done = terminated or truncated
     ρ_t   = π(a_t|s_t) / π_old(a_t|s_t)
     L_π   = −E[min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t)] + controller.loss(H(π(·|s_t)))
+            (``lpreg``: the first term is the controller's Lp-Reg loss instead)
     L_V   = ½ E[(V(s_t) − R_t)²],  R_t = Â_t + V_old(s_t)
             (value clipping: ½ E[max((V − R)², (V_old + clip(V − V_old, −ε, ε) − R)²)])
     L     = L_π + c_V L_V
@@ -18,6 +19,9 @@ output of the actor (then per-state entropies differ and the controller's peak m
 Observations are normalised with running mean/std (the skill columns appended by the trainer are
 not), the running stats living in the agent so that ``act`` takes raw observations. The entropy term
 comes from :mod:`rlinfo.agents.entropy`, updated once per :meth:`PPO.update` with the batch entropy.
+Controllers that need the old policy (``siren``, ``siren_adaptive``: the anchor from the first rollout;
+``lpreg``: the proxy π_proxy of π_old) get it over the whole rollout before the first gradient step of
+each update, from one forward pass of the not-yet-updated actor (π_old itself).
 """
 
 from __future__ import annotations
@@ -165,6 +169,10 @@ class PPO(nn.Module):
             return d.log_prob(action.long()), d.entropy()
         return d.log_prob(action).sum(-1), d.entropy().sum(-1)
 
+    def entropy_of(self, d: Categorical | Normal) -> Tensor:
+        """Per-state entropy [B] of π(·|s) (Gaussian: summed over action dims)."""
+        return d.entropy() if self.discrete else d.entropy().sum(-1)
+
     @torch.inference_mode()
     def act(self, x: Tensor, deterministic: bool = False) -> Tensor:
         d = self.dist(x)
@@ -196,6 +204,12 @@ class PPO(nn.Module):
         old_v, adv_all, ret = data["value"][keep], data["adv"][keep], data["ret"][keep]
         n = obs.shape[0]
         mb = max(1, n // self.num_minibatches)
+        proxy = None  # log π_proxy(a|s) of the rollout's actions (lpreg), else None
+        if self.controller.needs_old_policy and n > 0:
+            with torch.no_grad():  # the actor has not moved since collection: this is π_old
+                old = self.dist(obs)
+                self.controller.observe(self.entropy_of(old))
+                proxy = self.controller.proxy_log_prob(old, action)
         sums: dict[str, Tensor] = {}
         count = 0
         gen = data.get("generator")
@@ -206,7 +220,13 @@ class PPO(nn.Module):
             for start in range(0, n - mb + 1, mb):
                 idx = perm[start : start + mb]
                 stats = self._minibatch(
-                    obs[idx], action[idx], old_logp[idx], old_v[idx], adv_all[idx], ret[idx]
+                    obs[idx],
+                    action[idx],
+                    old_logp[idx],
+                    old_v[idx],
+                    adv_all[idx],
+                    ret[idx],
+                    None if proxy is None else proxy[idx],
                 )
                 for k, v in stats.items():
                     sums[k] = sums[k] + v if k in sums else v
@@ -219,12 +239,23 @@ class PPO(nn.Module):
         return out
 
     def _minibatch(
-        self, obs: Tensor, action: Tensor, old_logp: Tensor, old_v: Tensor, adv: Tensor, ret: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        old_logp: Tensor,
+        old_v: Tensor,
+        adv: Tensor,
+        ret: Tensor,
+        proxy: Tensor | None = None,
     ) -> dict[str, Tensor]:
         if self.norm_adv and adv.numel() > 1:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         logp, entropy = self.log_prob_entropy(obs, action)
-        loss_pi = clipped_policy_loss(logp, old_logp, adv, self.clip_coef)
+        extra: dict[str, Tensor] = {}
+        if proxy is None:
+            loss_pi = clipped_policy_loss(logp, old_logp, adv, self.clip_coef)
+        else:  # Lp-Reg: the controller's policy loss
+            loss_pi, extra = self.controller.policy_loss(logp, old_logp, adv, self.clip_coef, proxy)
         loss_ent = self.controller.loss(entropy)
         loss_v = value_loss(self.value(obs), old_v, ret, self.clip_coef if self.clip_value else None)
         loss = loss_pi + loss_ent + self.vf_coef * loss_v
@@ -243,4 +274,5 @@ class PPO(nn.Module):
                 "controlled_entropy": self.controller.batch_entropy(entropy).detach(),  # what it regulates
                 "approx_kl": ((log_ratio.exp() - 1) - log_ratio).mean(),
                 "clip_frac": ((log_ratio.exp() - 1.0).abs() > self.clip_coef).float().mean(),
+                **extra,
             }

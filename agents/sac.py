@@ -26,10 +26,11 @@ episode has no task end). ``sf_turn_off_dones=False`` bootstraps with γ (1 − 
 soft target y above for the scalar reward r = Δφᵀz (our option, not the paper's).
 
 ``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
-(:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask): the actor loss becomes
-E[−Q(s, ã)] + controller.loss(H(s)) with the per-state entropy estimate H(s) = −log π(ã|s), the soft
-targets use α = max(controller.coef, 0), and the controller is updated with the batch mean entropy
-after every actor step (``progress``, set by the trainer, drives EPO's phase schedule).
+(:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask; SIREN and Lp-Reg are PPO-only,
+refused here): the actor loss becomes E[−Q(s, ã)] + controller.loss(H(s)) with the per-state
+entropy estimate H(s) = −log π(ã|s), the soft targets use α = max(controller.coef, 0), and the
+controller is updated with the batch mean entropy after every actor step (``progress``, set by the
+trainer, drives EPO's phase schedule).
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ class SAC(nn.Module):
                 self.entropy_controller = build_controller(entropy)
             except ValueError as e:
                 raise ValueError(f"SAC: {e}") from None
+            if self.entropy_controller.needs_old_policy:  # an anchor from a rollout, a proxy of π_old
+                raise ValueError(f"SAC: entropy({self.entropy_controller.name}) applies to PPO only")
         self.progress = 0.0  # fraction of training done, for phase-scheduled entropy controllers
 
     @property

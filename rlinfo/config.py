@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -125,6 +126,18 @@ def preset_names() -> list[str]:
     return sorted(f.name[: -len(".yaml")] for f in files if f.name.endswith(".yaml"))
 
 
+def read_preset_comment(name: str, width: int = 90) -> str:
+    """The first sentence of a shipped preset's leading comment (what it trains), at most ``width`` long."""
+    text = resources.files("rlinfo.configs").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    sentence = re.split(r"(?<!\bal)(?<!e\.g)(?<!i\.e)\. |: ", " ".join(lines))[0].rstrip(".")
+    return sentence if len(sentence) <= width else sentence[: width - 1].rstrip() + "…"
+
+
 def part_names() -> list[str]:
     """Names of the shared preset parts in ``rlinfo.configs/parts`` (what ``base:`` may name)."""
     files = resources.files("rlinfo.configs").joinpath("parts").iterdir()
@@ -148,7 +161,7 @@ def read_yaml(source: str | Path) -> dict[str, Any]:
         presets = preset_names()
         if source not in presets:
             hint = "; " + did_you_mean(source, presets, n=3) if did_you_mean(source, presets) else ""
-            raise ConfigError(f"unknown preset {source!r}{hint} (presets: {', '.join(presets)})")
+            raise ConfigError(f"unknown preset {source!r}{hint} (`rlinfo list` shows all {len(presets)})")
         text = resources.files("rlinfo.configs").joinpath(f"{source}.yaml").read_text(encoding="utf-8")
         where = f"preset {source}"
     data = _parse_yaml(text, where)

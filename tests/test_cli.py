@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -83,6 +84,18 @@ def test_list_names_algorithms_envs_and_presets(capsys):
     assert code == 0
     for name in ("metra", "diayn", "maze:tree", "ant", "dmc:walker-run", "metra_maze", "metra_ant"):
         assert name in out
+    from rlinfo.config import preset_names
+
+    for preset in preset_names():  # one line each: what it trains, on what, its budget and rough time
+        line = next(x for x in out.splitlines() if x.strip().startswith(preset + " "))
+        assert re.search(r"\d[\d,]* steps, (~\d+ min|<1 min)", line) and len(line) < 180, line
+    assert "METRA (Park et al. 2024) on the open-square 2-D maze" in out
+
+
+def test_a_preset_typo_suggests_a_few_names_not_all(capsys):
+    code, _, err = run(capsys, "train", "metra_mze")
+    assert code == 2 and "did you mean 'metra_maze'" in err
+    assert err.count("_") < 12 and len(err) < 200  # a few candidates, not the 51 names
 
 
 def test_installed_entry_point_prints_no_traceback(tmp_path):
@@ -98,3 +111,14 @@ def test_installed_entry_point_prints_no_traceback(tmp_path):
     assert "Traceback" in debug.stderr
     help_ = subprocess.run([exe, "train", "--help"], capture_output=True, text=True, cwd=tmp_path)
     assert help_.returncode == 0 and "key=value" in help_.stdout
+
+
+def test_off_policy_runs_end_within_one_vector_step_of_total_steps(tmp_path, capsys):
+    """The README's promise: SAC stops at the first vector step reaching total_steps (< num_envs past it)."""
+    import json
+
+    args = ["metra_maze", "total_steps=600", "train.learning_starts=100", "eval.num_rollouts=2",
+            "train.progress=false", f"run_root={tmp_path}", "run_name=r"]  # fmt: skip
+    assert main(["train", *args]) == 0
+    steps = json.loads((tmp_path / "r" / "eval.json").read_text())["steps"]
+    assert steps == 608 and 600 <= steps < 600 + 16  # 16 envs: 38 vector steps

@@ -209,8 +209,33 @@ def cmd_list() -> int:
     print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS, *plugins]) + ", or module:Class")
     print("agents (agent.name):       sac, slim (multi-critic: one critic per reward.channels entry), ppo")
     print("environments (env.name):   " + ", ".join(list_envs()))
-    print("presets:                   " + ", ".join(preset_names()))
+    print("presets (rlinfo train NAME): what each trains, its default budget, rough time on a 2-core CPU:")
+    for line in preset_lines(preset_names()):
+        print("  " + line)
     return 0
+
+
+# rough env steps per second of a default run on a 2-core CPU, by env family (docs/benchmarks.md)
+TYPICAL_SPS = {"maze": 700, "ant": 300, "half_cheetah": 300, "dmc": 250, "tabletop": 500, "keydoor": 2500,
+               "maze_goal": 1500, "gym": 2500}  # fmt: skip
+
+
+def preset_lines(names: list[str]) -> list[str]:
+    """One line per preset: name, the first line of its comment, env, total_steps and a rough CPU time."""
+    from rlinfo.config import load_config, read_preset_comment
+
+    width = max(map(len, names))
+    lines = []
+    for name in names:
+        cfg = load_config(name)
+        family = cfg.env.name.split(":")[0]
+        family = "maze_goal" if cfg.env.name == "maze_goal" else family
+        minutes = cfg.total_steps / TYPICAL_SPS.get(family, 500) / 60
+        rough = f"~{minutes:.0f} min" if minutes >= 1 else "<1 min"
+        budget = f"{cfg.total_steps:,} steps, {rough}"
+        about = read_preset_comment(name)
+        lines.append(f"{name:<{width}}  {cfg.env.name:<18} {budget:<26} {about}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
