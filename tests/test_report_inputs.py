@@ -69,3 +69,25 @@ def test_sweep_status_treats_a_non_finite_steps_as_unfinished(runs, tmp_path):
         assert eval_steps(tmp_path / name) == -1
         assert not is_finished(tmp_path / name, 300)
     assert eval_steps(runs / "good0") == 300
+
+
+def test_report_warns_on_fewer_than_three_runs_and_gives_their_range(runs, tmp_path, capsys):
+    pytest.importorskip("rliable")
+    for n, kind in ((2, "range"), (3, "95% CI")):
+        folder = tmp_path / f"n{n}"
+        for seed in range(n):
+            shutil.copytree(runs / f"good{seed}", folder / f"good{seed}")
+        assert main(["report", str(folder), "--reps", "50"]) == 0
+        err = capsys.readouterr().err
+        with (folder / "report.csv").open() as f:
+            row = next(csv.DictReader(f))
+        assert row["interval"] == kind
+        text = (folder / "report.md").read_text()
+        if n == 2:
+            evals = [json.loads((folder / f"good{s}" / "eval.json").read_text()) for s in range(2)]
+            values = [e["coverage"] for e in evals]
+            assert float(row["iqm_low"]) == pytest.approx(min(values))
+            assert float(row["iqm_high"]) == pytest.approx(max(values))
+            assert "2 runs; a 95% interval needs at least 3" in err and "Too few runs" in text
+        else:
+            assert "needs at least 3" not in err and "Too few runs" not in text

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,7 +104,7 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
     for name in interrupted:  # resumed from their checkpoint (`rlinfo train --resume`), not restarted
         assert (sweep_dir / name / "resume_history.jsonl").is_file(), name
     status = json.loads((sweep_dir / "sweep.json").read_text())
-    assert status["counts"] == {"done": 4, "failed": 0, "pending": 0, "running": 0}
+    assert status["counts"] == {"done": 4, "failed": 0, "interrupted": 0, "pending": 0, "running": 0}
 
     assert main(["report", str(sweep_dir), "--reps", "200"]) == 0
     rows = list(csv.DictReader((sweep_dir / "report.csv").open()))
@@ -111,7 +112,8 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
     for r in rows:
         assert float(r["iqm_low"]) <= float(r["iqm"]) <= float(r["iqm_high"])
     text = (sweep_dir / "report.md").read_text()
-    assert "IQM 95% CI" in text and "| maze:square | metra | 0,1 |" in text
+    assert "| maze:square | metra | 0,1 |" in text
+    assert "range [" in text and "2 runs: no CI" in text and "Too few runs for an interval" in text
     assert (sweep_dir / "intervals.png").stat().st_size > 0 and (sweep_dir / "curves.png").stat().st_size > 0
 
 
@@ -200,3 +202,44 @@ def test_trial_made_with_other_identity_keys_is_failed_not_mixed(tmp_path: Path)
     longer = {**SPEC, "overrides": {**TINY, "total_steps": 800}}  # a larger budget is a resume, not a change
     trials = plan(sweep_dir, read_spec(write_spec(tmp_path / "a.yaml", longer)), retry_failed=False)
     assert trials[NAMES[0]]["status"] == "pending"
+
+
+def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the driver): sweep.json says which trials were interrupted, the last line
+    summarises; the next run says "resumed <trial> at step N" for them, not "started"."""
+    long = {**TINY, "total_steps": 40_000, "train.checkpoint_every": 200}
+    spec = write_spec(tmp_path / "long.yaml", {**SPEC, "overrides": long, "grid": {"seed": [0, 1]}})
+    sweep_dir = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "rlinfo.run.cli", "sweep", str(spec), "--dir", str(sweep_dir)]
+    cmd += ["--num-cpus", "2"]
+
+    def interrupt_once(expect: str) -> list[str]:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)  # fmt: skip
+        lines: list[str] = []
+        try:
+            for line in proc.stdout:  # type: ignore[union-attr]
+                lines.append(line.rstrip())
+                if expect in line:
+                    break
+            while not any(checkpoint_step(p) > max(0, started.get(p, 0)) for p in sweep_dir.glob("seed=*")):
+                assert proc.poll() is None, "\n".join(lines)
+                time.sleep(0.2)  # a checkpoint past the start: training is under way
+            proc.send_signal(signal.SIGINT)
+            rest, _ = proc.communicate()
+            return lines + rest.splitlines()
+        finally:
+            kill_session(proc.pid)
+            proc.wait()
+
+    started: dict[Path, int] = {}
+    first = interrupt_once("started seed=")
+    status = json.loads((sweep_dir / "sweep.json").read_text())
+    assert status["counts"]["running"] == 0 and status["counts"]["interrupted"] >= 1, status["counts"]
+    assert first[-1].startswith("sweep: 0/2 done") and "interrupted" in first[-1], first[-4:]
+    for p in sweep_dir.glob("seed=*"):
+        wait_unlocked(p, timeout=60)
+        started[p] = checkpoint_step(p)
+    second = interrupt_once("resumed seed=")
+    resumed = [line for line in second if " resumed seed=" in line]
+    assert resumed and re.search(r"resumed seed=\d at step \d+", resumed[0]), second

@@ -30,7 +30,9 @@ NOT_METHOD = ("seed", "run_name", "run_root", "device", "train.progress", "train
 ALL_ENVS = "all envs"
 CURVE_TAGS = ("charts/intrinsic_return", "charts/episodic_return")
 CURVE_POINTS = 40
-CSV_COLUMNS = ["env", "method", "metric", "runs", "seeds", "mean", "std", "iqm", "iqm_low", "iqm_high"]
+CSV_COLUMNS = ["env", "method", "metric", "runs", "seeds", "mean", "std", "iqm", "iqm_low", "iqm_high",
+               "interval"]  # fmt: skip
+MIN_RUNS_FOR_CI = 3  # fewer runs: the report gives their range, not a confidence interval
 
 
 @dataclass
@@ -155,7 +157,17 @@ def aggregate(runs: list[Run], metric: str, reps: int, seed: int = 0) -> list[Ro
         matrix = row.scores.reshape(len(row.seeds), -1)  # [runs, tasks]
         point, interval = bootstrap(matrix, metrics.aggregate_iqm, reps, seed)
         row.iqm, row.low, row.high = float(point[0]), float(interval[0, 0]), float(interval[1, 0])
+        if len(row.seeds) < MIN_RUNS_FOR_CI:  # a bootstrap of 1-2 runs is not a confidence interval
+            row.low, row.high = float(matrix.mean(1).min()), float(matrix.mean(1).max())
+        row.extra["interval"] = "95% CI" if len(row.seeds) >= MIN_RUNS_FOR_CI else "range"
     return rows
+
+
+def few_runs_warnings(rows: list[Row]) -> list[str]:
+    """One line per group with fewer than 3 runs (its interval column holds the runs' range)."""
+    return [f"{r.env} / {r.method}: {len(r.seeds)} run{'s' * (len(r.seeds) != 1)}; a 95% interval needs at "
+            f"least {MIN_RUNS_FOR_CI}, so the report gives the range of the runs" for r in rows
+            if r.extra.get("interval") == "range"]  # fmt: skip
 
 
 def bootstrap(scores: np.ndarray, fn: Any, reps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -194,21 +206,23 @@ def write_report(
     text = markdown(rows, metric, reps, notes, [f.name for f in figures], tag)
     write_text(out / "report.md", text)
     print(table(rows, metric))
+    for warning in few_runs_warnings(rows):
+        print(f"rlinfo: warning: {warning}", file=sys.stderr)
     print(f"report: {out / 'report.md'} ({len(runs)} runs; report.csv, {', '.join(f.name for f in figures)})")
     return out
 
 
 def table(rows: list[Row], metric: str) -> str:
     lines = [
-        f"| env | method | seeds | mean {metric} | IQM | IQM 95% CI |",
+        f"| env | method | seeds | mean {metric} | IQM | IQM 95% CI (range of the runs below 3 runs) |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
         seeds = ",".join(map(str, r.seeds))
-        lines.append(
-            f"| {r.env} | {r.method} | {seeds} | {r.scores.mean():.3f} | {r.iqm:.3f} | "
-            f"[{r.low:.3f}, {r.high:.3f}] |"
-        )
+        interval = f"[{r.low:.3f}, {r.high:.3f}]"
+        if r.extra.get("interval") == "range":
+            interval = f"range {interval}, {len(r.seeds)} run{'s' * (len(r.seeds) != 1)}: no CI"
+        lines.append(f"| {r.env} | {r.method} | {seeds} | {r.scores.mean():.3f} | {r.iqm:.3f} | {interval} |")
     return "\n".join(lines)
 
 
@@ -222,6 +236,9 @@ def markdown(rows: list[Row], metric: str, reps: int, notes: list[str], figures:
         table(rows, metric),
         "",
     ]
+    warnings = few_runs_warnings(rows)
+    if warnings:
+        parts += ["**Too few runs for an interval:**", *[f"- {w}" for w in warnings], ""]
     parts += [f"![{name}]({name})" for name in figures]
     if tag:
         parts += ["", f"Curves: TensorBoard `{tag}`, IQM over seeds with its 95% bootstrap band."]
@@ -237,5 +254,5 @@ def write_csv(path: Path, rows: list[Row], metric: str) -> None:
         for r in rows:
             writer.writerow([
                 r.env, r.method, metric, len(r.seeds), " ".join(map(str, r.seeds)), f"{r.scores.mean():.6g}",
-                f"{r.scores.std():.6g}", f"{r.iqm:.6g}", f"{r.low:.6g}", f"{r.high:.6g}",
+                f"{r.scores.std():.6g}", f"{r.iqm:.6g}", f"{r.low:.6g}", f"{r.high:.6g}", r.extra["interval"],
             ])  # fmt: skip

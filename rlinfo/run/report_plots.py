@@ -46,7 +46,8 @@ def read_curves(runs: list[Run], tag: str | None) -> tuple[str, dict[Path, Curve
 
 
 def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
-    """One panel per env (and 'all envs'): each method's IQM with its 95% interval, mean as a cross."""
+    """One panel per env (and 'all envs'): each method's IQM with its 95% interval (hatched: the range of
+    fewer than 3 runs), mean as a cross; every bar inside the axes."""
     envs = list(dict.fromkeys(r.env for r in rows))
     methods = sorted({r.method for r in rows})
     colors = dict(zip(methods, plt.cm.tab10(np.linspace(0, 1, 10))[: len(methods)], strict=True))
@@ -57,12 +58,19 @@ def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
             row = next((r for r in rows if r.env == env and r.method == method), None)
             if row is None:
                 continue
-            ax.barh(i, row.high - row.low, left=row.low, height=0.6, color=colors[method], alpha=0.75)
+            few = row.extra.get("interval") == "range"
+            ax.barh(i, max(row.high - row.low, 1e-12), left=row.low, height=0.6, color=colors[method],
+                    alpha=0.4 if few else 0.75, hatch="//" if few else None)  # fmt: skip
             ax.plot([row.iqm, row.iqm], [i - 0.3, i + 0.3], color="k", lw=1.5)
             ax.plot(row.scores.mean(), i, "x", color="k", ms=5)
+        shown = [r for r in rows if r.env == env]
+        lo = min(min(r.low, r.iqm, float(r.scores.mean())) for r in shown)
+        hi = max(max(r.high, r.iqm, float(r.scores.mean())) for r in shown)
+        pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 0.1, 1e-3)
+        ax.set_xlim(lo - pad, hi + pad)  # no bar clipped at the axis
         ax.set_yticks(range(len(methods)), methods)
         ax.set_title(env, fontsize=10)
-        ax.set_xlabel(f"{metric} (IQM, 95% CI)")
+        ax.set_xlabel(f"{metric}: IQM |, mean ×, bar 95% CI (hatched: range, < 3 runs)", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
@@ -77,31 +85,34 @@ def iqm_per_point(scores: np.ndarray) -> np.ndarray:
 
 
 def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: str, reps: int) -> Path:
-    """One panel per env: per method the IQM over seeds of ``tag``, on a common step grid, with a 95%
-    stratified-bootstrap band (rliable)."""
-    from rlinfo.run.report import CURVE_POINTS, bootstrap
+    """One panel per env and method, each with its own y axis (methods' intrinsic returns have unrelated
+    scales): the IQM over seeds of ``tag`` on a common step grid, with a 95% stratified-bootstrap band
+    (rliable) from 3 runs, the runs' range below that."""
+    from rlinfo.run.report import CURVE_POINTS, MIN_RUNS_FOR_CI, bootstrap
+
     envs = sorted({r.env for r in runs})
     methods = sorted({r.label for r in runs})
     colors = dict(zip(methods, plt.cm.tab10(np.linspace(0, 1, 10))[: len(methods)], strict=True))
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.2 * len(envs), 3.4), squeeze=False)
-    for ax, env in zip(axes[0], envs, strict=True):
-        for method in methods:
+    fig, axes = plt.subplots(len(envs), len(methods), figsize=(3.6 * len(methods), 2.9 * len(envs)),
+                             squeeze=False)  # fmt: skip
+    for row_axes, env in zip(axes, envs, strict=True):
+        for ax, method in zip(row_axes, methods, strict=True):
             group = [curves[r.path] for r in runs if r.env == env and r.label == method and r.path in curves]
+            ax.set_title(f"{method} on {env} ({len(group)} run{'s' * (len(group) != 1)})", fontsize=9)
+            ax.set_xlabel("env steps")
+            ax.set_ylabel(tag, fontsize=8)
+            ax.grid(alpha=0.3)
             if not group:
                 continue
             end = min(int(s[-1]) for s, _ in group)
             start = max(int(s[0]) for s, _ in group)
             grid = np.linspace(start, end, CURVE_POINTS) if end > start else np.array([float(end)])
             ys = np.stack([np.interp(grid, s, v) for s, v in group])[:, None, :]  # [runs, 1 task, points]
-
             point, band = bootstrap(ys, iqm_per_point, reps)
-            ax.plot(grid, point, color=colors[method], label=f"{method} ({len(group)})")
+            if len(group) < MIN_RUNS_FOR_CI:
+                band = np.stack([ys[:, 0].min(0), ys[:, 0].max(0)])
+            ax.plot(grid, point, color=colors[method])
             ax.fill_between(grid, band[0], band[1], color=colors[method], alpha=0.25)
-        ax.set_title(env, fontsize=10)
-        ax.set_xlabel("env steps")
-        ax.set_ylabel(tag)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
     return path

@@ -178,7 +178,7 @@ class Progress:
         return f"sweep [{counts}, ETA {self.eta(slots)}] {event}"
 
     def save(self) -> None:
-        counts = {s: self.count(s) for s in ("done", "running", "pending", "failed")}
+        counts = {s: self.count(s) for s in ("done", "running", "pending", "interrupted", "failed")}
         data = {"spec": str(self.spec.path), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "counts": counts, "trials": self.trials}  # fmt: skip
         write_json(self.sweep_dir / STATUS, data)
@@ -207,6 +207,9 @@ def identity_change(sweep_dir: Path, trial: Trial) -> str:
     if not changed:
         return ""
     return f"{run_dir} was made with other values of {', '.join(changed)} than the spec gives"
+
+
+MAX_TRIES = 3  # per trial and invocation, when its Ray worker dies
 
 
 def plan(sweep_dir: Path, spec: Spec, retry_failed: bool) -> dict[str, dict[str, Any]]:
@@ -276,43 +279,72 @@ def run_sweep(
             logging_level=logging.ERROR,
             configure_logging=True,
         )
+        interrupted = False
         try:
             run_all(ray, progress, todo, str(root.resolve()))
         except KeyboardInterrupt:
-            print(f"sweep interrupted; run the same command again to resume: {root / STATUS}")
-            return 130
+            interrupted = True
         finally:
-            ray.shutdown()
-    failed = {n: t for n, t in progress.trials.items() if t["status"] == "failed"}
-    for name, t in failed.items():
-        print(f"failed: {name}: {t['error']}")
-    done = progress.count("done")
-    hint = " (re-run with --retry-failed to run them again)" if failed else ""
-    print(f"sweep: {done}/{len(spec.trials)} done, {len(failed)} failed{hint}; status: {root / STATUS}")
-    return 1 if failed else 0
+            try:
+                ray.shutdown()
+            except KeyboardInterrupt:  # a second Ctrl-C while Ray stops: still record and summarise
+                interrupted = True
+        if interrupted:
+            for t in progress.trials.values():
+                if t["status"] == "running":
+                    t["status"] = "interrupted"  # its directory keeps its checkpoints: a re-run resumes it
+            progress.save()
+            print(summary(progress, root) + "; interrupted: run the same command again to resume")
+            return 130
+    print(summary(progress, root))
+    return 1 if progress.count("failed") else 0
+
+
+def summary(progress: Progress, root: Path) -> str:
+    """The sweep's last line (every failure on a line of its own before it)."""
+    lines = [f"failed: {n}: {t['error']}" for n, t in progress.trials.items() if t["status"] == "failed"]
+    left = [f"{progress.count(s)} {s}" for s in ("failed", "interrupted", "pending") if progress.count(s)]
+    counts = ", ".join(left)
+    hint = " (re-run with --retry-failed to run them again)" if progress.count("failed") else ""
+    done = f"{progress.count('done')}/{len(progress.trials)} done"
+    lines.append(f"sweep: {done}{', ' + counts if counts else ''}{hint}; status: {root / STATUS}")
+    return "\n".join(lines)
 
 
 def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> None:
     """Submit trials as Ray tasks, at most as many in flight as the cluster runs; record each result."""
     spec = progress.spec
-    task = ray.remote(num_cpus=spec.cpus, num_gpus=spec.gpus, max_calls=1)(run_trial)
+    # no retries inside Ray: a trial whose worker dies is resubmitted here, so every retry is printed
+    # and counted in sweep.json's ``attempts`` (the trial resumes from its last checkpoint)
+    task = ray.remote(num_cpus=spec.cpus, num_gpus=spec.gpus, max_calls=1, max_retries=0)(run_trial)
     queue, running = list(todo), {}
+    tries: dict[str, int] = {}
     while queue or running:
         n_slots = slots(ray, spec)
         while queue and len(running) < n_slots:
             trial = queue.pop(0)
             running[task.remote(sweep_dir, trial)] = (trial, time.perf_counter())
             attempts = progress.trials[trial.name]["attempts"] + 1
+            tries[trial.name] = tries.get(trial.name, 0) + 1
             progress.set(trial.name, status="running", error="", attempts=attempts)
-            print(progress.line(n_slots, f"started {trial.name}"), flush=True)
+            step = checkpoint_step(Path(sweep_dir) / trial.name)
+            event = f"resumed {trial.name} at step {step}" if step >= 0 else f"started {trial.name}"
+            print(progress.line(n_slots, event), flush=True)
         ready, _ = ray.wait(list(running), num_returns=1, timeout=10.0)
         for ref in ready:
             trial, started = running.pop(ref)
             try:
                 result = ray.get(ref)
-            except Exception as e:  # the worker or its node died (after Ray's own retries)
+            except Exception as e:  # the worker or its node died: run_trial itself never raises
                 text = str(e).strip().splitlines()
-                result = {"status": "failed", "error": f"{type(e).__name__}: {text[0] if text else ''}"}
+                reason = f"{type(e).__name__}: {text[0] if text else ''}"
+                if tries[trial.name] < MAX_TRIES:
+                    queue.insert(0, trial)
+                    progress.set(trial.name, status="pending", error=reason)
+                    print(progress.line(n_slots, f"retrying {trial.name} (try {tries[trial.name] + 1} of "
+                                                 f"{MAX_TRIES}) after {reason}"), flush=True)  # fmt: skip
+                    continue
+                result = {"status": "failed", "error": reason}
             wall = time.perf_counter() - started
             progress.finished_here += 1
             progress.busy_s += wall
