@@ -72,7 +72,8 @@ def check_stats(owner: str, mean: Any, std: Any, shape: tuple[int, ...] | None) 
 
 
 def compute_obs_stats(
-    name: str, num_rollouts: int = 10_000, rollout_steps: int = 50, seed: int = 0, **kwargs: Any
+    name: str, num_rollouts: int = 10_000, rollout_steps: int = 50, seed: int = 0, progress: bool = True,
+    **kwargs: Any,
 ) -> dict[str, list[float]]:
     """Mean and std of every observation dimension over uniformly random rollouts of ``make(name)``.
 
@@ -90,8 +91,11 @@ def compute_obs_stats(
     rng = np.random.default_rng(seed)
     low, high = env.action_space.low, env.action_space.high
     count, mean, m2 = 0, 0.0, 0.0
+    from tqdm import tqdm
+
     try:
-        for i in range(num_rollouts):
+        for i in tqdm(range(num_rollouts), desc=f"rlinfo: observation statistics of {name}", leave=False,
+                      unit="rollout", disable=not progress):  # fmt: skip
             obs, _ = env.reset(seed=seed if i == 0 else None)
             rows = [np.asarray(obs, dtype=np.float64)]
             for _ in range(rollout_steps):

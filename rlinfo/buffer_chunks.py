@@ -10,6 +10,7 @@ tensors read with ``weights_only=True``, the manifest is JSON in the checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,10 @@ class BufferChunks:
             if path.name not in keep and path.name.startswith(("chunk_", ".chunk_")):
                 remove_file(path)
 
-    def load(self, buffer: ReplayBuffer, manifest: dict[str, Any]) -> None:
-        """Fill ``buffer`` from the chunk files named in ``manifest``."""
+    def load(
+        self, buffer: ReplayBuffer, manifest: dict[str, Any], on_chunk: Callable[[], object] | None = None
+    ) -> None:
+        """Fill ``buffer`` from the chunk files named in ``manifest`` (``on_chunk()`` after each: a bar)."""
         if manifest["capacity"] != buffer.capacity or manifest["chunk_rows"] != self.chunk_rows:
             raise CheckpointError(
                 f"saved buffer has capacity {manifest['capacity']} in chunks of {manifest['chunk_rows']}; "
@@ -92,6 +95,8 @@ class BufferChunks:
                 raise CheckpointError(f"corrupt buffer chunk {self.dir / name}")
             row += buffer.set_rows(row, rows)
             self.files[c] = name
+            if on_chunk is not None:
+                on_chunk()
         if row != size:
             raise CheckpointError(f"buffer chunks in {self.dir} hold {row} transitions, expected {size}")
         buffer.set_counters(manifest)

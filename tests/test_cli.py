@@ -122,3 +122,18 @@ def test_off_policy_runs_end_within_one_vector_step_of_total_steps(tmp_path, cap
     assert main(["train", *args]) == 0
     steps = json.loads((tmp_path / "r" / "eval.json").read_text())["steps"]
     assert steps == 608 and 600 <= steps < 600 + 16  # 16 envs: 38 vector steps
+
+
+def test_long_phases_show_progress(tmp_path, capsys):
+    """The final evaluation, loading the replay buffer on resume and the report's bootstrap each show a
+    bar (on stderr, removed when the phase ends)."""
+    pytest.importorskip("rliable")
+    args = ["metra_maze", "total_steps=600", "train.learning_starts=100", "eval.num_rollouts=4",
+            f"run_root={tmp_path}", "run_name=r"]  # fmt: skip
+    assert main(["train", *args]) == 0
+    assert "rlinfo: evaluating (4 rollouts)" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "r"), "total_steps=800"]) == 0
+    err = capsys.readouterr().err
+    assert "rlinfo: loading the replay buffer (608 transitions)" in err and "rlinfo: evaluating" in err
+    assert main(["report", str(tmp_path), "--reps", "20"]) == 0
+    assert "rlinfo: bootstrapping 1 groups" in capsys.readouterr().err

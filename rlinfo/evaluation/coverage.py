@@ -43,11 +43,17 @@ def rollout_xy(envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: 
 
 
 def rollout_paths(
-    envs: Any, policy: Policy, skills: np.ndarray, steps: int, seed: int
+    envs: Any,
+    policy: Policy,
+    skills: np.ndarray,
+    steps: int,
+    seed: int,
+    on_step: Callable[[], object] | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`rollout_xy`'s episodes, recording every per-env info key among ``"xy"`` [N, steps + 1, 2]
     and ``"upright"`` [N, steps + 1] (locomotion envs: cos of the torso's tilt) that the env reports.
-    A sub-env that terminates early keeps its last values."""
+    A sub-env that terminates early keeps its last values. ``on_step()`` is called after every vector
+    step (a progress bar)."""
     obs, info = envs.reset(seed=seed)
     keys = [k for k in ("xy", "upright") if k in info]
     paths = {k: [np.asarray(info[k], dtype=np.float64)] for k in keys}
@@ -55,6 +61,8 @@ def rollout_paths(
     for _ in range(steps):
         if alive.any():
             obs, _, terminated, truncated, info = envs.step(policy(obs, skills))
+            if on_step is not None:
+                on_step()
             for k in keys:
                 new, last = np.asarray(info[k], dtype=np.float64), paths[k][-1]
                 paths[k].append(np.where(alive.reshape(-1, *[1] * (new.ndim - 1)), new, last))

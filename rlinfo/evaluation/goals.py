@@ -77,6 +77,7 @@ def goal_reaching(
     radii: tuple[float, ...] = (3.0, 1.0),
     device: torch.device | str = "cpu",
     goal_range: float | None = None,
+    on_step: Any = None,
 ) -> dict[str, Any]:
     """One goal-directed episode per sub-env of ``envs``; return the metrics of the module docstring.
 
@@ -86,6 +87,7 @@ def goal_reaching(
     gives z. Without ``max_steps`` each rollout runs to the end of its first episode. The result
     also holds the goals and each rollout's final distance (lists), for tables and figures.
     ``goal_range``: half-width of the goal box for ant and half_cheetah (default ``GOAL_RANGES``).
+    ``on_step()`` is called after every vector step (a progress bar).
     """
     num_goals = envs.num_envs
     normalizer = goal_normalizer(envs)
@@ -108,6 +110,8 @@ def goal_reaching(
         z = module.skill_for_goal(s, g)
         action = agent.act(torch.cat([s, z], dim=-1), deterministic=True).cpu().numpy()
         obs, _, terminated, truncated, info = envs.step(action)
+        if on_step is not None:
+            on_step()
         new = np.linalg.norm(np.asarray(info["xy"], dtype=np.float64)[:, :k] - goals, axis=1)
         dist = np.where(alive, new, dist)  # an ended episode keeps its last distance
         hit |= alive[:, None] & (dist[:, None] <= r)

@@ -265,9 +265,11 @@ def skill_videos(
     every: int = 2,
     per_skill: bool = False,
     fps: float | None = None,
+    on_frame: Callable[[], object] | None = None,
 ) -> list[Path]:
     """Write :func:`skill_frames` to ``grid.mp4`` (tiled, skill i at row i // cols, column i % cols) and,
-    with ``per_skill``, ``skill_<i>.mp4``. ``fps`` defaults to real time. Returns the paths written."""
+    with ``per_skill``, ``skill_<i>.mp4``. ``fps`` defaults to real time; ``on_frame()`` is called after
+    each rendered frame (a progress bar). Returns the paths written."""
     import imageio.v2 as imageio
 
     n = len(sub_envs(envs))
@@ -285,6 +287,8 @@ def skill_videos(
                 writers[0].append_data(tile(step_frames, cols, labels))
                 for w, f in zip(writers[1:], step_frames if per_skill else [], strict=True):
                     w.append_data(f)
+                if on_frame is not None:
+                    on_frame()
         finally:
             frames.close()
             for w in writers:

@@ -76,7 +76,12 @@ def evaluation_skills(cfg: Config, reward_module: IntrinsicReward | None, n: int
 
 
 def collect_rollouts(
-    cfg: Config, agent: Any, reward_module: IntrinsicReward | None, device: torch.device, random: bool = False
+    cfg: Config,
+    agent: Any,
+    reward_module: IntrinsicReward | None,
+    device: torch.device,
+    random: bool = False,
+    on_step: Callable[[], object] | None = None,
 ) -> SkillRollouts:
     """``eval.num_rollouts`` deterministic rollouts, one random skill each (``random``: uniform actions)."""
     from rlinfo.envs import maze_layout
@@ -94,7 +99,7 @@ def collect_rollouts(
         def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
             return envs.action_space.sample() if random else act(obs, z)
 
-        paths = rollout_paths(envs, policy, skills.numpy(), steps, seed=cfg.seed + EVAL_SEED_OFFSET)
+        paths = rollout_paths(envs, policy, skills.numpy(), steps, cfg.seed + EVAL_SEED_OFFSET, on_step)
         layout = maze_layout(envs)
     finally:
         envs.close()
@@ -127,7 +132,13 @@ def write_videos(
     from rlinfo.evaluation.video import skill_videos
 
     def write(envs: Any, policy: Any, skills: np.ndarray, steps: int, seed: int) -> list[Path]:
-        return skill_videos(envs, policy, skills, steps, seed, out_dir, per_skill=True)
+        from rlinfo.run.monitor import phase_bar
+
+        frames = steps // 2 + 1 + (steps % 2 > 0)  # skill_frames: every 2nd state, the last one always
+        with phase_bar(f"rendering {n} skill videos", total=frames, unit="frame") as bar:
+            return skill_videos(
+                envs, policy, skills, steps, seed, out_dir, per_skill=True, on_frame=bar.update
+            )
 
     return with_video_rollouts(cfg, agent, reward_module, device, n, write)
 
@@ -169,17 +180,18 @@ def evaluate_policy(
     reward_module: IntrinsicReward | None,
     device: torch.device,
     figure_path: str | Path | None = None,
+    on_step: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
     """Policy state coverage of :func:`collect_rollouts` and the rollouts' diagnostics (displacement
     spread; for skills, how well each skill's displacement follows it); with a path, the skills figure
     and, for skill methods, ``alignment.png`` beside it."""
-    r = collect_rollouts(cfg, agent, reward_module, device)
+    r = collect_rollouts(cfg, agent, reward_module, device, on_step=on_step)
     result: dict[str, Any] = policy_state_coverage(r.xy, r.layout)
     result.update(num_rollouts=len(r.xy), rollout_steps=r.steps, env=cfg.env.name, reward=cfg.reward.name)
     result.update(rollout_diagnostics(r.xy, r.skills, r.discrete))
     if r.upright is not None:
         result["upright_fraction"] = upright_fraction(r.upright)
-    result.update(goal_metrics(cfg, agent, reward_module, device))
+    result.update(goal_metrics(cfg, agent, reward_module, device, on_step))
     if figure_path is not None:
         what = "of free cells" if r.layout is not None else "cells"
         title = f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})"
@@ -194,7 +206,11 @@ GOAL_METRICS = ("final_distance", "EndSuccess3", "HitSuccess3", "EndSuccess1", "
 
 
 def goal_metrics(
-    cfg: Config, agent: Any, module: IntrinsicReward | None, device: torch.device
+    cfg: Config,
+    agent: Any,
+    module: IntrinsicReward | None,
+    device: torch.device,
+    on_step: Callable[[], object] | None = None,
 ) -> dict[str, float]:
     """Zero-shot goal reaching (``rlinfo.evaluation.goal_reaching``) of skills with a goal skill (METRA, LSD,
     CSF, continuous DIAYN) on mazes, ant and half_cheetah: ``eval.num_rollouts`` goals, the metrics prefixed
@@ -219,7 +235,7 @@ def goal_metrics(
         for prefix, goal_range in ranges.items():
             result = goal_reaching(
                 agent, module, envs, cfg.env.name, layout, max_steps, seed, device=device,
-                goal_range=goal_range,
+                goal_range=goal_range, on_step=on_step,
             )
             out.update({f"{prefix}{k}": float(result[k]) for k in GOAL_METRICS if k in result})
     finally:
@@ -246,7 +262,13 @@ def write_eval(run_dir: str | Path, result: dict[str, Any]) -> None:
 
 
 @torch.inference_mode()
-def episode_returns(cfg: Config, agent: Any, skills: torch.Tensor, device: torch.device) -> dict[str, Any]:
+def episode_returns(
+    cfg: Config,
+    agent: Any,
+    skills: torch.Tensor,
+    device: torch.device,
+    on_step: Callable[[], object] | None = None,
+) -> dict[str, Any]:
     """Mean return (and success, where the env reports it) of one deterministic episode per skill row."""
     from rlinfo.run.build import make_envs
 
@@ -264,6 +286,8 @@ def episode_returns(cfg: Config, agent: Any, skills: torch.Tensor, device: torch
             if hasattr(space, "low"):  # Gaussian policies: clip to the Box
                 action = np.clip(action, space.low, space.high)
             obs, rew, term, trunc, info = envs.step(action)
+            if on_step is not None:
+                on_step()
             ret += np.where(live, rew, 0.0)
             if "success" in info:
                 has_success = True

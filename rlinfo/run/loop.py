@@ -60,7 +60,7 @@ from rlinfo.run.evaluate import (
     write_eval,
 )
 from rlinfo.run.lock import RunLock
-from rlinfo.run.monitor import add_gif, advance, progress_bar, stat_tag, warn
+from rlinfo.run.monitor import add_gif, advance, phase_bar, progress_bar, stat_tag, warn
 from rlinfo.run.offpolicy import OffPolicy
 from rlinfo.run.onpolicy import OnPolicy
 from rlinfo.run.resume import (
@@ -292,11 +292,14 @@ class Trainer:
     def evaluate(self, figure_path: Path | None) -> dict[str, Any]:
         """Coverage (+ figure) where the env reports positions; return and success of PPO episodes."""
         cfg, result = self.cfg, {}
-        if self.parts.on_policy:
-            skill_rows = evaluation_skills(cfg, self.reward_module, cfg.eval.num_rollouts)
-            result.update(episode_returns(cfg, self.agent, skill_rows, self.device))
-        if self.reports_positions():
-            result.update(evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path))
+        with phase_bar(f"evaluating ({cfg.eval.num_rollouts} rollouts)", cfg.train.progress) as bar:
+            if self.parts.on_policy:
+                skill_rows = evaluation_skills(cfg, self.reward_module, cfg.eval.num_rollouts)
+                result.update(episode_returns(cfg, self.agent, skill_rows, self.device, bar.update))
+            if self.reports_positions():
+                result.update(
+                    evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path, bar.update)
+                )
         result["steps"] = self.global_step
         if self.writer is not None:
             with self.event_errors():
@@ -305,7 +308,8 @@ class Trainer:
                         self.writer.add_scalar(f"eval/{k}", v, self.global_step)
                 if cfg.eval.tensorboard_video:  # the first n evaluation skills, rendered
                     n = cfg.eval.tensorboard_video
-                    gif = skills_gif(cfg, self.agent, self.reward_module, self.device, n)
+                    with phase_bar(f"rendering {n} skills for TensorBoard", cfg.train.progress):
+                        gif = skills_gif(cfg, self.agent, self.reward_module, self.device, n)
                     add_gif(self.writer, "eval/skills_video", gif, self.global_step)
         if self.run_dir is not None:
             write_eval(self.run_dir, result)

@@ -32,6 +32,13 @@ def progress_bar(total: int, initial: int, enabled: bool) -> tqdm:
     )
 
 
+def phase_bar(description: str, enabled: bool = True, total: int | None = None, unit: str = "step") -> tqdm:
+    """A transient bar for a phase that takes seconds to minutes (evaluation, rendering, loading): its
+    ``update`` is the callback the phase calls per step; it disappears when the phase ends."""
+    return tqdm(total=total, desc=f"rlinfo: {description}", disable=not enabled, unit=unit, leave=False,
+                dynamic_ncols=True)  # fmt: skip
+
+
 def advance(bar: tqdm, before: int, after: int) -> None:
     """Move the bar from step ``before`` to ``after``; a last rollout that ends past the total extends it.
 

@@ -259,7 +259,12 @@ class OffPolicy:
         return chunks.write(self.buffer, step)
 
     def load_files(self, chunks: BufferChunks, manifest: dict[str, Any], env_restored: bool) -> None:
-        chunks.load(self.buffer, manifest)
+        from rlinfo.run.monitor import phase_bar
+
+        n, rows = len(manifest["files"]), int(manifest["size"])
+        with phase_bar(f"loading the replay buffer ({rows:,} transitions)", self.cfg.train.progress, n,
+                       "chunk") as bar:  # fmt: skip
+            chunks.load(self.buffer, manifest, bar.update)
         if not env_restored:  # new episodes were started: never link them to saved rows
             self.buffer.last_index.fill_(-1)
 

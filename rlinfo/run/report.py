@@ -153,14 +153,24 @@ def aggregate(runs: list[Run], metric: str, reps: int, seed: int = 0) -> list[Ro
             if all(r is not None and r.seeds == per_env[0].seeds for r in per_env):  # type: ignore[union-attr]
                 matrix = np.stack([r.scores for r in per_env], axis=1)  # type: ignore[union-attr]
                 rows.append(Row(ALL_ENVS, label, per_env[0].seeds, matrix))  # type: ignore[union-attr]
-    for row in rows:
-        matrix = row.scores.reshape(len(row.seeds), -1)  # [runs, tasks]
-        point, interval = bootstrap(matrix, metrics.aggregate_iqm, reps, seed)
-        row.iqm, row.low, row.high = float(point[0]), float(interval[0, 0]), float(interval[1, 0])
-        if len(row.seeds) < MIN_RUNS_FOR_CI:  # a bootstrap of 1-2 runs is not a confidence interval
-            row.low, row.high = float(matrix.mean(1).min()), float(matrix.mean(1).max())
-        row.extra["interval"] = "95% CI" if len(row.seeds) >= MIN_RUNS_FOR_CI else "range"
+    from rlinfo.run.monitor import phase_bar
+
+    what = f"bootstrapping {len(rows)} groups ({reps} resamples)"
+    with phase_bar(what, total=len(rows), unit="group") as bar:
+        for row in rows:
+            _interval(row, metrics, reps, seed)
+            bar.update()
     return rows
+
+
+def _interval(row: Row, metrics: Any, reps: int, seed: int) -> None:
+    """The row's IQM and its 95% stratified-bootstrap interval; the runs' range below 3 runs."""
+    matrix = row.scores.reshape(len(row.seeds), -1)  # [runs, tasks]
+    point, interval = bootstrap(matrix, metrics.aggregate_iqm, reps, seed)
+    row.iqm, row.low, row.high = float(point[0]), float(interval[0, 0]), float(interval[1, 0])
+    if len(row.seeds) < MIN_RUNS_FOR_CI:  # a bootstrap of 1-2 runs is not a confidence interval
+        row.low, row.high = float(matrix.mean(1).min()), float(matrix.mean(1).max())
+    row.extra["interval"] = "95% CI" if len(row.seeds) >= MIN_RUNS_FOR_CI else "range"
 
 
 def few_runs_warnings(rows: list[Row]) -> list[str]:
