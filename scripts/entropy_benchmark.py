@@ -1,5 +1,6 @@
-"""Entropy controllers on three sparse-reward tasks: PPO with none / fixed / target / epo / aepo.
+"""Entropy controllers on three sparse-reward tasks: PPO with each of eight controllers.
 
+Controllers: none / fixed / target / epo / aepo / siren / siren_adaptive / lpreg (agents/entropy.py).
 Tasks: ``keydoor`` (discrete, size 7: a 32-step optimum, 384-step episodes), ``keydoor_hard``
 (size 9: a 42-step optimum, 504-step episodes) and ``maze_goal``
 (continuous 2-D point maze ``tree``, goal (2.5, 8.5) two branchings up, 200-step episodes;
@@ -11,7 +12,7 @@ episodes in the last 10% of steps, the entropy curve, a *collapse* (batch entrop
 ``runs.csv``, ``summary.csv``, ``curves.csv`` and ``entropy_benchmark.png`` under ``--out`` (the
 figure is also copied to docs/img/).
 
-    python scripts/entropy_benchmark.py --jobs 2            # full: 2 tasks × 5 controllers × 5 seeds
+    python scripts/entropy_benchmark.py --jobs 2            # full: 3 tasks × 8 controllers × 5 seeds
     python scripts/entropy_benchmark.py --seeds 1 --steps-scale 0.1   # smoke run
 """
 
@@ -36,6 +37,13 @@ KEYDOOR_CONTROLLERS = {
     "epo": {"name": "epo", "coef": 0.01, "penalty": 1.0, "band": "relative"},
     "aepo": {"name": "aepo", "target_scale": 0.3, "coef": 0.01},
 }
+# no target entropy, so the same spec on every task (SIREN anchors on the first rollout's entropy)
+NO_TARGET = {
+    "siren": {"name": "siren", "coef": 0.005, "peak_fraction": 0.2},  # Linn3a/siren's values
+    "siren_adaptive": {"name": "siren_adaptive", "coef": 0.01, "lr": 0.01},
+    "lpreg": {"name": "lpreg", "kappa": 0.02, "neg_fraction": 0.01},  # CarlanLark/Lp-Reg's values
+}
+KEYDOOR_CONTROLLERS.update(NO_TARGET)
 TASKS: dict[str, dict[str, Any]] = {
     "keydoor": {
         "overrides": ["env.name=keydoor", "env.kwargs.size=7"],
@@ -67,6 +75,7 @@ TASKS: dict[str, dict[str, Any]] = {
             "target": {"name": "target", "target": 1.0, "coef": 0.01, "lr": 0.05},
             "epo": {"name": "epo", "coef": 0.01, "penalty": 1.0, "band": "additive", "delta": 0.2},
             "aepo": {"name": "aepo", "target": 1.0, "coef": 0.01},
+            **NO_TARGET,
         },
     },
 }

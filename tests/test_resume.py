@@ -228,3 +228,42 @@ def test_checkpoints_from_before_the_run_layer_resume(tmp_path):
     assert resumed.learner.num_updates == meta["learner"]["num_updates"]
     assert torch.equal(resumed.learner.gen.get_state(), loop["learner"]["gen"])
     assert resumed.train()["steps"] >= 600
+
+
+def test_a_signal_stop_off_the_log_schedule_logs_the_same_curves(tmp_path):
+    """SIGTERM at a step between two logs: the checkpoint keeps the steps whose intrinsic rewards are not
+    summed yet, so the resumed run logs exactly what the uninterrupted one logs (history and events)."""
+    import signal
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlinfo.run.loop import Stopped
+
+    full, full_dir = make(tmp_path, "a", "total_steps=1400")
+    full.train()
+    stopped, run_dir = make(tmp_path, "b", "total_steps=1400")
+    collect = stopped.learner.collect
+
+    def collect_then_signal(collector, step, total):
+        new = collect(collector, step, total)
+        rows = sum(len(s.obs) for s in stopped.learner.unscored)
+        if new >= 650 and 0 < rows < 64:  # steps whose intrinsic rewards the update will not sum yet
+            stopped.stop_signal = signal.SIGTERM  # as the handler does
+        return new
+
+    stopped.learner.collect = collect_then_signal
+    with pytest.raises(Stopped):
+        stopped.train()
+    state = load_checkpoint(latest_checkpoint(run_dir))
+    assert state["step"] % 200 and "unscored" in state["loop"]["learner"]  # off the 200-step log schedule
+    resumed = Trainer.resume(run_dir)
+    resumed.train()
+    assert stopped.history + resumed.history == full.history
+
+    def curve(path, tag):
+        acc = EventAccumulator(str(path), size_guidance={"scalars": 0})
+        acc.Reload()
+        return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+    for tag in ("charts/intrinsic_return", "charts/episodic_return"):
+        assert curve(run_dir, tag) == curve(full_dir, tag), tag

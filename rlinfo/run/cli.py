@@ -265,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         build_parser().print_help()
         return 2
-    except KeyboardInterrupt:
-        print("rlinfo: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # a second SIGINT/SIGTERM during training says how to resume
+        print(f"rlinfo: {str(e) or 'interrupted'}", file=sys.stderr)
         return 130
     except Exception as e:  # every failure is one line unless --debug
         if debug:

@@ -167,7 +167,7 @@ class Collector:
     # ------------------------------------------------------------------ saved state
 
     def state_dict(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        """(tensors, JSON) of the collector; pending (unscored) steps are not saved."""
+        """(tensors, JSON) of the collector, with the masks of the steps not yet scored (``pending``)."""
         assert self.obs is not None
         tensors = {
             "obs": torch.from_numpy(np.array(self.obs)),
@@ -178,6 +178,9 @@ class Collector:
             "ep_success": torch.from_numpy(self.ep_success.copy()),
             "ep_intrinsic": torch.from_numpy(self.ep_intrinsic.copy()),
         }
+        if self.pending:
+            tensors["pending_valid"] = torch.from_numpy(np.stack([v for v, _ in self.pending]))
+            tensors["pending_ended"] = torch.from_numpy(np.stack([e for _, e in self.pending]))
         meta = {
             "finished": self.finished,
             "finished_intrinsic": self.finished_intrinsic,
@@ -196,4 +199,7 @@ class Collector:
         self.finished = [(float(r), int(n), bool(s)) for r, n, s in meta["finished"]]
         self.finished_intrinsic = [float(r) for r in meta["finished_intrinsic"]]
         self.has_success = bool(meta["has_success"])
+        valid, ended = tensors.get("pending_valid"), tensors.get("pending_ended")
         self.pending = []
+        if valid is not None:
+            self.pending = list(zip(valid.numpy().copy(), ended.numpy().copy(), strict=True))

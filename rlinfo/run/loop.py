@@ -447,7 +447,6 @@ class Trainer:
     def save(self) -> Path:
         """Write the changed buffer chunks (off-policy), then the checkpoint; then prune old chunks."""
         assert self.run_dir is not None and self.chunks is not None
-        self.learner.flush(self.collector)  # unscored steps are not saved
         self.check_finite()  # a checkpoint never holds a NaN: the latest one is always a good one
         state = self.state_dict()
         if isinstance(self.learner, OffPolicy):
@@ -510,7 +509,12 @@ def stop_signals(trainer: Trainer) -> Iterator[None]:
 
     def handler(signum: int, frame: Any) -> None:
         if trainer.stop_signal is not None:
-            raise KeyboardInterrupt
+            if trainer.run_dir is None:
+                raise KeyboardInterrupt("stopped at once by a second signal")
+            raise KeyboardInterrupt(
+                f"stopped at once by a second signal, without a new checkpoint; {previous(trainer.run_dir)}; "
+                f"resume with: rlinfo train --resume {trainer.run_dir}"
+            )
         trainer.stop_signal = signum
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -236,8 +236,15 @@ class OffPolicy:
 
     # ------------------------------------------------------------------ saved state
 
+    UNSCORED = ("obs", "action", "next_obs", "terminated", "skill")  # what :meth:`score` reads of a Step
+
     def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """RNG states and counters, and the steps not yet scored (a checkpoint off the log schedule, e.g.
+        on SIGTERM, keeps them, so the logged intrinsic returns equal those of an uninterrupted run)."""
         tensors = {"gen": self.gen.get_state(), "act_gen": self.act_gen.get_state()}
+        if self.unscored:
+            tensors["unscored"] = {k: torch.stack([getattr(s, k).cpu() for s in self.unscored])
+                                   for k in self.UNSCORED}  # fmt: skip
         return tensors, {"num_updates": self.num_updates, "ahead": self.ahead}
 
     def load_state_dict(self, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -246,7 +253,12 @@ class OffPolicy:
             self.act_gen.set_state(tensors["act_gen"].cpu())
         self.num_updates = int(meta["num_updates"])
         self.ahead = int(meta.get("ahead", 0))
+        saved, device = tensors.get("unscored"), self.parts.device
         self.unscored = []
+        for t in range(len(saved["obs"]) if saved else 0):  # only what score() reads is restored
+            fields = {k: saved[k][t].to(device) for k in self.UNSCORED}
+            empty = torch.zeros(0, device=device)
+            self.unscored.append(Step(**fields, reward=empty, done=empty, valid=empty, extras={}))
 
     def close(self) -> None:
         """Stop the collection worker (overlapped runs)."""
