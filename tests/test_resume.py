@@ -267,3 +267,26 @@ def test_a_signal_stop_off_the_log_schedule_logs_the_same_curves(tmp_path):
 
     for tag in ("charts/intrinsic_return", "charts/episodic_return"):
         assert curve(run_dir, tag) == curve(full_dir, tag), tag
+
+
+def test_a_kill_during_the_final_evaluation_is_redone_by_rlinfo_eval(tmp_path, capsys):
+    """The final checkpoint is written before the final evaluation: after a kill there, --resume points
+    to `rlinfo eval RUN_DIR`, which writes eval.json and the eval/* TensorBoard scalars."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlinfo.run.cli import main
+
+    trainer, run_dir = make(tmp_path, "k", "total_steps=600")
+    trainer.evaluate = lambda figure_path: (_ for _ in ()).throw(KeyboardInterrupt)  # the kill
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    trainer.close()
+    assert latest_checkpoint(run_dir).name.endswith("600.pt") and not (run_dir / "eval.json").exists()
+    assert main(["train", "--resume", str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"`rlinfo eval {run_dir}` redoes it" in err and "\n" not in err
+    assert main(["eval", str(run_dir)]) == 0
+    assert json.loads((run_dir / "eval.json").read_text())["steps"] == 600
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("eval/coverage")] == [600]

@@ -303,9 +303,16 @@ def episode_returns(
 
 def evaluate_run(run_dir: str | Path, figure: bool = True, videos: int = 0) -> dict[str, Any]:
     """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``;
-    with ``videos = n > 0`` also write mp4s of n evaluation skills to ``RUN_DIR/videos/``."""
+    with ``videos = n > 0`` also write mp4s of n evaluation skills to ``RUN_DIR/videos/``.
+
+    When no process trains the run (its lock is free), the evaluation's ``eval/*`` TensorBoard scalars
+    are written at the checkpoint's step too: a run killed during its final evaluation gets the same
+    files as one that finished it."""
     import dataclasses
 
+    from torch.utils.tensorboard import SummaryWriter
+
+    from rlinfo.run.lock import LockedError, RunLock
     from rlinfo.run.loop import Trainer
 
     run_dir = Path(run_dir)
@@ -320,6 +327,12 @@ def evaluate_run(run_dir: str | Path, figure: bool = True, videos: int = 0) -> d
         except CheckpointError as e:
             raise CheckpointError(f"{ckpt} does not match {run_dir / 'config.yaml'}: {e}") from None
         trainer.global_step = int(state.get("step", 0))
+        try:
+            lock: RunLock | None = RunLock(run_dir)
+        except LockedError:  # a run training now logs its own evaluations
+            lock = None
+        if lock is not None:
+            trainer.lock, trainer.writer = lock, SummaryWriter(str(run_dir))  # closed by trainer.close()
         result = trainer.evaluate(figure_path=run_dir / "skills.png" if figure else None)
         if videos:
             out = run_dir / "videos"

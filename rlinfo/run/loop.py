@@ -70,6 +70,7 @@ from rlinfo.run.resume import (
     resume_config,
     upgrade_loop_state,
 )
+from rlinfo.run.rundir import read_eval
 
 
 class Metrics:
@@ -429,6 +430,15 @@ class Trainer:
         state = load_checkpoint(latest_checkpoint(run_dir))
         check_against_checkpoint(cfg, json.loads(state["meta"]).get("config"), int(state["step"]))
         if int(state["step"]) >= cfg.total_steps:
+            try:
+                evaluated = int(read_eval(run_dir)["steps"])
+            except RlinfoError:  # no (readable) eval.json
+                evaluated = -1
+            if evaluated < int(state["step"]):  # killed during (or before) its final evaluation
+                raise RlinfoError(
+                    f"run {run_dir} finished training (step {int(state['step'])}) but not its final "
+                    f"evaluation; `rlinfo eval {run_dir}` redoes it from the final checkpoint"
+                )
             raise RlinfoError(
                 f"run {run_dir} already reached total_steps={cfg.total_steps}; to train further resume with "
                 f"a larger total_steps=..."
