@@ -10,6 +10,7 @@ file must be byte-identical afterwards. A refused command must say why in one li
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -105,9 +106,10 @@ def check_command(base: Path, tmp_path: Path, command: Callable[[Path], int], ca
             capsys.readouterr()
             code = command(root)
             assert digest_tree(outside) == before, f"{rel} ({how}): an outside file changed"
-            err = capsys.readouterr().err.strip()
-            if code != 0:
-                assert err.count("\n") == 0 and err.startswith("rlinfo: error:"), (rel, how, err)
+            segments = [x for x in re.split(r"[\r\n]", capsys.readouterr().err) if x.strip()]
+            if code != 0:  # one error line (after any transient progress bar)
+                errors = [x for x in segments if x.startswith("rlinfo: error:")]
+                assert len(errors) == 1 and segments[-1] == errors[0], (rel, how, segments[-3:])
             shutil.rmtree(root)
             shutil.rmtree(outside)
     return cases

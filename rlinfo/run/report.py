@@ -202,12 +202,12 @@ def write_report(
     from rlinfo.run.report_plots import curves_figure, intervals_figure, read_curves
 
     import_rliable()
-    runs, notes = load_runs(find_runs(dirs), metric)
-    rows = aggregate(runs, metric, reps)
     first = Path(dirs[0])
     out = Path(out) if out else (first if not (first / "config.yaml").is_file() else Path("report"))
+    refuse_links(out)  # before any work
+    runs, notes = load_runs(find_runs(dirs), metric)
+    rows = aggregate(runs, metric, reps)
     out.mkdir(parents=True, exist_ok=True)
-    refuse_links(out)
     write_csv(out / "report.csv", rows, metric)
     tag, curves = read_curves(runs, curve)
     figures = [intervals_figure(out / "intervals.png", rows, metric)]
