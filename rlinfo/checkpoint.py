@@ -22,6 +22,7 @@ import errno
 import hashlib
 import io
 import json
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 import torch
 
-from rlinfo.errors import CheckpointError
+from rlinfo.errors import CheckpointError, one_line
 from rlinfo.files import atomic_write, remove_file, write_json
 
 FORMAT = "rlinfo-checkpoint"
@@ -98,6 +99,9 @@ def previous(run_dir: str | Path) -> str:
         return "no earlier checkpoint exists"
 
 
+FILE_KINDS = {FORMAT: "checkpoint", "rlinfo-buffer-chunk": "replay-buffer chunk"}
+
+
 def load_tensors(path: Path, fmt: str) -> dict[str, Any]:
     """Load a tensors-only file tagged ``{"format": fmt}`` (weights_only; never unpickles code)."""
     if not path.is_file():
@@ -105,10 +109,12 @@ def load_tensors(path: Path, fmt: str) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"cannot load checkpoint {path}: {reason[:200]}") from None
+        reason = one_line(str(e) or type(e).__name__)
+        if isinstance(e, pickle.UnpicklingError) or "weights only" in reason.lower():
+            reason = "it holds Python objects besides tensors, and rlinfo loads tensors only (weights_only)"
+        raise CheckpointError(f"cannot load checkpoint {path}: {reason}") from None
     if not isinstance(payload, dict) or payload.get("format") != fmt:
-        raise CheckpointError(f"{path} is not an rlinfo {fmt} file")
+        raise CheckpointError(f"{path} is not an rlinfo {FILE_KINDS.get(fmt, fmt)} file")
     return payload
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +30,20 @@ def keyword_names(fn: Callable[..., Any], exclude: Iterable[str] = ()) -> list[s
     params = inspect.signature(fn).parameters.values()
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return [p.name for p in params if p.kind in kinds and p.name not in skip]
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes some libraries put in messages
+BYTES_PATH = re.compile(r"""\bb(['"])(.*?)\1""")  # b'/a/path' as an OSError prints a bytes file name
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A message as one clean line: no colour codes, bytes paths as plain text, the first line only, at
+    most ``limit`` characters (cut at a word, with an ellipsis)."""
+    text = BYTES_PATH.sub(lambda m: repr(m.group(2)), ANSI.sub("", str(text))).strip()
+    line = text.splitlines()[0].strip() if text else ""
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0].rstrip(",;: ") + " …"
+    return line
 
 
 class RlinfoError(Exception):

@@ -62,6 +62,11 @@ def atomic_write(path: Path, write: bytes | Callable[[IO[bytes]], Any]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # a full disk while writing has no file name: give the target's
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename is None or TEMP_MARK in str(e.filename):
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

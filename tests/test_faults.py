@@ -98,6 +98,7 @@ def test_a_real_file_size_limit_gives_one_line_and_keeps_the_previous_checkpoint
     err = done.stderr.strip().splitlines()
     assert done.returncode == 2 and err[-1].startswith("rlinfo: error: cannot write "), done.stderr
     assert "file too large" in err[-1] and f"the previous checkpoint (step {step}) is intact" in err[-1]
+    assert f"cannot write {run_dir}/checkpoints/" in err[-1]  # the file that did not fit is named
     assert "Traceback" not in done.stderr
     assert load_checkpoint(latest_checkpoint(run_dir))["step"] == step  # still loads, still the latest
     assert not list(run_dir.rglob(".*.tmp-*"))  # the half-written file was removed
@@ -281,3 +282,32 @@ def test_deeply_nested_yaml_is_refused_at_its_first_levels(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", str(run)]) == 2
     assert "nests deeper than 32 levels" in capsys.readouterr().err
+
+
+def test_raw_messages_are_rewritten_as_one_plain_line(tmp_path, capsys):
+    from rlinfo.errors import one_line
+
+    assert one_line("\x1b[31mWeights only load failed\x1b[0m.\nTraceback ...") == "Weights only load failed."
+    assert one_line("[Errno 2] No such file: b'/tmp/a b'") == "[Errno 2] No such file: '/tmp/a b'"
+    assert len(one_line("word " * 100)) <= 202 and one_line("word " * 100).endswith(" …")
+    run_dir = train(tmp_path, "m", "total_steps=600")
+    path = latest_checkpoint(run_dir)
+    state = torch.load(path, weights_only=True)
+    for broken, words in [
+        ({k: v for k, v in state["state"].items() if k != "meta"}, "lacks 'meta'"),
+        ({**state["state"], "meta": "[1, 2]"}, "its 'meta' is not a JSON object"),
+    ]:
+        torch.save({**state, "state": broken}, path)
+        (run_dir / "checkpoints" / "latest.json").write_text(
+            json.dumps({**json.loads((run_dir / "checkpoints" / "latest.json").read_text()), "sha256": None})
+        )
+        capsys.readouterr()
+        assert main(["train", "--resume", str(run_dir), "total_steps=900"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and str(path) in err and "\n" not in err, err
+    torch.save({"format": "something-else", "state": {}}, path)
+    assert main(["train", "--resume", str(run_dir), "total_steps=900"]) == 2
+    assert "is not an rlinfo checkpoint file" in capsys.readouterr().err
+    assert main(["report", str(tmp_path), "--reps", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "expected an integer >= 1, got 0" in err and "\n" not in err

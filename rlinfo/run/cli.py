@@ -12,6 +12,7 @@ import sys
 from typing import Any, NoReturn
 
 from rlinfo import __version__
+from rlinfo.errors import one_line
 
 EXAMPLES = """examples:
   rlinfo train                                # the embedded default: METRA on maze:square
@@ -33,6 +34,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         message = " ".join(message.splitlines())  # user text may hold line breaks
         self.exit(2, f"rlinfo: error: {message} (see rlinfo --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--metric", default="coverage", help="eval.json key to aggregate (default: coverage)")
     rp.add_argument("--curve", help="TensorBoard tag of the curves (default: charts/intrinsic_return or "
                     "charts/episodic_return, whichever the runs have)")
-    rp.add_argument("--reps", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+    rp.add_argument("--reps", type=positive_int, default=2000, help="bootstrap resamples (default: 2000)")
     rp.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
@@ -271,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # every failure is one line unless --debug
         if debug:
             raise
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"rlinfo: error: {message}", file=sys.stderr)
+        print(f"rlinfo: error: {one_line(str(e), 400) or type(e).__name__}", file=sys.stderr)
         return int(getattr(e, "exit_code", 2))  # a run stopped by a signal: 128 + signal
 
 

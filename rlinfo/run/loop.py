@@ -45,7 +45,7 @@ from rlinfo.checkpoint import (
 from rlinfo.config import Config, to_dict
 from rlinfo.envs.state import get_state as get_env_state
 from rlinfo.envs.state import set_state as set_env_state
-from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError
+from rlinfo.errors import CheckpointError, NonFiniteError, RlinfoError, one_line
 from rlinfo.files import refuse_links, remove_stale_temporaries
 from rlinfo.nn import cpu_has_bfloat16
 from rlinfo.rewards import SkillReward
@@ -427,8 +427,9 @@ class Trainer:
         """A trainer that continues the run in ``run_dir`` from its latest checkpoint."""
         run_dir = Path(run_dir)
         cfg, saved = resume_config(run_dir, overrides)  # reads only: a refused resume writes nothing
-        state = load_checkpoint(latest_checkpoint(run_dir))
-        check_against_checkpoint(cfg, json.loads(state["meta"]).get("config"), int(state["step"]))
+        path = latest_checkpoint(run_dir)
+        state = load_checkpoint(path)
+        check_against_checkpoint(cfg, checkpoint_meta(state, path).get("config"), int(state["step"]))
         if int(state["step"]) >= cfg.total_steps:
             try:
                 evaluated = int(read_eval(run_dir)["steps"])
@@ -556,16 +557,28 @@ def quiet_writer_thread() -> Iterator[None]:
 
 
 @contextmanager
-def checkpoint_mismatch() -> Iterator[None]:
-    """A checkpoint that lacks a key or does not fit this run, as one CheckpointError line."""
+def checkpoint_mismatch(path: Path | None = None) -> Iterator[None]:
+    """A checkpoint that lacks a key, is malformed or does not fit this run, as one CheckpointError line
+    (naming the file when ``path`` is given)."""
+    what = f"checkpoint {path}" if path is not None else "checkpoint"
     try:
         yield
     except CheckpointError:
         raise
     except KeyError as e:
-        raise CheckpointError(f"checkpoint lacks {e} (saved by another rlinfo version?)") from None
-    except (RuntimeError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint does not match this run: {str(e).splitlines()[0]}") from None
+        raise CheckpointError(f"{what} lacks {e} (not saved by rlinfo, or by another version?)") from None
+    except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as e:
+        reason = one_line(str(e) or type(e).__name__)
+        raise CheckpointError(f"{what} does not match this run: {reason}") from None
+
+
+def checkpoint_meta(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The JSON metadata of a trainer checkpoint, checked: one CheckpointError line naming ``path``."""
+    with checkpoint_mismatch(path):
+        meta = json.loads(state["meta"])
+        if not isinstance(meta, dict) or not isinstance(state["step"], (int, Tensor)):
+            raise TypeError("its 'meta' is not a JSON object or its 'step' is not a number")
+        return meta
 
 
 def first_mismatch(current: dict[str, Tensor], saved: Any) -> str:
