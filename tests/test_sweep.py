@@ -243,3 +243,9 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
     second = interrupt_once("resumed seed=")
     resumed = [line for line in second if " resumed seed=" in line]
     assert resumed and re.search(r"resumed seed=\d at step \d+", resumed[0]), second
+
+
+def test_trials_that_resolve_to_the_same_config_are_refused(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path / "dup.yaml", {"preset": "metra_maze", "grid": {"agent.lr": ["1e-4", "0.0001"]}})
+    with pytest.raises(ConfigError, match="trials agent.lr=1e-4 and agent.lr=0.0001 resolve to the same config"):
+        read_spec(spec)

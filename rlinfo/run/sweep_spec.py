@@ -132,11 +132,23 @@ def read_spec(path: str | Path) -> Spec:
             raise ConfigError(f"{where}: 'resources.{key}' must be a number >= 0, got {value!r}")
     trials = expand(preset, shared, grid, listed, resources, where, path.parent)
     spec = Spec(path, trials, float(resources.get("cpus", 1)), float(resources.get("gpus", 0)), raw)
-    for trial in trials:  # every config error now, before anything runs
+    from tqdm import tqdm
+
+    from rlinfo.config import to_dict
+
+    seen: dict[str, str] = {}
+    shown = tqdm(trials, desc=f"rlinfo: checking {len(trials)} trials", unit="trial", leave=False,
+                 disable=len(trials) < 50)  # fmt: skip
+    for trial in shown:  # every config error now, before anything runs
         try:
-            trial.config(Path("sweeps"))
+            config = to_dict(trial.config(Path("sweeps")))
         except ConfigError as e:
             raise ConfigError(f"{where}: trial {trial.name}: {e}") from None
+        config.pop("run_name", None)
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key in seen:  # e.g. agent.lr: ["1e-4", "0.0001"]
+            raise ConfigError(f"{where}: trials {seen[key]} and {trial.name} resolve to the same config")
+        seen[key] = trial.name
     return spec
 
 
