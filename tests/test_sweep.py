@@ -246,6 +246,7 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
 
 
 def test_trials_that_resolve_to_the_same_config_are_refused(tmp_path: Path) -> None:
-    spec = write_spec(tmp_path / "dup.yaml", {"preset": "metra_maze", "grid": {"agent.lr": ["1e-4", "0.0001"]}})
-    with pytest.raises(ConfigError, match="trials agent.lr=1e-4 and agent.lr=0.0001 resolve to the same config"):
+    grid = {"agent.lr": ["1e-4", "0.0001"]}  # one learning rate written two ways
+    spec = write_spec(tmp_path / "dup.yaml", {"preset": "metra_maze", "grid": grid})
+    with pytest.raises(ConfigError, match="agent.lr=1e-4 and agent.lr=0.0001 resolve to the same config"):
         read_spec(spec)
