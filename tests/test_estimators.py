@@ -262,8 +262,8 @@ def test_knn_entropy_uniform_cube_3d() -> None:
 
 
 def test_knn_search_is_exact_on_data_far_from_the_origin() -> None:
-    # float32 ||a||^2 + ||b||^2 - 2a.b without centring picked wrong neighbours here (issue 15:
-    # knn_entropy -3.87 instead of -6.38 at mean 10; distances off by 0.05 at mean 1000)
+    # float32 ||a||^2 + ||b||^2 - 2a.b without centring picked wrong neighbours here
+    # (knn_entropy -3.87 instead of -6.38 at mean 10; distances off by 0.05 at mean 1000)
     g = torch.Generator().manual_seed(0)
     noise = torch.randn(2000, 2, generator=g, dtype=torch.float64) * 0.01
     truth = math.log(2 * math.pi * math.e * 1e-4)  # H of N(0, 0.01^2 I_2) = -6.37

@@ -1,4 +1,4 @@
-"""Faults a run must survive (issue 19): divergence, refused resumes, real file-size limits, concurrent
+"""Faults a run must survive: divergence, refused resumes, real file-size limits, concurrent
 writers, signals, corrupted files, symlinks, leftovers of a kill, oversized inputs."""
 
 from __future__ import annotations

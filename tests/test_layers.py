@@ -1,4 +1,5 @@
-"""DESIGN.md's one-way dependencies: core <- rlinfo.envs <- rlinfo.agents <- rlinfo.run (the run layer).
+"""The package's one-way dependencies (docs/architecture.md):
+core <- rlinfo.envs <- rlinfo.agents <- rlinfo.run (the run layer).
 
 Every import statement of every module is read from its source (module level and inside functions),
 so a lazy import cannot hide an edge that points up.

@@ -230,7 +230,7 @@ def test_killed_ppo_run_resumes_bit_identically_on_cpu(tmp_path, case):
 
 def test_rollout_is_scored_before_the_reward_module_trains_on_it():
     """RND, CleanRL and the SB3 callback score a rollout first: training RND on the rollout before
-    scoring it shrinks the bonus of exactly the novel states (issue 15: ratio 31.7 vs 7.6)."""
+    scoring it shrinks the bonus of exactly the novel states (ratio 31.7 vs 7.6)."""
     overrides = [*FAST, "agent.name=ppo", "env.name=maze:square", "env.num_envs=8",
                  "train.rollout_steps=64", "reward.name=rnd", "reward.extrinsic_weight=0.0"]  # fmt: skip
     torch.manual_seed(0)

@@ -67,8 +67,8 @@ def test_registered_and_validated():
 
 
 def test_running_statistics_start_from_the_first_batch():
-    """A batch scored before the first update uses the statistics that update would set (issue 15:
-    CIC/APT with knn_rms gave log(1 + d / 0) ≈ 16 on a first rollout scored before training)."""
+    """A batch scored before the first update uses the statistics that update would set
+    (CIC/APT with knn_rms gave log(1 + d / 0) ≈ 16 on a first rollout scored before training)."""
     from rlinfo.rewards import APT, Normalized
 
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ Representation: a predictor y = normalise(W_pred s) ∈ S^{pred_dim−1}, M prot
 
 The online branch normalises *after* the projector, as URLB's ``update_proto``
 (``predictor → projector → normalize``). ``normalize_before_projector=True`` also normalises the
-predictor output before the projector, normalise(proj(y(s))) (rlinfo's form before issue 15).
+predictor output before the projector, normalise(proj(y(s))).
 
 Sinkhorn-Knopp rescales exp(scores/τ) so that prototypes are used equally over the batch (uniform
 column and row marginals); see :func:`sinkhorn_knopp`.

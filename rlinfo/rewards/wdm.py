@@ -15,7 +15,7 @@ contrastive log-sum-exp over other skills. The zero-shot skill that moves from s
 scaled to the prior's mean skill length as the CSF reference's goal evaluation (``mean_length``):
 E‖z‖ = 1 for unit-sphere skills and √2 Γ((D+1)/2) / Γ(D/2) for z ~ N(0, I_D) (√(π/2) ≈ 1.25 at
 D = 2), so a Gaussian-skill policy is asked for a skill of the length it was trained on.
-``unit_goal_skill = True`` keeps ‖z‖ = 1 (rlinfo's form before issue 15).
+``unit_goal_skill = True`` keeps ‖z‖ = 1.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a run shows while it trains: the progress bar and the TensorBoard tag of each logged value.
 
-Tags (DESIGN.md conventions), one per value, never two values under one tag:
+Tags, one per value, never two values under one tag:
 
 - ``charts/sps``, ``charts/episodic_return``, ``charts/episodic_length``, ``charts/intrinsic_return``,
   ``charts/success``;
