@@ -87,14 +87,14 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
         kill_session(first.pid)  # the driver and every Ray process it started (workers too), at once
         first.wait()
     for name in NAMES:  # the kernel releases a killed process's lock when it is reaped
-        wait_unlocked(sweep_dir / name, timeout=60)
+        wait_unlocked(sweep_dir / name)
     done = [n for n in NAMES if finished(sweep_dir / n)]
     assert len(done) < len(NAMES)
     kept = {n: digests(sweep_dir / n) for n in done}
     interrupted = [n for n in NAMES if 0 <= checkpoint_step(sweep_dir / n) < 400]  # mid-run checkpoints
     assert any(k.startswith("checkpoints/step_") for k in kept[done[0]])
 
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"{len(NAMES) - len(done)} to run" in again.stdout
     for name in NAMES:
@@ -238,7 +238,7 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
     assert status["counts"]["running"] == 0 and status["counts"]["interrupted"] >= 1, status["counts"]
     assert first[-1].startswith("sweep: 0/2 done") and "interrupted" in first[-1], first[-4:]
     for p in sweep_dir.glob("seed=*"):
-        wait_unlocked(p, timeout=60)
+        wait_unlocked(p)
         started[p] = checkpoint_step(p)
     second = interrupt_once("resumed seed=")
     resumed = [line for line in second if " resumed seed=" in line]
