@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -137,3 +138,10 @@ def test_long_phases_show_progress(tmp_path, capsys):
     assert "rlinfo: loading the replay buffer (608 transitions)" in err and "rlinfo: evaluating" in err
     assert main(["report", str(tmp_path), "--reps", "20"]) == 0
     assert "rlinfo: bootstrapping 1 groups" in capsys.readouterr().err
+
+
+def test_version_and_help_start_without_loading_torch():
+    """`rlinfo --version` and `--help` answer without importing torch (the slow part of starting)."""
+    code = "import sys; from rlinfo.run.cli import main; main(['--help']); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
