@@ -130,7 +130,7 @@ def summary(values: list[float], reps: int = 2000) -> tuple[float, float, float,
     if len(x) >= 3:
         from rliable import metrics
 
-        from rlinfo.run.report import bootstrap
+        from rlinfo.run.report_stats import bootstrap
 
         point, interval = bootstrap(x.reshape(-1, 1), metrics.aggregate_iqm, reps)
         return float(point[0]), float(interval[0, 0]), float(interval[1, 0]), "IQM"

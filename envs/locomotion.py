@@ -24,9 +24,9 @@ import numpy as np
 
 from rlinfo.errors import keyword_names
 
+from .arguments import reject_unknown_kwargs
 from .mujoco_warnings import route_mujoco_warnings
 from .normalize import wrap_normalizer
-from .registry import reject_unknown_kwargs
 
 ANT_DEFAULTS: dict[str, Any] = {
     "exclude_current_positions_from_observation": False,

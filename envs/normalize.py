@@ -10,9 +10,8 @@ replay buffer, a checkpoint, an evaluation and a resumed run all see the same ŝ
 
 - :class:`PresetNormalizeObservation` is the gymnasium wrapper (``info["xy"]`` is untouched: it is
   read from the simulator, so coverage stays in world coordinates);
-- :func:`compute_obs_stats` measures (μ, σ) from random rollouts of a fixed seed (deterministic);
 - :func:`preset_stats` loads the statistics shipped with rlinfo (``obs_stats.json``, made by
-  ``compute_obs_stats(name)`` with its defaults; the command is stored in the file);
+  ``rlinfo.envs.obs_stats.compute_obs_stats(name)`` with its defaults; the command is stored in the file);
 - :func:`freeze_obs_stats` writes the numbers into an env's kwargs, so that a run's ``config.yaml``
   holds them and later versions of the shipped file cannot change an old run;
 - :func:`find_obs_normalizer` finds the wrapper in a (vector) env, e.g. to map goal coordinates.
@@ -69,49 +68,6 @@ def check_stats(owner: str, mean: Any, std: Any, shape: tuple[int, ...] | None) 
     if not (np.isfinite(m).all() and np.isfinite(s).all()) or (s < 0).any():
         raise ValueError(f"{owner}: obs_mean must be finite and obs_std finite and >= 0")
     return m, s
-
-
-def compute_obs_stats(
-    name: str, num_rollouts: int = 10_000, rollout_steps: int = 50, seed: int = 0, progress: bool = True,
-    **kwargs: Any,
-) -> dict[str, list[float]]:
-    """Mean and std of every observation dimension over uniformly random rollouts of ``make(name)``.
-
-    ``num_rollouts`` episodes of ``rollout_steps`` steps (the reset observation and every next
-    observation count; a termination ends a rollout early). The env is reset with ``seed`` once and
-    the actions come from ``numpy.random.default_rng(seed)``, so equal arguments give equal numbers.
-    Statistics are merged rollout by rollout (Chan et al.'s parallel variance), in float64.
-    """
-    from .registry import make
-
-    if num_rollouts < 1 or rollout_steps < 1:
-        raise ValueError(f"compute_obs_stats: num_rollouts and rollout_steps must be >= 1 for {name!r}")
-    raw = {k: v for k, v in kwargs.items() if k not in ("normalize_obs", "obs_mean", "obs_std")}
-    env = make(name, **{**raw, "max_episode_steps": rollout_steps})
-    rng = np.random.default_rng(seed)
-    low, high = env.action_space.low, env.action_space.high
-    count, mean, m2 = 0, 0.0, 0.0
-    from tqdm import tqdm
-
-    try:
-        for i in tqdm(range(num_rollouts), desc=f"rlinfo: observation statistics of {name}", leave=False,
-                      unit="rollout", disable=not progress):  # fmt: skip
-            obs, _ = env.reset(seed=seed if i == 0 else None)
-            rows = [np.asarray(obs, dtype=np.float64)]
-            for _ in range(rollout_steps):
-                obs, _, terminated, truncated, _ = env.step(rng.uniform(low, high).astype(low.dtype))
-                rows.append(np.asarray(obs, dtype=np.float64))
-                if terminated or truncated:
-                    break
-            x = np.stack(rows)
-            n, x_mean = len(x), x.mean(axis=0)
-            delta = x_mean - mean
-            m2 = m2 + ((x - x_mean) ** 2).sum(axis=0) + delta**2 * count * n / (count + n)
-            mean = mean + delta * n / (count + n)
-            count += n
-    finally:
-        env.close()
-    return {"mean": np.asarray(mean).tolist(), "std": np.sqrt(np.asarray(m2) / count).tolist()}
 
 
 def preset_stats(name: str) -> dict[str, list[float]]:

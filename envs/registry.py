@@ -15,8 +15,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
-from rlinfo.errors import RlinfoError, did_you_mean, keyword_names
+from rlinfo.errors import RlinfoError, did_you_mean
 
+from .arguments import EnvArgumentError, check_kwargs
 from .dmc import FEATURED_TASKS
 from .maze import MazeEnv, MazeLayout, MazeVectorEnv
 
@@ -29,10 +30,6 @@ SPARSE = ("keydoor", "maze_goal")  # envs/keydoor.py (discrete), envs/goal.py (c
 
 class UnknownEnvError(RlinfoError, ValueError):
     """An environment name that the registry does not know."""
-
-
-class EnvArgumentError(RlinfoError, TypeError):
-    """A keyword argument that the named environment does not accept."""
 
 
 def list_envs() -> list[str]:
@@ -58,31 +55,15 @@ def _unknown(name: str) -> UnknownEnvError:
     )
 
 
-def _check_kwargs(name: str, kwargs: dict[str, Any], fn: Any, exclude: tuple[str, ...] = ()) -> None:
-    allowed = keyword_names(fn, exclude=("num_envs", *exclude))
-    reject_unknown_kwargs(name, kwargs, allowed)
-
-
-def reject_unknown_kwargs(name: str, kwargs: dict[str, Any], allowed: list[str]) -> None:
-    """One-line :class:`EnvArgumentError` for a keyword not in ``allowed`` (with the closest one)."""
-    for key in kwargs:
-        if key not in allowed:
-            hint = did_you_mean(key, allowed)
-            hint = f" ({hint})" if hint else ""
-            raise EnvArgumentError(
-                f"{name}: unexpected keyword argument {key!r}{hint}; accepted: {', '.join(allowed)}"
-            )
-
-
 def _maze_kwargs(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     if name in BUILTIN_MAZES:
         if "layout" in kwargs:
             raise EnvArgumentError(f"{name} has a fixed layout; use 'maze:custom' with layout=... instead")
-        _check_kwargs(name, kwargs, MazeEnv.__init__, exclude=("layout",))
+        check_kwargs(name, kwargs, MazeEnv.__init__, exclude=("layout",))
         return {**kwargs, "layout": BUILTIN_MAZES[name]}
     if "layout" not in kwargs:
         raise EnvArgumentError("maze:custom needs layout=<ASCII string or path to a .txt file>")
-    _check_kwargs(name, kwargs, MazeEnv.__init__)
+    check_kwargs(name, kwargs, MazeEnv.__init__)
     return dict(kwargs)
 
 
@@ -112,17 +93,17 @@ def make(name: str, **kwargs: Any) -> gym.Env:
     if key == "tabletop":
         from .tabletop import TabletopEnv
 
-        _check_kwargs(key, kwargs, TabletopEnv.__init__)
+        check_kwargs(key, kwargs, TabletopEnv.__init__)
         return TabletopEnv(**kwargs)
     if key == "keydoor":
         from .keydoor import KeyDoorEnv
 
-        _check_kwargs(key, kwargs, KeyDoorEnv.__init__)
+        check_kwargs(key, kwargs, KeyDoorEnv.__init__)
         return KeyDoorEnv(**kwargs)
     if key == "maze_goal":
         from .goal import MazeGoalEnv
 
-        _check_kwargs(key, kwargs, MazeGoalEnv.__init__)
+        check_kwargs(key, kwargs, MazeGoalEnv.__init__)
         return MazeGoalEnv(**kwargs)
     if key.startswith("gym:"):  # any registered gymnasium id, e.g. gym:CartPole-v1
         try:
@@ -132,7 +113,7 @@ def make(name: str, **kwargs: Any) -> gym.Env:
     if key.startswith("dmc:"):
         from .dmc import DMCEnv, make_dmc
 
-        _check_kwargs(key, kwargs, DMCEnv.__init__, exclude=("domain", "task"))
+        check_kwargs(key, kwargs, DMCEnv.__init__, exclude=("domain", "task"))
         return make_dmc(key[4:], **kwargs)
     raise _unknown(str(name))
 

@@ -156,8 +156,8 @@ def test_errors():
 def test_slim_run_checkpoints_and_evaluates(tmp_path):
     from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
     from rlinfo.config import load_config
-    from rlinfo.run.evaluate import evaluate_run
     from rlinfo.run.loop import Trainer
+    from rlinfo.run.reevaluate import evaluate_run
     from rlinfo.run.rundir import create_run_dir
 
     overrides = ["total_steps=600", "train.learning_starts=200", "train.rollout_steps=50"]

@@ -7,13 +7,8 @@ import pytest
 import torch
 
 from rlinfo.envs import make, make_vec
-from rlinfo.envs.normalize import (
-    EPS,
-    compute_obs_stats,
-    find_obs_normalizer,
-    freeze_obs_stats,
-    preset_stats,
-)
+from rlinfo.envs.normalize import EPS, find_obs_normalizer, freeze_obs_stats, preset_stats
+from rlinfo.envs.obs_stats import compute_obs_stats
 from rlinfo.evaluation.goals import goal_normalizer, goal_reaching
 
 

@@ -162,7 +162,7 @@ def test_intrinsic_skill_reward_plugs_in():
 
 def test_eval_rebuilds_a_ppo_run_and_reproduces_its_final_evaluation(tmp_path):
     """`rlinfo eval RUN_DIR` on a PPO run: config + latest checkpoint alone give the same episodes."""
-    from rlinfo.run.evaluate import evaluate_run
+    from rlinfo.run.reevaluate import evaluate_run
     from rlinfo.run.rundir import create_run_dir
 
     cfg = load_config("ppo_cartpole", [*FAST, "total_steps=2048", f"run_root={tmp_path}", "run_name=cp"])

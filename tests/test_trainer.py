@@ -9,8 +9,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import load_config
-from rlinfo.run.evaluate import evaluate_run
 from rlinfo.run.loop import Trainer
+from rlinfo.run.reevaluate import evaluate_run
 from rlinfo.run.rundir import create_run_dir
 
 TINY = [

@@ -1,8 +1,7 @@
 """Evaluate a trained agent: METRA's policy state coverage and the skills figure (envs that report
 ``info["xy"]``), and the return and success of deterministic episodes (PPO runs), during or after training.
 
-``evaluate_run(run_dir)`` needs nothing but the run directory: it rebuilds the run from ``config.yaml``
-(rlinfo/run/build.py) and loads the latest checkpoint (``weights_only``).
+Evaluating a saved run from its directory alone is ``rlinfo.run.reevaluate.evaluate_run``.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.config import Config
-from rlinfo.errors import CheckpointError, EvaluationError
+from rlinfo.errors import EvaluationError
 from rlinfo.evaluation import (
     goal_reaching,
     plot_skills,
@@ -29,7 +27,6 @@ from rlinfo.evaluation import (
 from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
 from rlinfo.files import write_json
 from rlinfo.rewards import IntrinsicReward, SkillReward
-from rlinfo.run.rundir import load_run_config
 
 T = TypeVar("T")
 
@@ -298,47 +295,4 @@ def episode_returns(
     result: dict[str, Any] = {"return": float(ret.mean()), "episodes": n}
     if has_success:  # only envs that define success report it
         result["success"] = float(success.mean())
-    return result
-
-
-def evaluate_run(run_dir: str | Path, figure: bool = True, videos: int = 0) -> dict[str, Any]:
-    """Rebuild a run from its directory alone, evaluate it, rewrite ``eval.json`` and ``skills.png``;
-    with ``videos = n > 0`` also write mp4s of n evaluation skills to ``RUN_DIR/videos/``.
-
-    When no process trains the run (its lock is free), the evaluation's ``eval/*`` TensorBoard scalars
-    are written at the checkpoint's step too: a run killed during its final evaluation gets the same
-    files as one that finished it."""
-    import dataclasses
-
-    from torch.utils.tensorboard import SummaryWriter
-
-    from rlinfo.run.lock import LockedError, RunLock
-    from rlinfo.run.loop import Trainer
-
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
-    ckpt = latest_checkpoint(run_dir)
-    cfg = dataclasses.replace(cfg, device="cpu")
-    trainer = Trainer(cfg)  # builds envs and networks; writes nothing
-    try:
-        state = load_checkpoint(ckpt)
-        try:
-            trainer.load_networks(state)
-        except CheckpointError as e:
-            raise CheckpointError(f"{ckpt} does not match {run_dir / 'config.yaml'}: {e}") from None
-        trainer.global_step = int(state.get("step", 0))
-        try:
-            lock: RunLock | None = RunLock(run_dir)
-        except LockedError:  # a run training now logs its own evaluations
-            lock = None
-        if lock is not None:
-            trainer.lock, trainer.writer = lock, SummaryWriter(str(run_dir))  # closed by trainer.close()
-        result = trainer.evaluate(figure_path=run_dir / "skills.png" if figure else None)
-        if videos:
-            out = run_dir / "videos"
-            paths = write_videos(cfg, trainer.agent, trainer.reward_module, trainer.device, out, videos)
-            result["videos"] = [str(p.relative_to(run_dir)) for p in paths]
-    finally:
-        trainer.close()
-    write_eval(run_dir, result)
     return result

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,49 +22,18 @@ import numpy as np
 from rlinfo.config import to_dict
 from rlinfo.errors import RlinfoError
 from rlinfo.files import atomic_path, refuse_links, write_text
+from rlinfo.run.report_stats import (
+    ALL_ENVS,
+    MIN_RUNS_FOR_CI,
+    NOT_METHOD,
+    Row,
+    Run,
+    bootstrap,
+    import_rliable,
+)
 
-INSTALL = "rlinfo report needs rliable: pip install 'rlinfo[report]'"
-# config keys that never distinguish methods (a run's place, its seed, how it was run)
-NOT_METHOD = ("seed", "run_name", "run_root", "device", "train.progress", "train.threads", "total_steps")
-ALL_ENVS = "all envs"
-CURVE_TAGS = ("charts/intrinsic_return", "charts/episodic_return")
-CURVE_POINTS = 40
 CSV_COLUMNS = ["env", "method", "metric", "runs", "seeds", "mean", "std", "iqm", "iqm_low", "iqm_high",
                "interval"]  # fmt: skip
-MIN_RUNS_FOR_CI = 3  # fewer runs: the report gives their range, not a confidence interval
-
-
-@dataclass
-class Run:
-    path: Path
-    method: str
-    env: str
-    seed: int
-    config: dict[str, Any]
-    result: dict[str, Any]
-    label: str = ""
-
-
-@dataclass
-class Row:
-    env: str
-    method: str
-    seeds: list[int]
-    scores: np.ndarray  # [runs]
-    iqm: float = float("nan")
-    low: float = float("nan")
-    high: float = float("nan")
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def import_rliable() -> Any:
-    try:
-        from rliable import library, metrics
-    except ImportError:
-        raise RlinfoError(INSTALL) from None
-    return library, metrics
-
-
 def find_runs(dirs: list[str | Path]) -> list[Path]:
     """Run directories (holding ``config.yaml``) given directly or anywhere under the given dirs."""
     found: list[Path] = []
@@ -178,20 +146,6 @@ def few_runs_warnings(rows: list[Row]) -> list[str]:
     return [f"{r.env} / {r.method}: {len(r.seeds)} run{'s' * (len(r.seeds) != 1)}; a 95% interval needs at "
             f"least {MIN_RUNS_FOR_CI}, so the report gives the range of the runs" for r in rows
             if r.extra.get("interval") == "range"]  # fmt: skip
-
-
-def bootstrap(scores: np.ndarray, fn: Any, reps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``fn(scores)`` and its 95% percentile stratified-bootstrap interval (rliable): resamples of the
-    runs (axis 0) within each task (axis 1). Returns ``[k]`` points and a ``[2, k]`` interval."""
-    import warnings
-
-    library, _ = import_rliable()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # arch's notice about its random_state keyword
-        point, interval = library.get_interval_estimates(
-            {"m": scores}, fn, reps=reps, random_state=np.random.RandomState(seed)
-        )
-    return np.atleast_1d(point["m"]), np.asarray(interval["m"]).reshape(2, -1)
 
 
 def write_report(

@@ -12,7 +12,7 @@ from rlinfo.evaluation.plots import plt
 from rlinfo.files import save_figure
 
 if TYPE_CHECKING:
-    from rlinfo.run.report import Row, Run
+    from rlinfo.run.report_stats import Row, Run
 
 Curve = tuple[np.ndarray, np.ndarray]  # steps, values
 
@@ -21,7 +21,7 @@ def read_curves(runs: list[Run], tag: str | None) -> tuple[str, dict[Path, Curve
     """Each run's TensorBoard scalar ``tag`` (default: the first of CURVE_TAGS that the runs have)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from rlinfo.run.report import CURVE_TAGS
+    from rlinfo.run.report_stats import CURVE_TAGS
 
     curves: dict[Path, dict[str, Curve]] = {}
     for run in runs:
@@ -88,7 +88,7 @@ def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: s
     """One panel per env and method, each with its own y axis (methods' intrinsic returns have unrelated
     scales): the IQM over seeds of ``tag`` on a common step grid, with a 95% stratified-bootstrap band
     (rliable) from 3 runs, the runs' range below that."""
-    from rlinfo.run.report import CURVE_POINTS, MIN_RUNS_FOR_CI, bootstrap
+    from rlinfo.run.report_stats import CURVE_POINTS, MIN_RUNS_FOR_CI, bootstrap
 
     envs = sorted({r.env for r in runs})
     methods = sorted({r.label for r in runs})

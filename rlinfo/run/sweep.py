@@ -97,7 +97,7 @@ def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
     Returns ``{"name", "status": done|failed, "error", "wall_s", "eval"}``; never raises for an error
     of the run itself (that is the trial's one-line error).
     """
-    from rlinfo.run import cli
+    from rlinfo.run.commands import run_argv
 
     start = time.perf_counter()
     root = Path(sweep_dir)
@@ -119,7 +119,7 @@ def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
                 argv = trial_command(root, trial, total)
                 print(f"$ rlinfo {' '.join(argv)}", file=log, flush=True)
                 with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                    code = cli.main(argv)
+                    code = run_argv(argv)
                 log.flush()
                 if code != 0:
                     result["error"] = last_error(root / LOGS / f"{trial.name}.log") or f"exit status {code}"
