@@ -123,3 +123,37 @@ def test_smoke_runs_on_mujoco_and_dm_control(env, extra):
     assert result["coverage_cells"] >= 1 and result["rollout_steps"] == 50
     obs_dim = trainer.buffer.obs.shape[1]
     assert obs_dim == (29 if env == "ant" else 24)
+
+
+def test_callbacks_see_every_collect_and_learn_phase_in_order(tmp_path):
+    """The seam benchmarks observe the loop through (no monkeypatching): hooks in loop order, with the
+    env step; a run without the final evaluation returns nothing and writes no eval.json."""
+    from rlinfo.run.callbacks import Callback
+    from rlinfo.run.rundir import create_run_dir
+
+    events: list[tuple[str, int]] = []
+
+    class Recorder(Callback):
+        def on_collect_start(self, trainer, step):
+            events.append(("collect_start", step))
+
+        def on_collect_end(self, trainer, step):
+            events.append(("collect_end", step))
+
+        def on_learn_start(self, trainer, step):
+            events.append(("learn_start", step))
+
+        def on_learn_end(self, trainer, step):
+            events.append(("learn_end", step))
+
+    overrides = ["total_steps=256", "train.learning_starts=64", "env.num_envs=4", "train.progress=false"]
+    cfg = load_config("metra_maze", [*overrides, f"run_root={tmp_path}", "run_name=c"])
+    cfg, run_dir = create_run_dir(cfg)
+    trainer = Trainer(cfg, run_dir, callbacks=[Recorder()])
+    assert trainer.train(final_evaluation=False) == {}
+    assert not (run_dir / "eval.json").exists()
+    kinds = [k for k, _ in events]
+    assert kinds == ["collect_start", "collect_end", "learn_start", "learn_end"] * (len(kinds) // 4)
+    ends = [s for k, s in events if k == "collect_end"]
+    assert ends == sorted(ends) and ends[0] == 16 and ends[-1] == trainer.global_step >= 256
+    assert all(s == e for (k, s), (_, e) in zip(events[1::4], events[2::4], strict=True))  # learn at the step

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,14 +50,17 @@ from rlinfo.files import refuse_links, remove_stale_temporaries
 from rlinfo.nn import cpu_has_bfloat16
 from rlinfo.rewards import SkillReward
 from rlinfo.run.build import Parts, build
+from rlinfo.run.callbacks import Callback
 from rlinfo.run.collect import Collector
 from rlinfo.run.evaluate import (
     episode_returns,
     evaluate_policy,
     evaluation_skills,
-    final_evaluation,
     skills_gif,
     write_eval,
+)
+from rlinfo.run.evaluate import (
+    final_evaluation as run_final_evaluation,
 )
 from rlinfo.run.lock import RunLock
 from rlinfo.run.monitor import add_gif, advance, phase_bar, progress_bar, stat_tag, warn
@@ -105,8 +108,11 @@ class Marks:
 class Trainer:
     """One run: its parts, the learner that differs by agent, and the loop around them."""
 
-    def __init__(self, cfg: Config, run_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, cfg: Config, run_dir: str | Path | None = None, callbacks: Sequence[Callback] = ()
+    ) -> None:
         self.cfg = cfg
+        self.callbacks = list(callbacks)  # observers of the loop (rlinfo/run/callbacks.py)
         self.parts: Parts = build(cfg)  # every config error is raised here, before anything is written
         self.learner: OffPolicy | OnPolicy = (
             OnPolicy(self.parts) if self.parts.on_policy else OffPolicy(self.parts)
@@ -197,17 +203,22 @@ class Trainer:
         )
         self.started = True
 
-    def train(self) -> dict[str, Any]:
-        """Run until ``total_steps`` env steps; checkpoint; return the final evaluation."""
+    def train(self, final_evaluation: bool = True) -> dict[str, Any]:
+        """Run until ``total_steps`` env steps; checkpoint; return the final evaluation (``{}`` without
+        one: ``final_evaluation=False``, e.g. a speed benchmark)."""
         with stop_signals(self), quiet_writer_thread():
             try:
                 if self.run_dir is not None:
                     self.writer = SummaryWriter(str(self.run_dir), purge_step=self.purge_step)
-                return self._train()
+                return self._train(final_evaluation)
             finally:
                 self.close()
 
-    def _train(self) -> dict[str, Any]:
+    def emit(self, hook: str, step: int) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, step)
+
+    def _train(self, final_evaluation: bool = True) -> dict[str, Any]:
         cfg = self.cfg
         if not self.started:
             self.start()
@@ -227,11 +238,15 @@ class Trainer:
         marks, train = self.marks, cfg.train
         while self.global_step < cfg.total_steps:
             before = self.global_step
+            self.emit("on_collect_start", before)
             self.global_step = self.learner.collect(self.collector, self.global_step, cfg.total_steps)
+            self.emit("on_collect_end", self.global_step)
             advance(bar, before, self.global_step)
             progress = min(self.global_step / cfg.total_steps, 1.0)
+            self.emit("on_learn_start", self.global_step)
             for stats in self.learner.learn(self.global_step, progress, self.collector):
                 self.metrics.add(stats)
+            self.emit("on_learn_end", self.global_step)
             running = self.global_step < cfg.total_steps
             # each mark moves before its action, so a checkpoint holds the next marks (resume repeats none)
             if self.global_step >= marks.log or not running:
@@ -249,8 +264,10 @@ class Trainer:
         bar.close()
         if self.run_dir is not None:
             self.save()  # the final state first: a failing evaluation can never lose it
+        if not final_evaluation:
+            return {}
         figure = self.run_dir / "skills.png" if self.run_dir is not None and cfg.eval.figure else None
-        return final_evaluation(self.run_dir, lambda: self.evaluate(figure))
+        return run_final_evaluation(self.run_dir, lambda: self.evaluate(figure))
 
     def log(self, bar: tqdm) -> None:
         """Read the device metrics once per interval, check them, write TensorBoard and the bar."""
