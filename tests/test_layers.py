@@ -79,18 +79,33 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def runtime_nodes(node: ast.AST) -> list[ast.AST]:
+    """Every node below ``node`` except the bodies of ``if TYPE_CHECKING:`` (imports a type checker
+    reads are not dependencies at run time)."""
+    out = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+            for sub in child.orelse:
+                out += [sub, *runtime_nodes(sub)]
+            continue
+        out += [child, *runtime_nodes(child)]
+    return out
+
+
 def import_graph() -> dict[str, set[str]]:
     """Module -> the package modules it imports (``from a import b`` counts ``a.b`` when b is a module)."""
     modules = {module_name(p): p for p in sources()}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         package = "rlinfo." + path.parent.name if path.parent.name in ("envs", "agents") else None
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        targets = set(imports(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
+        targets: set[str] = set()
+        for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
                 base = f"{package}.{node.module}" if node.level and package else node.module
-                targets |= {f"{base}.{a.name}" for a in node.names}
+                base = base or package or ""
+                targets |= {base} | {f"{base}.{a.name}" for a in node.names}
         edges = set()
         for t in targets:
             while t and t not in modules:
@@ -139,3 +154,15 @@ def test_no_import_cycles():
     assert "rlinfo.run.sweep" in graph["rlinfo.run.cli"]  # `from a import b` edges are seen
     assert cycles(graph) == []
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # the check works
+
+
+def test_the_loop_holds_the_loop_and_never_asks_the_learner_kind():
+    """Persistence lives in run/persistence.py; the loop talks to the learner through one interface."""
+    loop = (ROOT / "rlinfo" / "run" / "loop.py").read_text(encoding="utf-8")
+    for kind in ("OffPolicy", "OnPolicy", "on_policy"):
+        assert kind not in loop, kind
+    tree = ast.parse(loop)
+    trainer = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Trainer")
+    for method in ("state_dict", "load_networks", "load_state_dict", "resume", "save", "check_finite"):
+        node = next(n for n in trainer.body if isinstance(n, ast.FunctionDef) and n.name == method)
+        assert len(node.body) <= 2, f"Trainer.{method} should delegate to rlinfo.run.persistence"

@@ -165,9 +165,11 @@ def read_buffer(run_dir: Path, like: ReplayBuffer) -> tuple[int, ReplayBuffer]:
 
 
 def scalar_steps(run_dir: Path, tag: str) -> list[int]:
+    """The steps of ``tag`` over every events file, sorted (file order depends on the writers' names: a
+    process's 10th writer sorts before its 9th), duplicates kept."""
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    return [e.step for e in events.Scalars(tag)]
+    return sorted(e.step for e in events.Scalars(tag))
 
 
 def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path):

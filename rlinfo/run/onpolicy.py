@@ -146,6 +146,23 @@ class OnPolicy:
 
     # ------------------------------------------------------------------ saved state
 
+    episode_returns = True  # PPO's evaluation reports the return of deterministic episodes
+    clips_actions = True  # a Gaussian policy's samples are clipped to a Box action space by the collector
+
+    def start(self, seed: int) -> None:
+        """A fresh run: PPO samples its actions from torch's global generator."""
+        torch.manual_seed(seed)
+
+    def warnings(self, cfg: Any) -> list[str]:
+        return []
+
+    def save_files(self, chunks: Any, step: int) -> None:
+        """Nothing beside the checkpoint: the rollout is rebuilt after a resume."""
+        return None
+
+    def load_files(self, chunks: Any, manifest: dict[str, Any], env_restored: bool) -> None:
+        """Nothing to load (see :meth:`save_files`)."""
+
     def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"gen": self.gen.get_state(), "ret_acc": self.ret_acc.cpu().clone()}, {}
 
