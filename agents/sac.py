@@ -12,18 +12,7 @@ replaces γ by a per-sample factor d [B] (γ^k for URLB-style k-step pairs (s, s
 ``train.n_step``); the default ``None`` is the paper's one-step γ. The two critics are one
 ``ensemble_mlp`` with weights [2, in, out]: a single batched matmul per layer.
 
-``critic="successor_features"`` (CSF, Zheng et al. 2025, "Can a MISL Fly?"): the last ``skill_dim``
-inputs are the skill z and each critic head outputs successor features ψ_i(s, a, z) ∈ R^D with
-Q_i = ψ_iᵀz. The "reward" passed to :meth:`SAC.update` is then the vector cumulant c = Δφ [B, D] and
-
-    y_ψ = c + γ ψ̄_j(s', a'),   j = argmin_i ψ̄_iᵀz,   a' ~ π(·|s')
-    L_ψ = ½ Σ_i E[‖ψ_i(s, a) − y_ψ‖²]
-
-as in the paper and its code: the entropy bonus enters the actor loss only, and termination is
-ignored (the reference runs with ``turn_off_dones``: every target bootstraps; an unsupervised skill
-episode has no task end). ``sf_turn_off_dones=False`` bootstraps with γ (1 − terminated) instead.
-``sf_soft_target=True`` adds − α log π(a'|s') · z/‖z‖² inside the bracket, so that zᵀy_ψ equals the
-soft target y above for the scalar reward r = Δφᵀz (our option, not the paper's).
+The successor-feature critic of CSF is its own agent, :class:`rlinfo.agents.SuccessorFeatureSAC`.
 
 ``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
 (:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask; SIREN and Lp-Reg are PPO-only,
@@ -47,7 +36,6 @@ from rlinfo.agents.entropy import EntropyController, build_controller
 from rlinfo.nn import adam, ensemble_mlp, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
-CRITICS = ("q", "successor_features")
 
 
 class TanhGaussianActor(nn.Module):
@@ -107,29 +95,17 @@ class SAC(nn.Module):
         alpha_init: float = 0.1,
         learn_alpha: bool = True,
         target_entropy_scale: float = 1.0,
-        critic: str = "q",
-        skill_dim: int = 0,
-        sf_soft_target: bool = False,
-        sf_turn_off_dones: bool = True,
         entropy: dict[str, Any] | None = None,
+        critic_outputs: int = 1,
     ) -> None:
         super().__init__()
-        if critic not in CRITICS:
-            raise ValueError(f"SAC: critic must be one of {', '.join(CRITICS)}, got {critic!r}")
-        self.successor_features = critic == "successor_features"
-        if self.successor_features and not 1 <= skill_dim < obs_dim:
-            raise ValueError(
-                f"SAC: critic=successor_features needs 1 <= skill_dim < obs_dim={obs_dim}, got {skill_dim!r}"
-            )
-        self.skill_dim, self.sf_soft_target = skill_dim, sf_soft_target
-        self.sf_turn_off_dones = bool(sf_turn_off_dones)
         low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
         high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
         self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
         self.target_entropy = -target_entropy_scale * action_dim
         self.actor = TanhGaussianActor(obs_dim, action_dim, low, high, hidden_dim, num_layers)
-        out_dim = skill_dim if self.successor_features else 1
-        self.critic = ensemble_mlp(2, obs_dim + action_dim, out_dim, hidden_dim, num_layers)
+        # critic_outputs: 1 value per head; a subclass may widen it (successor features: the skill's dim)
+        self.critic = ensemble_mlp(2, obs_dim + action_dim, critic_outputs, hidden_dim, num_layers)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))
         self.optimizers = {
@@ -165,47 +141,8 @@ class SAC(nn.Module):
         return self.actor.mode(obs) if deterministic else self.actor.sample(obs)[0]
 
     def q_values(self, critic: nn.Module, obs: Tensor, action: Tensor) -> Tensor:
-        """[2, B] values of both ensemble members (successor features: Q_i = ψ_iᵀz)."""
-        out = critic(torch.cat([obs, action], dim=-1))
-        return (out * obs[:, -self.skill_dim :]).sum(-1) if self.successor_features else out.squeeze(-1)
-
-    @torch.no_grad()
-    def sf_target(
-        self, cumulant: Tensor, next_obs: Tensor, terminated: Tensor, discount: Tensor | None = None
-    ) -> Tensor:
-        """y_ψ [B, D] of the successor-feature critic (see the module docstring)."""
-        if cumulant.dim() != 2 or cumulant.shape[-1] != self.skill_dim:
-            raise ValueError(
-                f"SAC(critic=successor_features): reward must be the cumulant [B, {self.skill_dim}], "
-                f"got shape {tuple(cumulant.shape)}"
-            )
-        next_action, next_log_prob = self.actor.sample(next_obs)
-        z = next_obs[:, -self.skill_dim :]
-        psi_next = self.critic_target(torch.cat([next_obs, next_action], dim=-1))  # [2, B, D]
-        j = (psi_next * z).sum(-1).argmin(dim=0)  # the head with the smaller Q, per sample
-        psi_min = psi_next[j, torch.arange(len(j), device=j.device)]
-        if self.sf_soft_target:
-            z_dir = z / z.pow(2).sum(-1, keepdim=True).clamp_min(1e-8)
-            psi_min = psi_min - self.alpha * next_log_prob.unsqueeze(-1) * z_dir
-        alive = (~terminated).float()
-        if self.sf_turn_off_dones:  # the reference (turn_off_dones) bootstraps through termination
-            alive = torch.ones_like(alive)
-        bootstrap = (self.gamma if discount is None else discount) * alive
-        return cumulant + bootstrap.unsqueeze(-1) * psi_min
-
-    def sf_critic_loss(
-        self,
-        obs: Tensor,
-        action: Tensor,
-        cumulant: Tensor,
-        next_obs: Tensor,
-        terminated: Tensor,
-        discount: Tensor | None = None,
-    ) -> Tensor:
-        """L_ψ = ½ Σ_i E[‖ψ_i(s, a) − y_ψ‖²] on the vector cumulant [B, D]."""
-        target = self.sf_target(cumulant, next_obs, terminated, discount)
-        psi = self.critic(torch.cat([obs, action], dim=-1))
-        return 0.5 * ((psi - target.unsqueeze(0)) ** 2).sum(-1).mean(dim=1).sum()
+        """[2, B] values of both ensemble members."""
+        return critic(torch.cat([obs, action], dim=-1)).squeeze(-1)
 
     def critic_loss(
         self,
@@ -216,8 +153,6 @@ class SAC(nn.Module):
         terminated: Tensor,
         discount: Tensor | None = None,
     ) -> Tensor:
-        if self.successor_features:
-            return self.sf_critic_loss(obs, action, reward, next_obs, terminated, discount)
         gamma = self.gamma if discount is None else discount  # [B] for n-step pairs
         with torch.no_grad():
             next_action, next_log_prob = self.actor.sample(next_obs)
@@ -247,7 +182,7 @@ class SAC(nn.Module):
     ) -> dict[str, Tensor]:
         """One gradient step of critics, actor and temperature, then the Polyak target update.
 
-        ``reward`` is [B], or the cumulant [B, skill_dim] for ``critic="successor_features"``;
+        ``reward`` is [B] (a subclass may take another target: the cumulant of successor features);
         ``discount`` [B] replaces γ per sample (n-step pairs), ``None`` keeps γ.
         """
         loss_q = self.critic_loss(obs, action, reward, next_obs, terminated, discount)

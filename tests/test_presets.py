@@ -47,10 +47,10 @@ def test_skill_preset_builds_reward_and_agent(name):
     skill_dim = skill_dim_of(module)
     assert skill_dim >= 1
     ones = torch.ones(action_dim)
-    agent = build_agent(cfg.agent, obs_dim + skill_dim, action_dim, -ones, ones)
+    agent = build_agent(cfg.agent, obs_dim + skill_dim, action_dim, -ones, ones, skill_dim=skill_dim)
     x = torch.zeros(3, obs_dim + skill_dim)
     assert agent.act(x).shape == (3, action_dim)
-    if getattr(agent, "successor_features", False):  # what Trainer checks: ψ has the skill's dimension
+    if cfg.agent.name == "sf_sac":  # ψ has the skill's dimension, given by the build
         assert agent.skill_dim == skill_dim and hasattr(module, "cumulant")
 
 
@@ -77,10 +77,19 @@ def test_sf_critic_is_trained_on_the_cumulant():
     torch.testing.assert_close(seen["reward"], expected)
 
 
-def test_sf_critic_skill_dim_mismatch_is_an_error():
-    cfg = load_config("csf_maze", ["agent.params.skill_dim=3", "env.num_envs=2"])
-    with pytest.raises(RlinfoError, match="successor_features needs .* agent.params.skill_dim=2"):
-        Trainer(cfg)
+def test_sf_critic_takes_its_skill_dim_from_the_reward_and_needs_a_cumulant():
+    cfg = load_config("csf_maze", ["reward.params.skill_dim=3", "env.num_envs=2"])
+    trainer = Trainer(cfg)
+    try:
+        assert trainer.agent.skill_dim == 3 and trainer.agent.critic[-1].weight.shape[-1] == 3
+    finally:
+        trainer.close()
+    with pytest.raises(RlinfoError, match="agent.name=sf_sac needs a reward with a cumulant"):
+        Trainer(load_config("metra_maze", ["agent.name=sf_sac", "env.num_envs=2"]))
+    with pytest.raises(RlinfoError, match="agent.name=sf_sac needs a skill reward"):
+        Trainer(load_config("rnd_maze", ["agent.name=sf_sac", "env.num_envs=2"]))
+    with pytest.raises(RlinfoError, match="unknown config key 'agent.params.skill_dim'|skill_dim"):
+        Trainer(load_config("csf_maze", ["agent.params.skill_dim=2", "env.num_envs=2"]))
 
 
 # ----------------------------------------------------------------------------- reference fidelity
@@ -115,9 +124,10 @@ def resolved(cfg, key: str):
     node = OmegaConf.structured(cfg)
     value = OmegaConf.select(node, key, default="<unset>")
     if value == "<unset>" and key.startswith(("reward.params.", "agent.params.")):
-        from rlinfo.agents import SAC
+        from rlinfo.agents import SAC, SuccessorFeatureSAC
 
-        cls = REWARDS[cfg.reward.name] if key.startswith("reward.") else SAC
+        agent_cls = SuccessorFeatureSAC if cfg.agent.name == "sf_sac" else SAC
+        cls = REWARDS[cfg.reward.name] if key.startswith("reward.") else agent_cls
         param = inspect.signature(cls.__init__).parameters.get(key.split(".")[-1])
         assert param is not None, f"{cls.__name__} has no parameter {key}"
         value = param.default

@@ -10,6 +10,7 @@ import torch
 from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.ppo import PPO
 from rlinfo.agents.sac import SAC
+from rlinfo.agents.successor_features import SuccessorFeatureSAC
 from rlinfo.nn import EnsembleLinear, adam
 
 
@@ -180,7 +181,7 @@ def test_adam_is_torch_adam_with_the_fused_kernel():
     "make",
     [
         lambda: SAC(4, 2, hidden_dim=8),
-        lambda: SAC(4, 2, hidden_dim=8, critic="successor_features", skill_dim=2),
+        lambda: SuccessorFeatureSAC(4, 2, hidden_dim=8, skill_dim=2),
         lambda: MultiCriticSAC(4, 2, channel_weights=(1.0, 0.5), hidden_dim=8),
         lambda: PPO(4, 2, hidden_dim=8),
     ],

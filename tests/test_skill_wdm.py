@@ -8,6 +8,7 @@ import torch
 from helpers import skill_batch
 
 from rlinfo.agents.sac import SAC
+from rlinfo.agents.successor_features import SuccessorFeatureSAC
 from rlinfo.rewards import CSF, LSD, REWARDS
 
 
@@ -173,10 +174,9 @@ def test_lsd_discrete_goal_skill_and_bad_args():
 # ---------------------------------------------------------------- successor-feature critic
 
 
-def _sf_agent(seed: int = 0, soft: bool = False) -> SAC:
+def _sf_agent(seed: int = 0, soft: bool = False) -> SuccessorFeatureSAC:
     torch.manual_seed(seed)
-    kw = {"critic": "successor_features", "skill_dim": 2, "sf_soft_target": soft}
-    return SAC(obs_dim=3 + 2, action_dim=1, hidden_dim=32, **kw)
+    return SuccessorFeatureSAC(obs_dim=3 + 2, action_dim=1, hidden_dim=32, skill_dim=2, soft_target=soft)
 
 
 def test_sf_critic_q_is_psi_dot_z():
@@ -201,14 +201,14 @@ def test_sf_critic_td_step_reduces_loss_and_target_matches_bellman(soft):
 
     def loss():
         torch.manual_seed(7)  # the same next actions a' ~ π(·|s') every time
-        return agent.sf_critic_loss(obs, action, cumulant, next_obs, done)
+        return agent.critic_loss(obs, action, cumulant, next_obs, done)
 
     before = loss()
     agent._step(before, "critic")
     assert loss().item() < before.item()
     # zᵀy_ψ = r + γ min_i Q̄_i(s', a') with r = Δφᵀz (paper), soft: − γ α log π(a'|s') too
     torch.manual_seed(7)
-    y_psi = agent.sf_target(cumulant, next_obs, done)
+    y_psi = agent.target(cumulant, next_obs, done)
     torch.manual_seed(7)
     a2, logp = agent.actor.sample(next_obs)
     with torch.no_grad():
@@ -226,24 +226,24 @@ def test_sf_target_ignores_termination_as_the_reference_turn_off_dones():
 
     def target(**kw):
         torch.manual_seed(7)
-        return agent.sf_target(cumulant, next_obs, done, **kw)
+        return agent.target(cumulant, next_obs, done, **kw)
 
     # default: y_ψ = c + γ ψ̄(s', a') on every row, terminated or not
     torch.manual_seed(7)
-    live = agent.sf_target(cumulant, next_obs, torch.zeros(4, dtype=torch.bool))
+    live = agent.target(cumulant, next_obs, torch.zeros(4, dtype=torch.bool))
     torch.testing.assert_close(target(), live)
     assert not torch.allclose(target()[done], cumulant[done])
-    agent.sf_turn_off_dones = False  # the option: termination zeroes the bootstrap
+    agent.turn_off_dones = False  # the option: termination zeroes the bootstrap
     torch.testing.assert_close(target()[done], cumulant[done])
     torch.testing.assert_close(target()[~done], live[~done])
 
 
 def test_sf_critic_bad_input():
-    with pytest.raises(ValueError, match="SAC: critic must be one of q, successor_features"):
-        SAC(obs_dim=4, action_dim=1, critic="v")
     with pytest.raises(ValueError, match="needs 1 <= skill_dim < obs_dim=4, got 0"):
-        SAC(obs_dim=4, action_dim=1, critic="successor_features")
+        SuccessorFeatureSAC(obs_dim=4, action_dim=1, skill_dim=0)
+    with pytest.raises(TypeError):
+        SAC(obs_dim=4, action_dim=1, critic="successor_features")  # plain SAC has one critic kind
     agent = _sf_agent()
     x = torch.randn(4, 5)
-    with pytest.raises(ValueError, match=r"reward must be the cumulant \[B, 2\], got shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"must be the cumulant \[B, 2\], got shape \(4,\)"):
         agent.update(x, torch.zeros(4, 1), torch.zeros(4), x, torch.zeros(4, dtype=torch.bool))

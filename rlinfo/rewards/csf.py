@@ -10,11 +10,11 @@ with ξ = 5 and Z_neg = 256 skills drawn from the prior p(z) for every update (`
 the paper; one set shared by the batch). ``negatives="batch"`` uses the batch's own skills
 instead (all B of them, the positive included, as in InfoNCE). The intrinsic reward is r = Δφᵀz
 (``wdm.py``), and the policy's critic is a successor-feature critic: ψ(s, a, z) ∈ R^D learned by TD
-on the vector cumulant Δφ, Q = ψᵀz (``rlinfo.agents.SAC(critic="successor_features")``; the trainer
+on the vector cumulant Δφ, Q = ψᵀz (``rlinfo.agents.SuccessorFeatureSAC``, ``agent.name=sf_sac``; the trainer
 feeds it :meth:`CSF.cumulant`). Skills: unit sphere (default) or N(0, I), or zero-centred one-hots.
 Zero-shot goal skill z = E‖z‖ · normalise(φ(g) − φ(s)) (``wdm.py``). Termination is ignored, as the reference
 (``turn_off_dones``): the successor-feature target bootstraps on every transition
-(``SAC(sf_turn_off_dones=True)``, the default; ``agent.params.sf_turn_off_dones=false`` zeroes it
+(``turn_off_dones=True``, the default; ``agent.params.turn_off_dones=false`` zeroes it
 at termination).
 """
 

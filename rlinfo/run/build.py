@@ -24,6 +24,7 @@ from torch import Tensor
 
 from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
+from rlinfo.agents.successor_features import SuccessorFeatureSAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError, did_you_mean
 from rlinfo.rewards import (
@@ -40,7 +41,8 @@ from rlinfo.rewards.lookup import plugin_rewards
 from rlinfo.run.host import check_network_memory, keep_freed_memory, thread_count
 from rlinfo.types import Batch
 
-AGENTS = ("sac", "slim", "ppo")  # slim: multi-critic SAC; ppo: on-policy (rlinfo/run/onpolicy.py)
+# slim: multi-critic SAC; sf_sac: SAC with CSF's successor-feature critic; ppo: on-policy (run/onpolicy.py)
+AGENTS = ("sac", "sf_sac", "slim", "ppo")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -148,10 +150,12 @@ def build_agent(
     low: Any,
     high: Any,
     channel_weights: list[float] | None = None,
+    skill_dim: int = 0,
 ) -> SAC:
     """The agent named by ``cfg.name``; ``cfg.params`` are extra constructor keyword arguments.
 
-    ``slim`` (multi-critic SAC) takes its channel weights from ``reward.channels.<c>.weight``.
+    ``slim`` (multi-critic SAC) takes its channel weights from ``reward.channels.<c>.weight``; ``sf_sac``
+    (successor features) its ``skill_dim`` from the run's skill space.
     """
     if cfg.name not in AGENTS:
         raise ConfigError(f"unknown agent.name {cfg.name!r} (known: {', '.join(AGENTS)})")
@@ -167,8 +171,9 @@ def build_agent(
         learn_alpha=cfg.learn_alpha,
         target_entropy_scale=cfg.target_entropy_scale,
     )
-    cls: Any = MultiCriticSAC if cfg.name == "slim" else SAC
-    reserved = ("obs_dim", "action_dim", "action_low", "action_high", "channel_weights", *explicit)
+    cls: Any = {"slim": MultiCriticSAC, "sf_sac": SuccessorFeatureSAC}.get(cfg.name, SAC)
+    reserved = ("obs_dim", "action_dim", "action_low", "action_high", "channel_weights", "skill_dim",
+                "critic_outputs", *explicit)  # fmt: skip
     validate_kwargs(cls, cfg.params, "agent.params", reserved=reserved)
     bounds = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
     if cfg.name == "slim":
@@ -179,7 +184,14 @@ def build_agent(
             return cls(obs_dim, action_dim, *bounds, **weights, **explicit, **cfg.params)
         except ValueError as e:
             raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
-    return SAC(obs_dim, action_dim, *bounds, **explicit, **cfg.params)
+    if cfg.name == "sf_sac":
+        if skill_dim < 1:
+            raise ConfigError("agent.name=sf_sac needs a skill reward (reward.name=csf)")
+        explicit["skill_dim"] = skill_dim
+    try:
+        return cls(obs_dim, action_dim, *bounds, **explicit, **cfg.params)
+    except ValueError as e:
+        raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
 
 
 def build_ppo(cfg: AgentConfig, obs_dim: int, action_dim: int, discrete: bool, skill_dim: int = 0) -> Any:
@@ -296,15 +308,12 @@ def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.Ve
     else:
         slim = cfg.agent.name == "slim" and bool(cfg.reward.channels)
         weights = list(module.weights.values()) if slim else None  # type: ignore[union-attr]
-        agent = build_agent(cfg.agent, obs_dim + skill_dim, action_dim, low, high, weights)
+        agent = build_agent(cfg.agent, obs_dim + skill_dim, action_dim, low, high, weights, skill_dim)
         if cfg.agent.name == "slim":
             kind = "channels"
-        elif getattr(agent, "successor_features", False):  # CSF's critic: TD on the cumulant Δφ
-            if not hasattr(module, "cumulant") or agent.skill_dim != skill_dim:
-                raise RlinfoError(
-                    "agent.params.critic=successor_features needs a reward with a cumulant (csf) and "
-                    f"agent.params.skill_dim={skill_dim}"
-                )
+        elif isinstance(agent, SuccessorFeatureSAC):  # CSF's critic: TD on the cumulant Δφ
+            if not hasattr(module, "cumulant"):
+                raise RlinfoError("agent.name=sf_sac needs a reward with a cumulant (reward.name=csf)")
             kind = "cumulant"
     if cfg.train.cuda_graph and getattr(agent, "entropy_controller", None) is not None:
         raise RlinfoError(

@@ -140,7 +140,8 @@ def cmd_list() -> int:
 
     plugins = [f"{name} (plugin)" for name in plugin_rewards() if name not in REWARDS]
     print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS, *plugins]) + ", or module:Class")
-    print("agents (agent.name):       sac, slim (multi-critic: one critic per reward.channels entry), ppo")
+    print("agents (agent.name):       sac, sf_sac (successor features, CSF), slim (multi-critic: one critic "
+          "per reward.channels entry), ppo")
     print("environments (env.name):   " + ", ".join(list_envs()))
     print("presets (rlinfo train NAME): what each trains, its default budget, rough time on a 2-core CPU:")
     for line in preset_lines(preset_names()):
