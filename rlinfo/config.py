@@ -354,6 +354,9 @@ def load_config(source: str | Path | None = None, overrides: list[str] | None = 
         cfg = _merge(cfg, parsed, "command-line overrides")
     config = typing.cast(Config, OmegaConf.to_object(cfg))
     check_values(config)
+    from rlinfo.options import check_options  # which keys go together: rlinfo/options.py
+
+    check_options(config)
     return config
 
 
@@ -420,13 +423,6 @@ def check_values(cfg: Config) -> None:
     for key, value in floats.items():
         if not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value}")
-    if cfg.train.n_step > 1 and (cfg.reward.extrinsic_weight or cfg.agent.name == "ppo"):
-        raise ConfigError("train.n_step > 1 supports intrinsic rewards with SAC agents only")
-    if cfg.train.n_step > 1 and (step := per_step_reward(cfg.reward)):
-        raise ConfigError(
-            f"train.n_step > 1 supports intrinsic rewards with SAC agents only: {step} is a per-step "
-            "reward, and an n-step pair (s_t, s_t+k) would drop its rewards r_t+1 .. r_t+k-1"
-        )
     if not 0.0 <= cfg.agent.gamma <= 1.0:
         raise ConfigError(f"agent.gamma must be in [0, 1], got {cfg.agent.gamma}")
     if not 0.0 < cfg.agent.tau <= 1.0:
@@ -443,25 +439,6 @@ def check_values(cfg: Config) -> None:
 
 
 CHANNEL_KEYS = ("name", "params", "weight", "normalize")
-
-
-def per_step_reward(reward: Any) -> str | None:
-    """The first per-step reward (``IntrinsicReward.per_step``: task rewards, costs) among
-    ``reward.name`` and the modules of ``reward.channels``, as 'reward.channels.<ch> (<name>)'; else None."""
-    from rlinfo.rewards import RewardLookupError, reward_class
-
-    named = {"reward.name": reward.name}
-    for ch, spec in reward.channels.items():
-        if isinstance(spec, dict):
-            named[f"reward.channels.{ch}"] = spec.get("name")
-    for path, name in named.items():
-        try:
-            cls = reward_class(name) if isinstance(name, str) and name != "none" else None
-        except RewardLookupError:
-            continue  # reported when the module is built
-        if getattr(cls, "per_step", False):
-            return f"{path} ({name})"
-    return None
 
 
 def check_reward_channels(channels: dict[str, Any]) -> None:

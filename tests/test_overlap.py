@@ -18,7 +18,6 @@ import rlinfo.buffer_chunks as buffer_chunks
 from rlinfo.buffers import ReplayBuffer
 from rlinfo.config import load_config
 from rlinfo.errors import RlinfoError
-from rlinfo.run.build import build
 from rlinfo.run.collect import Collector
 from rlinfo.run.loop import Trainer
 from rlinfo.run.rundir import create_run_dir
@@ -122,6 +121,5 @@ def test_overlapped_run_is_deterministic_and_resumes_exactly(tmp_path, monkeypat
 
 
 def test_overlap_refuses_ppo():
-    cfg = load_config("ppo_cartpole", ["train.overlap=true"])
     with pytest.raises(RlinfoError, match="train.overlap=true needs an off-policy agent"):
-        build(cfg)
+        load_config("ppo_cartpole", ["train.overlap=true"])  # refused with the config, before building

@@ -127,9 +127,9 @@ def test_native_bfloat16_is_unknown_without_proc_cpuinfo(tmp_path):
 def test_training_in_bfloat16_on_a_cpu_without_native_bfloat16_warns_in_one_line(
     monkeypatch, capsys, tmp_path, native
 ):
-    import rlinfo.run.loop as loop
+    import rlinfo.nn
 
-    monkeypatch.setattr(loop, "cpu_has_bfloat16", lambda: native)
+    monkeypatch.setattr(rlinfo.nn, "cpu_has_bfloat16", lambda: native)
     expected = "rlinfo: warning: train.precision=bfloat16: this CPU has no native bfloat16 matmul"
     trainer, _ = make(tmp_path, "low", "total_steps=400", "train.precision=bfloat16")
     assert expected not in capsys.readouterr().err  # building (also for rlinfo eval / rlinfo.load): silent

@@ -287,12 +287,7 @@ def build(cfg: Config) -> Parts:
 
 
 def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.VectorEnv) -> Parts:
-    on_policy = cfg.agent.name == "ppo"
-    for option, default in (("overlap", False), ("cuda_graph", False), ("precision", "float32")):
-        value = getattr(cfg.train, option)
-        if on_policy and value != default:
-            shown = str(value).lower()
-            raise RlinfoError(f"train.{option}={shown} needs an off-policy agent (sac, slim), not ppo")
+    on_policy = cfg.agent.name == "ppo"  # combinations of options were checked with the config
     if on_policy:
         obs_dim, action_dim, discrete = space_dims(envs)
     else:
@@ -312,13 +307,7 @@ def _build_learning_parts(cfg: Config, device: torch.device, envs: gym.vector.Ve
         if cfg.agent.name == "slim":
             kind = "channels"
         elif isinstance(agent, SuccessorFeatureSAC):  # CSF's critic: TD on the cumulant Δφ
-            if not hasattr(module, "cumulant"):
-                raise RlinfoError("agent.name=sf_sac needs a reward with a cumulant (reward.name=csf)")
             kind = "cumulant"
-    if cfg.train.cuda_graph and getattr(agent, "entropy_controller", None) is not None:
-        raise RlinfoError(
-            "train.cuda_graph=true cannot replay agent.params.entropy (its schedule reads the run's progress)"
-        )
     agent.to(device)
     reward = TrainingReward(cfg, module, kind)
     return Parts(cfg, device, envs, module, agent, reward, obs_dim, action_dim, skill_dim, on_policy)

@@ -22,8 +22,6 @@ class Learner(Protocol):
 
     def start(self, seed: int) -> None: ...  # a fresh run
 
-    def warnings(self, cfg: Any) -> list[str]: ...  # what the config makes pointless
-
     def collect(self, collector: Collector, step: int, total: int) -> int: ...  # -> the new env step
 
     def learn(self, step: int, progress: float, collector: Collector) -> list[dict[str, Tensor]]: ...

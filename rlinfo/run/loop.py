@@ -35,7 +35,7 @@ from rlinfo.checkpoint import (
 from rlinfo.config import Config
 from rlinfo.errors import NonFiniteError, RlinfoError
 from rlinfo.files import refuse_links, remove_stale_temporaries
-from rlinfo.nn import cpu_has_bfloat16
+from rlinfo.options import option_warnings
 from rlinfo.rewards import SkillReward
 from rlinfo.run import persistence
 from rlinfo.run.build import Parts, build
@@ -173,15 +173,8 @@ class Trainer:
         cfg = self.cfg
         if not self.started:
             self.start()
-        for message in self.learner.warnings(cfg):
+        for message in option_warnings(cfg, self.device):  # rlinfo/options.py
             warn(message)
-        if cfg.train.precision == "bfloat16" and self.device.type == "cpu" and cpu_has_bfloat16() is False:
-            warn(
-                "train.precision=bfloat16: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16), "
-                "so torch emulates it and the updates will likely be slower than in float32"
-            )
-        if cfg.train.cuda_graph and self.device.type != "cuda":
-            warn("train.cuda_graph=true needs device=cuda: on the CPU every update runs eagerly")
         bar = progress_bar(cfg.total_steps, self.global_step, cfg.train.progress)
         marks, train = self.marks, cfg.train
         while self.global_step < cfg.total_steps:

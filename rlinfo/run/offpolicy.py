@@ -242,15 +242,6 @@ class OffPolicy:
     def start(self, seed: int) -> None:
         """A fresh run: actions come from the learner's own generators (nothing global to seed)."""
 
-    def warnings(self, cfg: Any) -> list[str]:
-        """What the config makes pointless, said once at the start of training."""
-        if cfg.total_steps <= cfg.train.learning_starts:
-            return [
-                f"total_steps={cfg.total_steps} <= train.learning_starts={cfg.train.learning_starts}: "
-                "no update will happen (the policy stays uniformly random)"
-            ]
-        return []
-
     UNSCORED = ("obs", "action", "next_obs", "terminated", "skill")  # what :meth:`score` reads of a Step
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:

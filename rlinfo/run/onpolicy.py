@@ -153,9 +153,6 @@ class OnPolicy:
         """A fresh run: PPO samples its actions from torch's global generator."""
         torch.manual_seed(seed)
 
-    def warnings(self, cfg: Any) -> list[str]:
-        return []
-
     def save_files(self, chunks: Any, step: int) -> None:
         """Nothing beside the checkpoint: the rollout is rebuilt after a resume."""
         return None
