@@ -21,7 +21,7 @@ of a one-phase policy lag: rollout k+1 is acted by the policy before update phas
 it. Nothing else changes: the updates never see the rollout that is being collected, the action noise
 comes from the learner's own generator in both modes, so a run is still deterministic at a fixed seed
 and resumes exactly; with a frozen policy both modes store the same transitions
-(``tests/test_overlap.py``).
+(``tests/run/test_overlap.py``).
 
 Lower precision (``train.precision: bfloat16``, off by default): steps 2-4 run inside
 ``rlinfo.nn.compute_dtype(torch.bfloat16)``, so the hidden layers of every ``mlp``/``ensemble_mlp``

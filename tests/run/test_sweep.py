@@ -181,7 +181,7 @@ def test_sweep_without_ray_says_how_to_install(tmp_path: Path, monkeypatch, caps
 def test_base_install_is_free_of_ray() -> None:
     import tomllib
 
-    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
     assert not [d for d in project["dependencies"] if d.startswith(("ray", "rliable"))]
     code = "import sys, rlinfo.run.cli, rlinfo.run.sweep, rlinfo.run.report; print('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "False\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"core": 0, "envs": 1, "agents": 2, "run": 3}  # a module may import its own layer and lower ones
 ALLOWED_UP = {("rlinfo/__init__.py", "rlinfo.run.load")}  # rlinfo.load: the public entry point, lazy
 

@@ -19,7 +19,7 @@ from rlinfo.errors import ConfigError, RlinfoError
 from rlinfo.nn import compute_dtype, cpu_has_bfloat16, ensemble_mlp, mlp
 from rlinfo.run.build import build
 from rlinfo.run.loop import Trainer
-from tests.test_overlap import make
+from tests.run.test_overlap import make
 
 
 @pytest.mark.parametrize("make_net", [lambda: mlp(5, 3, 64), lambda: ensemble_mlp(2, 5, 3, 64)])
@@ -145,7 +145,7 @@ def test_precision_benchmark_measures_the_reward_rounding_of_a_skill_run(tmp_pat
 
     from rlinfo.nn import MLP
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "precision_benchmark.py"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "precision_benchmark.py"
     spec = importlib.util.spec_from_file_location("precision_benchmark", script)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

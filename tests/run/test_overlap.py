@@ -21,7 +21,7 @@ from rlinfo.errors import RlinfoError
 from rlinfo.run.collect import Collector
 from rlinfo.run.loop import Trainer
 from rlinfo.run.rundir import create_run_dir
-from tests.test_resume import TINY, Crash, CrashingTrainer, assert_same_buffer
+from tests.run.test_resume import TINY, Crash, CrashingTrainer, assert_same_buffer
 
 
 def make(tmp_path: Path, name: str, *overrides: str) -> tuple[Trainer, Path]:

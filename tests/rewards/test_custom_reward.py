@@ -16,7 +16,7 @@ import torch
 from rlinfo.checkpoint import latest_checkpoint, load_checkpoint
 from rlinfo.run.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["total_steps=600", "train.learning_starts=200", "env.num_envs=4", "eval.num_rollouts=4",
         "train.progress=false"]  # fmt: skip
 BROKEN = '''

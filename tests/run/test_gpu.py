@@ -13,7 +13,7 @@ import torch
 from rlinfo.config import load_config
 from rlinfo.run.cli import main
 from rlinfo.run.loop import Trainer
-from tests.test_resume import TINY
+from tests.run.test_resume import TINY
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_check.sh)")
 

@@ -13,7 +13,7 @@ import pytest
 from benchmarks import random_baseline, results
 from rlinfo.run.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_collect_records_every_evaluation_of_every_run(tmp_path):

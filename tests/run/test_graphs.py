@@ -18,7 +18,7 @@ from rlinfo.run.build import build
 from rlinfo.run.graphs import WARMUP, GraphedStep
 from rlinfo.run.loop import Trainer
 from rlinfo.types import Batch
-from tests.test_resume import TINY, assert_same_buffer
+from tests.run.test_resume import TINY, assert_same_buffer
 
 gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (scripts/gpu_check.sh)")
 

@@ -12,7 +12,7 @@ import torch
 from rlinfo.config import load_config
 from rlinfo.run.loop import Trainer
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "evaluation.md"
 SMALL = ["agent.hidden_dim=16", "reward.params.hidden_dim=16", "eval.num_rollouts=4", "eval.max_steps=10"]
 
 
@@ -39,7 +39,7 @@ def test_every_eval_json_key_is_explained():
     for preset, extra in [("metra_ant", ()), ("diayn_half_cheetah", ()), ("diayn_maze", ()),
                           ("rnd_maze", ()), ("ppo_keydoor", ("agent.hidden_dim=16",))]:  # fmt: skip
         written |= set(evaluate(preset, *extra))
-    written.add("videos")  # rlinfo eval --video (tests/test_video.py writes them)
+    written.add("videos")  # rlinfo eval --video (tests/envs/test_video.py writes them)
     missing = written - documented_keys()
     assert not missing, f"docs/evaluation.md does not explain {sorted(missing)}"
     for key in ("coverage", "alignment_cos", "skill_spread", "upright_fraction", "goal_near_HitSuccess3",

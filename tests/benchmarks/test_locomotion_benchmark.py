@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "locomotion_benchmark.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "locomotion_benchmark.py"
 
 
 @pytest.fixture(scope="module")
