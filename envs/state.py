@@ -10,7 +10,9 @@ json)`` puts it back. What is saved:
   - gymnasium classic control (CartPole, Pendulum, MountainCar, Acrobot): ``state`` and the few
     counters beside it (``steps_beyond_terminated``, ``last_u``),
   - MuJoCo envs (``ant``, ``half_cheetah``, gymnasium's MuJoCo tasks, ``tabletop``): the physics state
-    qpos, qvel, act, time and the solver's warm start (so the next step is bit-identical).
+    qpos, qvel, act, time, the solver's warm start and the body kinematics the next step reads
+    before recomputing them, plus an env's own counters where it defines ``extra_state`` /
+    ``set_extra_state`` (tabletop's step count), so the next step is bit-identical.
 
 dm_control tasks and any other env return None: such a run resumes at an episode boundary.
 """
@@ -24,6 +26,9 @@ import numpy as np
 
 CLASSIC_EXTRAS = ("steps_beyond_terminated", "last_u")  # JSON-able counters beside ``state``
 PHYSICS = ("qpos", "qvel", "act", "qacc_warmstart")
+# derived kinematics the next step reads before it recomputes them (Ant's reward reads the torso's xpos
+# before stepping): restored after mj_forward, so the first step after a resume is bit-identical too
+KINEMATICS = ("xpos", "xquat", "xmat", "xipos", "ximat")
 
 
 def _chain(env: gym.Env) -> list[gym.Env]:
@@ -44,9 +49,11 @@ def _sub_state(env: gym.Env) -> tuple[dict[str, np.ndarray], dict[str, Any]] | N
         meta["np_random"] = u.np_random.bit_generator.state
     data = getattr(u, "data", None)
     if data is not None and hasattr(data, "qpos") and hasattr(u, "model"):  # MuJoCo
-        for key in PHYSICS:
+        for key in PHYSICS + KINEMATICS:
             arrays[key] = np.array(getattr(data, key), dtype=np.float64)
         meta["time"] = float(data.time)
+        if callable(getattr(u, "extra_state", None)):  # an env's own counters (tabletop: its step)
+            meta["extra"] = u.extra_state()
         return arrays, meta
     if isinstance(getattr(u, "state", None), (np.ndarray, tuple, list)) and type(u).__module__.startswith(
         "gymnasium.envs.classic_control"
@@ -107,7 +114,11 @@ def set_state(envs: Any, arrays: dict[str, np.ndarray], meta: dict[str, Any]) ->
                 getattr(data, key)[:] = arrays[f"{i}.{key}"]
             data.time = sub_meta["time"]
             mujoco.mj_forward(u.model, data)
-            data.qacc_warmstart[:] = arrays[f"{i}.qacc_warmstart"]
+            for key in ("qacc_warmstart", *KINEMATICS):
+                if f"{i}.{key}" in arrays:
+                    getattr(data, key)[:] = arrays[f"{i}.{key}"]
+            if "extra" in sub_meta:
+                u.set_extra_state(sub_meta["extra"])
         else:
             state = np.asarray(arrays[f"{i}.state"], dtype=sub_meta.get("state_dtype", "float64"))
             u.state = state if isinstance(u.state, np.ndarray) else tuple(state.tolist())

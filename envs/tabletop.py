@@ -103,6 +103,13 @@ class TabletopEnv(gym.Env):
         obj = self.object_xy()
         return self._obs(), {"object_xy": obj, "xy": obj.copy(), "cost": 0.0}
 
+    def extra_state(self) -> dict[str, int]:
+        """What an exact resume needs besides the physics (``envs/state.py``): the episode's step count."""
+        return {"t": int(self.t)}
+
+    def set_extra_state(self, state: dict[str, int]) -> None:
+        self.t = int(state["t"])
+
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         self.data.ctrl[:] = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         self._mj.mj_step(self.model, self.data, nstep=self.frame_skip)

@@ -18,6 +18,7 @@ from rlinfo.run.onpolicy import OnPolicy
 
 class Learner(Protocol):
     episode_returns: bool  # the evaluation reports the return of deterministic episodes
+    keeps_buffer: bool  # a replay buffer saved as chunk files (required in its checkpoints)
     clips_actions: bool  # the collector clips the policy's actions to a Box action space
 
     def start(self, seed: int) -> None: ...  # a fresh run

@@ -129,6 +129,8 @@ class OffPolicy:
             )
         if self.reward_module is not None:
             self.unscored.extend(steps)
+        else:  # no intrinsic reward to sum into the episodes: nothing waits to be scored
+            collector.drop_pending()
         return sum(int(s.valid.sum()) for s in steps)
 
     def flush(self, collector: Collector) -> None:
@@ -237,6 +239,7 @@ class OffPolicy:
     # ------------------------------------------------------------------ saved state
 
     episode_returns = False  # a skill run's evaluation is coverage and skills, not returns
+    keeps_buffer = True  # its replay buffer is saved as chunk files beside the checkpoint
     clips_actions = False  # SAC's tanh-squashed actions are inside the box already
 
     def start(self, seed: int) -> None:

@@ -147,6 +147,7 @@ class OnPolicy:
     # ------------------------------------------------------------------ saved state
 
     episode_returns = True  # PPO's evaluation reports the return of deterministic episodes
+    keeps_buffer = False  # no replay buffer: the rollout is collected again after a resume
     clips_actions = True  # a Gaussian policy's samples are clipped to a Box action space by the collector
 
     def start(self, seed: int) -> None:

@@ -99,8 +99,8 @@ def load_trainer_state(self: Trainer, state: dict[str, Any]) -> None:
     load_networks(self, state)
     with checkpoint_mismatch():
         load_loop_state(self, *upgrade_loop_state(state["loop"], json.loads(state["meta"])))
-        if "buffer" in state and self.chunks is not None:  # the replay buffer's chunk files
-            self.learner.load_files(self.chunks, json.loads(state["buffer"]), "env" in state["loop"])
+        if self.learner.keeps_buffer and self.chunks is not None:  # the replay buffer's chunk files
+            self.learner.load_files(self.chunks, json.loads(state["buffer"]), self.env_restored)
 
 def load_loop_state(self: Trainer, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
     cfg = self.cfg
@@ -131,6 +131,7 @@ def load_loop_state(self: Trainer, tensors: dict[str, Any], meta: dict[str, Any]
         self.collector.load_state_dict(tensors["collector"], meta["collector"])
     else:  # an env that cannot be restored: new episodes from a step-dependent seed
         self.collector.load_state_dict(tensors["collector"], meta["collector"])
+        self.learner.flush(self.collector)  # sum the saved unscored steps into their (ended) episodes
         self.collector.reset(cfg.seed + self.global_step)
     self.started = True
 
