@@ -8,7 +8,8 @@
 
 The page reports, per method, the value at the last evaluation every seed of that method has reached:
 the interquartile mean over seeds with its 95% stratified-bootstrap interval (rliable) from 3 seeds on,
-the seeds' mean and range below that. Wall-clock is training time summed over a run's resumed segments.
+the seeds' mean and range below that. Wall-clock is training time summed over a run's resumed segments
+(a segment killed after its last checkpoint counts the time it lost, which the resume repeats).
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ def collect(sweep_dir: Path, out: Path) -> int:
                 r["machine"], r["date"] = rows[key]["machine"], rows[key]["date"]
             rows[key] = r
     ordered = sorted(rows.values(), key=lambda r: (r["env"], r["method"], r["seed"], r["step"], r["metric"]))
+    from rlinfo.files import atomic_path
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as f:
+    with atomic_path(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(ordered)
@@ -159,8 +162,8 @@ def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tup
         for metric, _, decimals in TABLE:
             values = [p[metric] for p in points if metric in p]
             cells.append(fmt(*summary(values), decimals, len(values)) if values else "—")
-        compared[method] = {"step": step, "coverage": summary([p["coverage_cells"] for p in points])[0],
-                            "seeds": len(points)}  # fmt: skip
+        cells_seen = [p["coverage_cells"] for p in points if "coverage_cells" in p] or [float("nan")]
+        compared[method] = {"step": step, "coverage": summary(cells_seen)[0], "seeds": len(points)}
         lines.append("| " + " | ".join(cells) + " |")
     rand = [r for r in random_rows if r["env"] == env]
     if rand:
@@ -222,7 +225,7 @@ def time_to_skill(runs: dict, method: str = "metra", cells: float = 100.0) -> st
         n = len(seeds)
         return f"— not measured yet: {method} has {n} seed{'s' * (n != 1)} of the 3 an IQM needs"
     for step in sorted(set.intersection(*[set(s) for s in seeds.values()])):
-        values = [seeds[s][step]["coverage_cells"] for s in seeds]
+        values = [seeds[s][step].get("coverage_cells", 0.0) for s in seeds]
         if summary(values)[0] > cells:
             hours = np.mean([seeds[s][step]["wall_s"] for s in seeds]) / 3600
             return f"after {hours:.1f} h of training ({step:,} env steps) on this 2-core CPU"

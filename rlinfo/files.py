@@ -83,6 +83,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o644)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before it replaces the previous version
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -151,6 +156,18 @@ def remove_file(path: Path) -> bool:
     _trace("delete", path)
     path.unlink(missing_ok=True)
     return True
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder rlinfo made (a trial that never checkpointed); a link there is refused, and links
+    inside it are removed as links (``shutil.rmtree`` never follows them)."""
+    import shutil
+
+    path = Path(path)
+    if path.is_symlink():
+        raise RlinfoError(f"{path} is a symbolic link; rlinfo deletes only folders it made (remove the link)")
+    _trace("delete", path)
+    shutil.rmtree(path)
 
 
 def remove_stale_temporaries(directory: Path) -> int:

@@ -59,10 +59,11 @@ class SkillRollouts:
 
 
 def evaluation_skills(cfg: Config, reward_module: IntrinsicReward | None, n: int) -> Tensor:
-    """The first ``n`` evaluation skills [n, skill_dim] (skill_dim 0 without skills): the same rows for
-    coverage rollouts, videos and PPO's evaluation episodes. Discrete skills are spread evenly, as the
-    reference evaluation does (row i has skill ⌊i·K/n⌋: 48 rollouts of 16 skills give each skill 3);
-    continuous ones are drawn from the prior with a generator seeded ``seed + EVAL_SEED_OFFSET``."""
+    """``n`` evaluation skills [n, skill_dim] (skill_dim 0 without skills), for coverage rollouts, videos and
+    PPO's evaluation episodes. Discrete skills are spread evenly over the K skills, as the reference
+    evaluation does (row i has skill ⌊i·K/n⌋: 48 rollouts of 16 skills give each skill 3; a video of 4
+    skills shows skills 0, 4, 8, 12); continuous ones are the first n draws from the prior with a
+    generator seeded ``seed + EVAL_SEED_OFFSET`` (a video's skills are the coverage rollouts' first n)."""
     if not isinstance(reward_module, SkillReward):
         return torch.zeros(n, 0)
     space = reward_module.skill_space

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,12 +45,18 @@ def read_curves(runs: list[Run], tag: str | None) -> tuple[str, dict[Path, Curve
     return tag, {p: c[tag] for p, c in curves.items() if tag in c and len(c[tag][0])}
 
 
+def method_colors(methods: list[str]) -> dict[str, Any]:
+    """One colour per method, the ten tab10 colours in turn (a grid may have more than ten labels)."""
+    palette = plt.cm.tab10(np.linspace(0, 1, 10))
+    return {m: palette[i % 10] for i, m in enumerate(methods)}
+
+
 def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
     """One panel per env (and 'all envs'): each method's IQM with its 95% interval (hatched: the range of
     fewer than 3 runs), mean as a cross; every bar inside the axes."""
     envs = list(dict.fromkeys(r.env for r in rows))
     methods = sorted({r.method for r in rows})
-    colors = dict(zip(methods, plt.cm.tab10(np.linspace(0, 1, 10))[: len(methods)], strict=True))
+    colors = method_colors(methods)
     fig, axes = plt.subplots(1, len(envs), figsize=(3.6 * len(envs) + 1.2, 0.45 * len(methods) + 1.3),
                              squeeze=False, sharey=True)  # fmt: skip
     for ax, env in zip(axes[0], envs, strict=True):
@@ -92,7 +98,7 @@ def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: s
 
     envs = sorted({r.env for r in runs})
     methods = sorted({r.label for r in runs})
-    colors = dict(zip(methods, plt.cm.tab10(np.linspace(0, 1, 10))[: len(methods)], strict=True))
+    colors = method_colors(methods)
     fig, axes = plt.subplots(len(envs), len(methods), figsize=(3.6 * len(methods), 2.9 * len(envs)),
                              squeeze=False)  # fmt: skip
     for row_axes, env in zip(axes, envs, strict=True):

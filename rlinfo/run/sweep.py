@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 
 from rlinfo.config import to_dict
 from rlinfo.errors import RlinfoError
-from rlinfo.files import open_append, refuse_links, write_json
+from rlinfo.files import open_append, refuse_links, remove_tree, write_json
 from rlinfo.run.rundir import is_number, read_eval
 from rlinfo.run.sweep_spec import Spec, Trial, read_spec
 
@@ -87,7 +86,7 @@ def trial_command(sweep_dir: Path, trial: Trial, total_steps: int) -> list[str]:
     if step >= 0:
         return ["train", "--resume", str(run_dir), *trial.overrides]
     if run_dir.exists():  # killed before its first checkpoint: nothing learned is lost by starting again
-        shutil.rmtree(run_dir)
+        remove_tree(run_dir)
     return ["train", *trial.train_args(sweep_dir)]
 
 

@@ -292,3 +292,28 @@ def test_a_kill_during_the_final_evaluation_is_redone_by_rlinfo_eval(tmp_path, c
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
     assert [e.step for e in acc.Scalars("eval/coverage")] == [600]
+
+
+def test_a_resume_that_starts_new_episodes_scores_the_saved_unscored_steps_first(tmp_path):
+    """An env that cannot be restored (maze_goal) stopped off the log schedule: the checkpoint's unscored
+    steps are summed into their episodes before new episodes start, and training goes on."""
+    import signal
+
+    from rlinfo.run.loop import Stopped
+
+    stopped, run_dir = make(tmp_path, "g", "total_steps=1400", "env.name=maze_goal")
+    collect = stopped.learner.collect
+
+    def collect_then_signal(collector, step, total):
+        new = collect(collector, step, total)
+        if new >= 650 and 0 < sum(len(s.obs) for s in stopped.learner.unscored) < 64:
+            stopped.stop_signal = signal.SIGTERM
+        return new
+
+    stopped.learner.collect = collect_then_signal
+    with pytest.raises(Stopped):
+        stopped.train()
+    assert "unscored" in load_checkpoint(latest_checkpoint(run_dir))["loop"]["learner"]
+    resumed = Trainer.resume(run_dir)
+    assert not resumed.env_restored and resumed.learner.unscored == [] and resumed.collector.pending == []
+    assert resumed.train()["steps"] >= 1400
