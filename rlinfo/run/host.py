@@ -32,7 +32,7 @@ def thread_count(cfg: Config) -> int:
     """``train.threads``, or by network width when it is 0: one thread for small networks (the per-op
     overhead of splitting dominates), every available core for networks of ``WIDE`` units or more.
 
-    Measured on a 2-core CPU (docs/benchmarks.md, speed): metra_ant (1024 units) 137 → 242 env steps/s,
+    Measured on a 2-core CPU (CHANGELOG.md, 2026-12-01): metra_ant (1024 units) 137 → 242 env steps/s,
     SAC on half_cheetah (256 units) 133 → 205 env steps/s from one thread to two.
     """
     if cfg.train.threads:
