@@ -1,0 +1,61 @@
+"""Every benchmark script runs end to end at a tiny budget, as its docs command runs it, and writes its
+table (CSV) and figure: a script that no longer runs against the library fails here, not months later.
+The numbers themselves are the benchmarks' business (docs/benchmarks.md), not this test's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+# script -> (tiny-budget arguments, files its output folder must hold)
+TINY = {
+    "tabular_maxent.py": (["--seeds", "0", "--grid-episodes", "20", "--chain-episodes", "20", "--img", "",
+                           "--no-progress"], ["summary.csv", "curves.csv"]),
+    "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"], ["staircase.csv", "staircase.png"]),
+    "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"], ["*.csv"]),
+    "entropy_benchmark.py": (["--seeds", "1", "--steps-scale", "0.003", "--tasks", "keydoor", "--jobs", "1",
+                              "--figure", ""], ["summary.csv", "entropy_benchmark.png"]),
+    "maze_coverage_benchmark.py": (["--seeds", "0", "--methods", "metra", "random", "--total-steps", "600",
+                                    "--jobs", "1"], ["maze_coverage.csv", "maze_coverage_maze-tree.png"]),
+    "slim_benchmark.py": (["--seeds", "0", "--methods", "slim", "--total-steps", "600"],
+                          ["summary.csv", "objects.png"]),
+    "exploration_benchmark.py": (["--seeds", "0", "--envs", "maze:tree", "--methods", "rnd", "--maze-steps",
+                                  "600"], ["exploration.csv", "exploration.png"]),
+    "precision_benchmark.py": (["--steps", "300", "--seeds", "0"], ["precision.csv", "precision.png"]),
+    "overhead_benchmark.py": (["--profile-updates", "2", "--rounds", "1", "--cold-rounds", "2",
+                               "--no-compile"], ["overhead.csv", "overhead.png"]),
+    "speed_benchmark.py": (["--rounds", "1", "--steps", "100", "--learning-starts", "100", "--ant-iterations",
+                            "1"], ["speed.csv", "speed.png"]),
+    "metra_ant_benchmark.py": (["--steps", "1600", "--sac-steps", "200"], ["metra_ant.csv", "metra_ant.png"]),
+}  # fmt: skip
+OWN_TESTS = {"locomotion_benchmark.py": "tests/benchmarks/test_locomotion_benchmark.py",
+             "skills_benchmark.py": "below: it writes to bench_out/skills, it has no --out"}  # fmt: skip
+
+
+def test_every_script_is_exercised():
+    scripts = {p.name for p in SCRIPTS.glob("*.py")}
+    assert scripts == set(TINY) | set(OWN_TESTS)
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_benchmark_script_runs_at_a_tiny_budget(script, tmp_path):
+    args, outputs = TINY[script]
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(SCRIPTS / script), *args, "--out", str(out)]
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    for pattern in outputs:
+        found = list(out.rglob(pattern))
+        assert found and all(f.stat().st_size > 0 for f in found), (script, pattern, sorted(out.rglob("*")))
+
+
+def test_skills_benchmark_runs_at_a_tiny_budget(tmp_path):
+    cmd = [sys.executable, str(SCRIPTS / "skills_benchmark.py"), "--envs", "maze:tree", "--methods", "metra",
+           "--seeds", "0", "--steps", "600"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    assert (tmp_path / "bench_out" / "skills" / "skills.csv").stat().st_size > 0
