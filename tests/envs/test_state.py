@@ -15,7 +15,6 @@ from rlinfo.envs.state import get_state, set_state
 def test_restored_env_continues_exactly(name):
     a, b = make_vec(name, num_envs=2, seed=0), make_vec(name, num_envs=2, seed=123)
     try:
-        rng = np.random.default_rng(0)
         actions = [a.action_space.sample() for _ in range(130)]
         for action in actions[:7]:  # mid-episode
             a.step(action)
@@ -25,7 +24,6 @@ def test_restored_env_continues_exactly(name):
             out_a, out_b = a.step(action), b.step(action)
             for x, y in zip(out_a[:4], out_b[:4], strict=True):
                 np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-        del rng
     finally:
         a.close()
         b.close()
