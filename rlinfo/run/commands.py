@@ -58,6 +58,13 @@ def cmd_resume(run_dir: str, overrides: list[str]) -> int:
     return 0
 
 
+def run_config(source: str, overrides: list[str]) -> Any:
+    """The config a run of ``source`` with ``overrides`` is made with: what its config.yaml holds."""
+    from rlinfo.config import load_config
+
+    return freeze_env_statistics(load_config(source, overrides))
+
+
 def freeze_env_statistics(cfg: Any) -> Any:
     """The preset observation statistics written into ``env.kwargs`` (``normalize_obs: true``), so that the
     run's config.yaml holds the very numbers it trains with and eval and resume rebuild the same env."""
@@ -95,15 +102,12 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def cmd_train(args: list[str]) -> int:
-    from rlinfo.config import load_config
     from rlinfo.run.loop import Trainer
     from rlinfo.run.rundir import create_run_dir
 
     source = args[0] if args and "=" not in args[0] else None
     overrides = args[1:] if source is not None else args
-    source = source or DEFAULT_PRESET
-    cfg = load_config(source, overrides)
-    cfg = freeze_env_statistics(cfg)
+    cfg = run_config(source or DEFAULT_PRESET, overrides)
     trainer = Trainer(cfg)  # builds and checks env, reward module and agent: nothing written yet
     try:
         cfg, run_dir = create_run_dir(cfg)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlinfo.config import Config, _parse_yaml, load_config
+from rlinfo.config import Config, _parse_yaml
 from rlinfo.errors import ConfigError, did_you_mean
 
 SPEC_KEYS = ("preset", "overrides", "grid", "trials", "resources")
@@ -49,7 +49,10 @@ class Trial:
         return [self.preset, *self.overrides, f"run_root={sweep_dir}", f"run_name={self.name}"]
 
     def config(self, sweep_dir: Path) -> Config:
-        return load_config(self.preset, self.train_args(sweep_dir)[1:])
+        """The config this trial's run directory is made with (as ``rlinfo train`` writes it)."""
+        from rlinfo.run.commands import run_config
+
+        return run_config(self.preset, self.train_args(sweep_dir)[1:])
 
 
 @dataclass

@@ -204,6 +204,26 @@ def test_trial_made_with_other_identity_keys_is_failed_not_mixed(tmp_path: Path)
     assert trials[NAMES[0]]["status"] == "pending"
 
 
+def test_trial_of_an_env_with_preset_statistics_resumes(tmp_path: Path) -> None:
+    """``rlinfo train`` writes the preset observation statistics into config.yaml; re-running the sweep
+    must see the same config, not a changed one (which would fail every finished HalfCheetah trial)."""
+    from rlinfo.run.sweep import plan, trial_command
+
+    overrides = {**TINY, "total_steps": 64, "env.num_envs": 2, "train.learning_starts": 32,
+                 "agent.batch_size": 16, "eval.num_rollouts": 2}  # fmt: skip
+    base = {"preset": "metra_half_cheetah", "grid": {"seed": [0]}}
+    spec = read_spec(write_spec(tmp_path / "hc.yaml", {**base, "overrides": overrides}))
+    sweep_dir = tmp_path / "sweep"
+    (trial,) = spec.trials
+    assert main(trial_command(sweep_dir, trial, 64)) == 0
+    assert "obs_mean" in (sweep_dir / trial.name / "config.yaml").read_text()
+    assert plan(sweep_dir, spec, retry_failed=False)[trial.name]["status"] == "done"
+    longer = {**base, "overrides": {**overrides, "total_steps": 128}}
+    trials = plan(sweep_dir, read_spec(write_spec(tmp_path / "hc.yaml", longer)), retry_failed=False)
+    assert trials[trial.name]["status"] == "pending"
+    assert trial_command(sweep_dir, trial, 128)[:2] == ["train", "--resume"]
+
+
 def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the driver): sweep.json says which trials were interrupted, the last line
     summarises; the next run says "resumed <trial> at step N" for them, not "started"."""
