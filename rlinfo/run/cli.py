@@ -111,10 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR")
     rp.add_argument("--out", metavar="DIR", help="output directory (default: the first sweep directory)")
-    rp.add_argument("--metric", default="coverage", help="eval.json key to aggregate (default: coverage)")
+    rp.add_argument("--metric", help="eval.json key to aggregate (default: coverage; return with --normalize)")
     rp.add_argument("--curve", help="TensorBoard tag of the curves (default: charts/intrinsic_return or "
                     "charts/episodic_return, whichever the runs have)")
     rp.add_argument("--reps", type=positive_int, default=2000, help="bootstrap resamples (default: 2000)")
+    rp.add_argument("--normalize", choices=["urlb"], help="urlb: divide each run's return by URLB's expert "
+                    "score of its task; IQM per task, per domain and over all tasks")
     rp.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
@@ -145,7 +147,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from rlinfo.run.report import write_report
 
-        write_report(args.dirs, args.out, metric=args.metric, curve=args.curve, reps=args.reps)
+        write_report(args.dirs, args.out, args.metric, args.curve, args.reps, args.normalize)
         return 0
     build_parser().print_help()
     return 2

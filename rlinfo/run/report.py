@@ -31,6 +31,7 @@ from rlinfo.run.report_stats import (
     bootstrap,
     import_rliable,
 )
+from rlinfo.run.urlb_scores import NORMALIZATIONS, normalized, urlb_domain
 
 CSV_COLUMNS = ["env", "method", "metric", "runs", "seeds", "mean", "std", "iqm", "iqm_low", "iqm_high",
                "interval"]  # fmt: skip
@@ -102,8 +103,11 @@ def label_runs(runs: list[Run]) -> None:
             run.label = f"{method} {extra}" if extra else method
 
 
-def aggregate(runs: list[Run], metric: str, reps: int, seed: int = 0) -> list[Row]:
-    """One row per (env, label), plus per label over all envs where it ran the same seeds on each."""
+def aggregate(
+    runs: list[Run], metric: str, reps: int, seed: int = 0, groups: dict[str, list[str]] | None = None
+) -> list[Row]:
+    """One row per (env, label), plus per label over each group of envs (``groups``: e.g. a URLB domain's
+    tasks) and over all envs, where it ran the same seeds on each."""
     _, metrics = import_rliable()
     rows: list[Row] = []
     envs = sorted({r.env for r in runs})
@@ -115,12 +119,15 @@ def aggregate(runs: list[Run], metric: str, reps: int, seed: int = 0) -> list[Ro
                 scores = np.array([float(r.result[metric]) for r in group])
                 rows.append(Row(env, label, [r.seed for r in group], scores))
     cells = {(row.env, row.method): row for row in rows}
+    pools = {f"{name} (all tasks)": members for name, members in (groups or {}).items() if len(members) > 1}
     if len(envs) > 1:
+        pools[ALL_ENVS] = envs
+    for pool, members in pools.items():
         for label in labels:
-            per_env = [cells.get((env, label)) for env in envs]
+            per_env = [cells.get((env, label)) for env in members]
             if all(r is not None and r.seeds == per_env[0].seeds for r in per_env):  # type: ignore[union-attr]
                 matrix = np.stack([r.scores for r in per_env], axis=1)  # type: ignore[union-attr]
-                rows.append(Row(ALL_ENVS, label, per_env[0].seeds, matrix))  # type: ignore[union-attr]
+                rows.append(Row(pool, label, per_env[0].seeds, matrix))  # type: ignore[union-attr]
     from rlinfo.run.monitor import phase_bar
 
     what = f"bootstrapping {len(rows)} groups ({reps} resamples)"
@@ -149,18 +156,29 @@ def few_runs_warnings(rows: list[Row]) -> list[str]:
 
 
 def write_report(
-    dirs: list[str | Path], out: str | Path | None, metric: str = "coverage", curve: str | None = None,
-    reps: int = 2000,
+    dirs: list[str | Path], out: str | Path | None, metric: str | None = None, curve: str | None = None,
+    reps: int = 2000, normalize: str | None = None,
 ) -> Path:  # fmt: skip
-    """Read the runs, write report.md, report.csv, curves.png and intervals.png into ``out``."""
+    """Read the runs, write report.md, report.csv, curves.png and intervals.png into ``out``; ``metric``
+    is an eval.json key (default: ``coverage``, with ``normalize`` the task ``return``).
+
+    ``normalize="urlb"``: each run's ``metric`` (its task return) divided by URLB's expert score of its
+    task, aggregated per task, per domain and over all tasks (``rlinfo/run/urlb_scores.py``)."""
     from rlinfo.run.report_plots import curves_figure, intervals_figure, read_curves
 
     import_rliable()
     first = Path(dirs[0])
     out = Path(out) if out else (first if not (first / "config.yaml").is_file() else Path("report"))
     refuse_links(out)  # before any work
+    if normalize is not None and normalize not in NORMALIZATIONS:
+        raise RlinfoError(f"--normalize takes {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+    metric = metric or ("return" if normalize else "coverage")
     runs, notes = load_runs(find_runs(dirs), metric)
-    rows = aggregate(runs, metric, reps)
+    groups = None
+    if normalize == "urlb":
+        groups = normalize_urlb(runs, metric)
+        metric = f"{metric} / expert"
+    rows = aggregate(runs, metric, reps, groups=groups)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "report.csv", rows, metric)
     tag, curves = read_curves(runs, curve)
@@ -174,6 +192,18 @@ def write_report(
         print(f"rlinfo: warning: {warning}", file=sys.stderr)
     print(f"report: {out / 'report.md'} ({len(runs)} runs; report.csv, {', '.join(f.name for f in figures)})")
     return out
+
+
+def normalize_urlb(runs: list[Run], metric: str) -> dict[str, list[str]]:
+    """Replace each run's ``metric`` by its expert-normalised score (stored as ``"<metric> / expert"``);
+    return the URLB domains and their tasks among the runs."""
+    domains: dict[str, list[str]] = {}
+    for run in runs:
+        run.result = {**run.result, f"{metric} / expert": normalized(run.env, float(run.result[metric]))}
+        members = domains.setdefault(urlb_domain(run.env), [])
+        if run.env not in members:
+            members.append(run.env)
+    return {domain: sorted(members) for domain, members in sorted(domains.items())}
 
 
 def table(rows: list[Row], metric: str) -> str:

@@ -91,3 +91,44 @@ def test_report_warns_on_fewer_than_three_runs_and_gives_their_range(runs, tmp_p
             assert "2 runs; a 95% interval needs at least 3" in err and "Too few runs" in text
         else:
             assert "needs at least 3" not in err and "Too few runs" not in text
+
+
+def test_urlb_normalisation_divides_by_the_expert_score_and_pools_each_domain(runs, tmp_path):
+    """Returns 984·(0.5, 0.6, 0.7) on walker_stand and 796·(0.1, 0.2, 0.3) on walker_run: normalised IQMs
+    0.6 and 0.2 (3 runs: the mean), and the walker domain's IQM over all 6 scores trims one from each end:
+    mean(0.2, 0.3, 0.5, 0.6) = 0.4."""
+    from rlinfo.run.urlb_scores import EXPERT_SCORES
+
+    dest = tmp_path / "urlb"
+    for task, fractions in (("walker_stand", (0.5, 0.6, 0.7)), ("walker_run", (0.1, 0.2, 0.3))):
+        for seed, fraction in enumerate(fractions):
+            run = dest / f"{task}{seed}"
+            shutil.copytree(runs / f"good{seed}", run)
+            config = run / "config.yaml"
+            config.write_text(config.read_text().replace("name: maze:square", f"name: urlb:{task}", 1))
+            result = json.loads((run / "eval.json").read_text())
+            (run / "eval.json").write_text(json.dumps(result | {"return": fraction * EXPERT_SCORES[task]}))
+    assert main(["report", str(dest), "--normalize", "urlb", "--reps", "200", "--out", str(tmp_path / "r")]) == 0
+    with (tmp_path / "r" / "report.csv").open() as f:
+        iqm = {r["env"]: float(r["iqm"]) for r in csv.DictReader(f) if r["metric"] == "return / expert"}
+    assert iqm == pytest.approx({"urlb:walker_stand": 0.6, "urlb:walker_run": 0.2,
+                                 "walker (all tasks)": 0.4, "all envs": 0.4})  # fmt: skip
+
+
+def test_urlb_normalisation_names_a_run_outside_urlb(runs, tmp_path, capsys):
+    args = ["report", str(runs), "--normalize", "urlb", "--metric", "coverage", "--out", str(tmp_path / "r")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rlinfo: error: --normalize urlb: maze:square is not a URLB task (known: urlb:walker_stand")
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_urlb_expert_scores_are_the_published_ones():
+    from rlinfo.run.urlb_scores import EXPERT_SCORES
+
+    assert EXPERT_SCORES == {
+        "walker_stand": 984, "walker_walk": 971, "walker_run": 796, "walker_flip": 799,
+        "quadruped_walk": 866, "quadruped_run": 888, "quadruped_stand": 920, "quadruped_jump": 888,
+        "jaco_reach_top_left": 191, "jaco_reach_top_right": 223, "jaco_reach_bottom_left": 193,
+        "jaco_reach_bottom_right": 203,
+    }  # fmt: skip
