@@ -9,6 +9,10 @@
 - ``info["xy"]``: the torso's world (x, y) where the model has a body named ``torso`` (walker, cheetah,
   hopper: planar, so (x, 0); quadruped, humanoid: (x, y)), otherwise zeros.
 
+``DMCEnv.from_environment(env, name)`` wraps an environment built elsewhere the same way (URLB's custom
+tasks, ``envs/urlb.py``, a ``composer.Environment`` included; ``unit_actions`` maps ``[-1, 1]`` onto the
+action spec's bounds, as URLB does).
+
 dm_control is imported lazily; on a headless Linux machine ``MUJOCO_GL`` is set (only when unset) to
 ``egl``, else ``osmesa``, else ``disable``; stepping never needs rendering.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import ctypes.util
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -64,6 +69,19 @@ class UnknownTaskError(RlinfoError, ValueError):
     """An unknown dm_control domain-task name."""
 
 
+def check_options(
+    name: str, max_episode_steps: int | None, time_limit: float | None, render_mode: str | None
+) -> None:
+    """One-line ``ValueError`` for a bad episode length, time limit or render mode."""
+    mes = max_episode_steps
+    if mes is not None and (not isinstance(mes, int) or isinstance(mes, bool) or mes < 1):
+        raise ValueError(f"{name}: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"{name}: time_limit must be > 0 seconds, got {time_limit!r}")
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"{name}: render_mode must be None or 'rgb_array', got {render_mode!r}")
+
+
 class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
     """A dm_control suite task as a gymnasium env with flat float32 observations."""
 
@@ -82,13 +100,7 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         environment_kwargs: dict[str, Any] | None = None,
     ) -> None:
         """Load ``domain-task``; ``time_limit`` in seconds (dm_control), ``max_episode_steps`` in steps."""
-        mes = max_episode_steps
-        if mes is not None and (not isinstance(mes, int) or isinstance(mes, bool) or mes < 1):
-            raise ValueError(f"dmc: max_episode_steps must be an int >= 1, got {max_episode_steps!r}")
-        if time_limit is not None and not time_limit > 0:
-            raise ValueError(f"dmc: time_limit must be > 0 seconds, got {time_limit!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"dmc: render_mode must be None or 'rgb_array', got {render_mode!r}")
+        check_options("dmc", max_episode_steps, time_limit, render_mode)
         ensure_mujoco_gl()
         from dm_control import suite
 
@@ -105,12 +117,61 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
             tk["time_limit"] = float(time_limit)
         elif max_episode_steps is not None:
             tk["time_limit"] = float("inf")  # our step counter truncates
-        self._env = suite.load(domain, task, task_kwargs=tk, environment_kwargs=environment_kwargs)
+        env = suite.load(domain, task, task_kwargs=tk, environment_kwargs=environment_kwargs)
+        self._wrap(
+            env, f"dmc:{domain}-{task}", domain, task, max_episode_steps, render_mode, render_size, camera_id
+        )
+
+    @classmethod
+    def from_environment(
+        cls,
+        env: Any,
+        name: str,
+        *,
+        domain: str = "",
+        task: str = "",
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        render_size: tuple[int, int] = (84, 84),
+        camera_id: int = 0,
+        unit_actions: bool = False,
+        xy: Callable[[Any], np.ndarray] | None = None,
+    ) -> DMCEnv:
+        """Wrap an already-built dm_control environment (a suite-style ``control.Environment`` or a
+        ``composer.Environment``); its own time limit stays, ``max_episode_steps`` truncates earlier.
+
+        ``name`` is used in messages. ``unit_actions``: the action space is ``[-1, 1]`` and an action
+        is clipped there and mapped affinely onto the spec's bounds (a spec already ``[-1, 1]`` is left
+        untouched). ``xy(physics)`` overrides the torso (x, y) of ``info["xy"]``.
+        """
+        check_options(name, max_episode_steps, None, render_mode)
+        self = cls.__new__(cls)
+        self._wrap(
+            env, name, domain, task, max_episode_steps, render_mode, render_size, camera_id, unit_actions, xy
+        )
+        return self
+
+    def _wrap(
+        self,
+        env: Any,
+        name: str,
+        domain: str,
+        task: str,
+        max_episode_steps: int | None,
+        render_mode: str | None,
+        render_size: tuple[int, int],
+        camera_id: int,
+        unit_actions: bool = False,
+        xy: Callable[[Any], np.ndarray] | None = None,
+    ) -> None:
+        self._env = env
+        self.name = name
         self.domain, self.task = domain, task
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.render_size = render_size
         self.camera_id = camera_id
+        self._xy_fn = xy
 
         obs_spec = self._env.observation_spec()
         self.obs_keys: tuple[str, ...] = tuple(obs_spec)
@@ -124,9 +185,12 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         act = self._env.action_spec()
         self._act_low = np.asarray(act.minimum, dtype=np.float64) * np.ones(act.shape)
         self._act_high = np.asarray(act.maximum, dtype=np.float64) * np.ones(act.shape)
-        self.action_space = spaces.Box(
-            self._act_low.astype(np.float32), self._act_high.astype(np.float32), dtype=np.float32
+        unit = (self._act_low == -1).all() and (self._act_high == 1).all()
+        self._rescale = bool(unit_actions and not unit)
+        low, high = (
+            (-np.ones(act.shape), np.ones(act.shape)) if self._rescale else (self._act_low, self._act_high)
         )
+        self.action_space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
         physics = self._env.physics
         try:
             self._torso: int | None = int(physics.model.name2id("torso", "body"))
@@ -151,6 +215,8 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         return out
 
     def _xy(self) -> np.ndarray:
+        if self._xy_fn is not None:
+            return np.array(self._xy_fn(self._env.physics), dtype=np.float64)
         if self._torso is None:
             return np.zeros(2)
         return np.array(self._env.physics.data.xpos[self._torso, :2], dtype=np.float64)
@@ -160,8 +226,9 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode; ``seed`` reseeds the task's RandomState (deterministic initial state)."""
         super().reset(seed=seed)
-        if seed is not None:
-            self._env.task.random.seed(seed)
+        if seed is not None:  # composer envs hold the episode RandomState, suite envs their task
+            random = getattr(self._env, "random_state", None)
+            (self._env.task.random if random is None else random).seed(seed)
         ts = self._env.reset()
         self._t = 0
         return self._flatten(ts.observation), {"xy": self._xy()}
@@ -170,9 +237,9 @@ class DMCEnv(gym.Env[np.ndarray, np.ndarray]):
         """Apply ``action`` (clipped to the spec); a discount-0 last step terminates, time limits truncate."""
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self._act_low.shape:
-            raise ValueError(
-                f"dmc:{self.domain}-{self.task}: action shape {a.shape}, expected {self._act_low.shape}"
-            )
+            raise ValueError(f"{self.name}: action shape {a.shape}, expected {self._act_low.shape}")
+        if self._rescale:  # [-1, 1] -> [low, high]
+            a = self._act_low + (np.clip(a, -1.0, 1.0) + 1.0) * (self._act_high - self._act_low) / 2
         ts = self._env.step(np.clip(a, self._act_low, self._act_high))
         self._t += 1
         terminated = bool(ts.last() and ts.discount == 0)

@@ -2,8 +2,9 @@
 
 Names: ``maze:square``, ``maze:tree`` (alias ``maze:square_tree``), ``maze:corridor``, ``maze:custom``
 (needs ``layout=``: ASCII text or a .txt path), ``ant``, ``half_cheetah``, ``tabletop`` and
-``dmc:<domain>-<task>`` for any dm_control suite task, ``keydoor`` and ``maze_goal``
-(sparse-reward tasks) and ``gym:<id>`` (any gymnasium id, e.g. ``gym:CartPole-v1``).
+``dmc:<domain>-<task>`` for any dm_control suite task, ``urlb:<domain>_<task>`` for the 12 URLB tasks
+(``envs/urlb.py``), ``keydoor`` and ``maze_goal`` (sparse-reward tasks) and ``gym:<id>`` (any gymnasium
+id, e.g. ``gym:CartPole-v1``).
 MuJoCo and dm_control are imported only when such an env is built.
 """
 
@@ -20,6 +21,7 @@ from rlinfo.errors import RlinfoError, did_you_mean
 from .arguments import EnvArgumentError, check_kwargs
 from .dmc import FEATURED_TASKS
 from .maze import MazeEnv, MazeLayout, MazeVectorEnv
+from .urlb import URLB_NAMES
 
 BUILTIN_MAZES = {"maze:square": "square", "maze:tree": "tree", "maze:corridor": "corridor"}
 ALIASES = {"maze:square_tree": "maze:tree"}
@@ -41,6 +43,7 @@ def list_envs() -> list[str]:
         *MANIPULATION,
         *SPARSE,
         *(f"dmc:{t}" for t in FEATURED_TASKS),
+        *URLB_NAMES,
         "gym:<id>",
     ]
 
@@ -81,7 +84,8 @@ def make(name: str, **kwargs: Any) -> gym.Env:
     ``start_noise`` (0), ``substeps`` (1) and, for ``maze:custom``, ``layout``.
     ``ant``/``half_cheetah`` take ``max_episode_steps`` (200) and any gymnasium v5 keyword.
     ``dmc:*`` take ``max_episode_steps``, ``time_limit`` (s), ``render_mode``, ``task_kwargs``,
-    ``environment_kwargs``.
+    ``environment_kwargs``. ``urlb:*`` take ``max_episode_steps`` (walker, quadruped 1000, jaco 250),
+    ``time_limit`` (s) and ``render_mode``.
     """
     key = _canonical(name)
     if key in BUILTIN_MAZES or key == "maze:custom":
@@ -110,6 +114,12 @@ def make(name: str, **kwargs: Any) -> gym.Env:
             return gym.make(key[4:], **kwargs)
         except gym.error.Error as e:
             raise UnknownEnvError(f"gymnasium cannot make {key[4:]!r}: {str(e).splitlines()[0]}") from None
+    if key.startswith("urlb:"):
+        from .urlb import check_urlb_name, make_urlb
+
+        check_urlb_name(key)
+        check_kwargs(key, kwargs, make_urlb, exclude=("task",))
+        return make_urlb(key, **kwargs)
     if key.startswith("dmc:"):
         from .dmc import DMCEnv, make_dmc
 
