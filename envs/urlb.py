@@ -87,6 +87,22 @@ PRETRAIN_TASKS: dict[str, str] = {
     "jaco": "jaco_reach_top_left",
 }
 URLB_NAMES: tuple[str, ...] = tuple(f"urlb:{t}" for tasks in URLB_TASKS.values() for t in tasks)
+# the return of an expert on each task (published with URLB: DDPG trained 2M frames on the task reward);
+# a fine-tuned run's normalised score is its return divided by these (``rlinfo report --normalize urlb``)
+EXPERT_SCORES: dict[str, float] = {
+    "walker_stand": 984.0,
+    "walker_walk": 971.0,
+    "walker_run": 796.0,
+    "walker_flip": 799.0,
+    "quadruped_walk": 866.0,
+    "quadruped_run": 888.0,
+    "quadruped_stand": 920.0,
+    "quadruped_jump": 888.0,
+    "jaco_reach_top_left": 191.0,
+    "jaco_reach_top_right": 223.0,
+    "jaco_reach_bottom_left": 193.0,
+    "jaco_reach_bottom_right": 203.0,
+}
 SUITE_TASKS = ("walker_stand", "walker_walk", "walker_run", "quadruped_walk", "quadruped_run")
 
 TIME_LIMIT = {"walker": 25.0, "quadruped": 20.0, "jaco": 10.0}  # seconds

@@ -89,7 +89,20 @@ def check_against_checkpoint(cfg: Config, saved: dict[str, Any] | None, step: in
     """Refuse a ``config.yaml`` whose identity keys were edited since the checkpoint of ``step``."""
     if saved is not None:  # checkpoints from before this check carry no config
         what = f"since the checkpoint of step {step} (config.yaml edited?)"
-        refuse_identity_changes(saved, to_dict(cfg), what)
+        refuse_identity_changes(with_defaults(saved), to_dict(cfg), what)
+
+
+def with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with the keys added to rlinfo since it was written at their defaults (they
+    did not exist, so the run ran as their defaults do)."""
+
+    def merge(default: Any, value: Any) -> Any:
+        if isinstance(default, dict) and isinstance(value, dict):
+            return {**default, **{k: merge(default.get(k), v) for k, v in value.items()}}
+        return value
+
+    merged: dict[str, Any] = merge(to_dict(Config()), saved)
+    return merged
 
 
 def record_resume(run_dir: Path, before: Config, cfg: Config, step: int) -> None:

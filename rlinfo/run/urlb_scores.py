@@ -1,32 +1,19 @@
-"""URLB's expert-normalised score: a fine-tuned run's task return divided by the expert's return on that
-task, as the Unsupervised RL Benchmark reports it (Laskin et al. 2021; the expert scores are the ones
-the benchmark's authors published for its 12 tasks: DrQ-v2 / DDPG trained 2M frames with the task
-reward). ``rlinfo report --normalize urlb`` uses it; a task is named as its env, ``urlb:<domain>_<task>``.
+"""URLB's expert-normalised score, as the Unsupervised RL Benchmark reports fine-tuning (Laskin et al.
+2021): a run's task return divided by the expert's return on that task (``EXPERT_SCORES`` in
+envs/urlb.py). ``rlinfo report --normalize urlb`` uses it; a task is named as its env,
+``urlb:<domain>_<task>``.
 
     normalised score = return / expert(task)
 
-Scores are aggregated per domain (walker, quadruped, jaco: the IQM over that domain's tasks and seeds,
-bootstrap stratified by task) and over all tasks, as the URLB papers do.
+The report pools each domain (walker, quadruped, jaco: the IQM over that domain's tasks and seeds,
+bootstrap stratified by task) and all tasks, as the URLB papers do.
 """
 
 from __future__ import annotations
 
+from rlinfo.envs.urlb import EXPERT_SCORES, URLB_TASKS
 from rlinfo.errors import RlinfoError
 
-EXPERT_SCORES: dict[str, float] = {
-    "walker_stand": 984.0,
-    "walker_walk": 971.0,
-    "walker_run": 796.0,
-    "walker_flip": 799.0,
-    "quadruped_walk": 866.0,
-    "quadruped_run": 888.0,
-    "quadruped_stand": 920.0,
-    "quadruped_jump": 888.0,
-    "jaco_reach_top_left": 191.0,
-    "jaco_reach_top_right": 223.0,
-    "jaco_reach_bottom_left": 193.0,
-    "jaco_reach_bottom_right": 203.0,
-}
 NORMALIZATIONS = ("urlb",)
 
 
@@ -41,7 +28,8 @@ def urlb_task(env_name: str) -> str:
 
 def urlb_domain(env_name: str) -> str:
     """The task's domain: ``urlb:quadruped_jump`` -> ``quadruped``."""
-    return urlb_task(env_name).split("_", 1)[0]
+    task = urlb_task(env_name)
+    return next(domain for domain, tasks in URLB_TASKS.items() if task in tasks)
 
 
 def normalized(env_name: str, value: float) -> float:

@@ -317,3 +317,18 @@ def test_a_resume_that_starts_new_episodes_scores_the_saved_unscored_steps_first
     resumed = Trainer.resume(run_dir)
     assert not resumed.env_restored and resumed.learner.unscored == [] and resumed.collector.pending == []
     assert resumed.train()["steps"] >= 1400
+
+
+def test_a_checkpoint_written_before_a_config_section_existed_still_resumes():
+    """Checkpoints carry their config; one from before ``finetune`` existed lacks the section, and the
+    run ran as its defaults do: no identity change."""
+    from rlinfo.config import load_config, to_dict
+    from rlinfo.run.resume import check_against_checkpoint
+
+    cfg = load_config("metra_maze")
+    saved = to_dict(cfg)
+    del saved["finetune"]
+    check_against_checkpoint(cfg, saved, 100)  # no error
+    saved["agent"]["hidden_dim"] = 7
+    with pytest.raises(RlinfoError, match="cannot change agent.hidden_dim since the checkpoint of step 100"):
+        check_against_checkpoint(cfg, saved, 100)
