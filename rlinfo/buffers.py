@@ -7,7 +7,8 @@ is sampled (METRA, CIC, BeCL and CSF all need this), see :meth:`ReplayBuffer.sam
 n-step pairs (URLB's ``nstep=3``, off by default): every stored transition keeps ``next_index``, the
 buffer index of the same env's next stored transition (−1 when none is stored yet or the episode ended
 there). ``sample(n_step=n)`` follows it up to n − 1 times and returns the pair (s_t, s_{t+k}),
-k = min(n, steps to the episode end), with ``batch.steps = k``.
+k = min(n, steps to the episode end), with ``batch.steps = k``; with ``gamma`` its extrinsic reward is
+URLB's n-step return Σ_{i<k} γ^i r_{t+i}.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class ReplayBuffer:
         generator: torch.Generator | None = None,
         relabel: RewardFn | None = None,
         n_step: int = 1,
+        gamma: float | None = None,
     ) -> Batch:
         """A uniform batch (indices drawn on the buffer's device).
 
@@ -143,28 +145,32 @@ class ReplayBuffer:
 
         With ``n_step > 1`` each sampled transition t is followed along its env's chain up to
         n − 1 times, stopping at the episode end: ``next_obs`` and ``terminated`` are those of the
-        last transition t + k − 1 reached and ``batch.steps = k`` (1 ≤ k ≤ n). ``reward`` stays the
-        extrinsic reward of step t. ``n_step = 1`` draws the same indices and returns ``steps=None``.
+        last transition t + k − 1 reached and ``batch.steps = k`` (1 ≤ k ≤ n). ``reward`` is the
+        extrinsic reward of step t, or with ``gamma`` the discounted sum over the pair's k steps,
+        Σ_{i<k} γ^i r_{t+i} (URLB's n-step return; the agent bootstraps with γ^k). ``n_step = 1`` draws the
+        same indices and returns ``steps=None``.
         """
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         if n_step < 1:
             raise ValueError(f"n_step must be >= 1, got {n_step}")
         idx = torch.randint(self.size, (batch_size,), device=self.device, generator=generator)
-        last, steps = idx, None
+        last, steps, reward = idx, None, self.reward[idx]
         if n_step > 1:
             steps = torch.ones_like(idx)
-            for _ in range(n_step - 1):
+            for i in range(1, n_step):
                 nxt = self.next_index[last]
-                go = (nxt >= 0) & ~self.terminated[last]
+                go = (nxt >= 0) & ~self.terminated[last]  # once false, false for the rest of the chain
                 last, steps = torch.where(go, nxt, last), steps + go.long()
+                if gamma is not None:
+                    reward = reward + go.float() * gamma**i * self.reward[last]
         batch = Batch(
             obs=self.obs[idx],
             action=self.action[idx],
             next_obs=self.next_obs[last],
             terminated=self.terminated[last],
             skill=None if self.skill is None else self.skill[idx],
-            reward=self.reward[idx],
+            reward=reward,
             steps=steps,
         )
         if relabel is not None:

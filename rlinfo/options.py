@@ -12,6 +12,7 @@ from typing import Any
 from rlinfo.errors import ConfigError
 
 OFF_POLICY_ONLY = (("overlap", False), ("cuda_graph", False), ("precision", "float32"))
+SAC_ONLY = ("alpha_init", "learn_alpha", "target_entropy_scale")  # agent keys DDPG has no use for
 
 
 def check_options(cfg: Any) -> None:
@@ -21,14 +22,17 @@ def check_options(cfg: Any) -> None:
         value = getattr(cfg.train, option)
         if on_policy and value != default:
             shown = str(value).lower()
-            raise ConfigError(f"train.{option}={shown} needs an off-policy agent (sac, sf_sac, slim), "
-                              "not ppo")
-    if cfg.train.n_step > 1 and (cfg.reward.extrinsic_weight or on_policy):
-        raise ConfigError("train.n_step > 1 supports intrinsic rewards with SAC agents only")
+            raise ConfigError(
+                f"train.{option}={shown} needs an off-policy agent (sac, sf_sac, slim, ddpg), not ppo"
+            )
+    if cfg.agent.name == "ddpg":
+        _refuse_sac_keys(cfg.agent)
+    if cfg.train.n_step > 1 and on_policy:
+        raise ConfigError("train.n_step > 1 needs an off-policy agent (its pairs come from a replay buffer)")
     if cfg.train.n_step > 1 and (step := per_step_reward(cfg.reward)):
         raise ConfigError(
-            f"train.n_step > 1 supports intrinsic rewards with SAC agents only: {step} is a per-step "
-            "reward, and an n-step pair (s_t, s_t+k) would drop its rewards r_t+1 .. r_t+k-1"
+            f"train.n_step > 1 sums only the env's reward (reward.extrinsic_weight) over the k steps: {step} "
+            "is a per-step reward, and an n-step pair (s_t, s_t+k) would drop its rewards r_t+1 .. r_t+k-1"
         )
     if cfg.train.cuda_graph and isinstance(cfg.agent.params, dict) and cfg.agent.params.get("entropy"):
         raise ConfigError(
@@ -38,6 +42,33 @@ def check_options(cfg: Any) -> None:
         raise ConfigError(
             "agent.name=sf_sac needs a reward with a cumulant for its successor features (reward.name=csf)"
         )
+    _check_finetune(cfg.finetune)
+
+
+FINETUNE_SKILLS = ("random", "fixed", "grid", "regress")  # rlinfo/run/finetune.py
+
+
+def _check_finetune(finetune: Any) -> None:
+    if finetune.skill not in FINETUNE_SKILLS:
+        raise ConfigError(f"finetune.skill takes {', '.join(FINETUNE_SKILLS)}, got {finetune.skill!r}")
+    if finetune.grid_size < 1:
+        raise ConfigError(f"finetune.grid_size must be >= 1, got {finetune.grid_size}")
+
+
+def _refuse_sac_keys(agent: Any) -> None:
+    """SAC's temperature keys set away from their defaults would silently do nothing for DDPG."""
+
+    def shown(value: Any) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    defaults = type(agent)()  # the AgentConfig dataclass's defaults
+    for key in SAC_ONLY:
+        value, default = getattr(agent, key), getattr(defaults, key)
+        if value != default:
+            raise ConfigError(
+                f"agent.{key}={shown(value)} is a SAC key: agent.name=ddpg has no temperature (it explores "
+                f"with agent.params.stddev); remove it or set agent.{key}={shown(default)}"
+            )
 
 
 def _has_cumulant(name: str) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rlinfo.agents.ddpg import DDPG
 from rlinfo.agents.multi_critic import MultiCriticSAC
 from rlinfo.agents.sac import SAC
 from rlinfo.agents.successor_features import SuccessorFeatureSAC
@@ -41,8 +42,9 @@ from rlinfo.rewards.lookup import plugin_rewards
 from rlinfo.run.host import check_network_memory, keep_freed_memory, thread_count
 from rlinfo.types import Batch
 
-# slim: multi-critic SAC; sf_sac: SAC with CSF's successor-feature critic; ppo: on-policy (run/onpolicy.py)
-AGENTS = ("sac", "sf_sac", "slim", "ppo")
+# slim: multi-critic SAC; sf_sac: SAC with CSF's successor-feature critic; ddpg: URLB's DDPG;
+# ppo: on-policy (run/onpolicy.py)
+AGENTS = ("sac", "sf_sac", "slim", "ddpg", "ppo")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -151,16 +153,20 @@ def build_agent(
     high: Any,
     channel_weights: list[float] | None = None,
     skill_dim: int = 0,
-) -> SAC:
+) -> SAC | DDPG:
     """The agent named by ``cfg.name``; ``cfg.params`` are extra constructor keyword arguments.
 
     ``slim`` (multi-critic SAC) takes its channel weights from ``reward.channels.<c>.weight``; ``sf_sac``
-    (successor features) its ``skill_dim`` from the run's skill space.
+    (successor features) its ``skill_dim`` from the run's skill space; ``ddpg`` (URLB's DDPG) takes
+    ``hidden_dim``, ``num_layers``, ``lr``, ``gamma``, ``tau`` and, in ``agent.params``, ``stddev`` and
+    ``stddev_clip`` (SAC's temperature keys are refused with the config, ``rlinfo/options.py``).
     """
     if cfg.name not in AGENTS:
         raise ConfigError(f"unknown agent.name {cfg.name!r} (known: {', '.join(AGENTS)})")
     if cfg.name == "ppo":
         raise ConfigError("agent.name=ppo is built by build_ppo")
+    if cfg.name == "ddpg":
+        return build_ddpg(cfg, obs_dim, action_dim, low, high)
     explicit = dict(
         hidden_dim=cfg.hidden_dim,
         num_layers=cfg.num_layers,
@@ -194,6 +200,21 @@ def build_agent(
         raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
 
 
+def build_ddpg(cfg: AgentConfig, obs_dim: int, action_dim: int, low: Any, high: Any) -> DDPG:
+    """URLB's DDPG (agents/ddpg.py) from ``agent.hidden_dim``, ``num_layers``, ``lr``, ``gamma``, ``tau`` and
+    ``agent.params`` (``stddev``, ``stddev_clip``)."""
+    explicit = dict(
+        hidden_dim=cfg.hidden_dim, num_layers=cfg.num_layers, lr=cfg.lr, gamma=cfg.gamma, tau=cfg.tau
+    )
+    reserved = ("obs_dim", "action_dim", "action_low", "action_high", *explicit)
+    validate_kwargs(DDPG, cfg.params, "agent.params", reserved=reserved)
+    bounds = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
+    try:
+        return DDPG(obs_dim, action_dim, *bounds, **explicit, **cfg.params)
+    except ValueError as e:
+        raise ConfigError(f"agent.params: {str(e).splitlines()[0]}") from None
+
+
 def build_ppo(cfg: AgentConfig, obs_dim: int, action_dim: int, discrete: bool, skill_dim: int = 0) -> Any:
     """PPO (agents/ppo.py) from ``agent.hidden_dim``, ``num_layers``, ``lr``, ``gamma`` and ``agent.params``
 
@@ -220,6 +241,8 @@ class TrainingReward:
     def __init__(self, cfg: Config, module: IntrinsicReward | None, kind: str) -> None:
         self.module, self.kind = module, kind
         self.w_int, self.w_ext = cfg.reward.intrinsic_weight, cfg.reward.extrinsic_weight
+        # reward.intrinsic_weight = 0 (fine-tuning): the module only supplies skills, never trained or scored
+        self.uses_module = module is not None and (self.w_int != 0 or kind == "channels")
 
     def __call__(self, batch: Batch) -> tuple[Tensor, Tensor | None, dict[str, Tensor]]:
         module = self.module
@@ -227,7 +250,7 @@ class TrainingReward:
             rewards = module.rewards(batch)  # type: ignore[union-attr]
             stats = {f"reward/mean_{c}": rewards[:, i].mean() for i, c in enumerate(module.names)}
             return self.w_int * rewards, rewards @ module.weight_vector, stats  # type: ignore[union-attr]
-        r_int = module.reward(batch) if module is not None else None
+        r_int = module.reward(batch) if self.uses_module else None
         target = torch.zeros(len(batch), device=batch.obs.device)
         if r_int is not None:
             target = target + self.w_int * r_int
@@ -247,7 +270,7 @@ class Parts:
     device: torch.device
     envs: gym.vector.VectorEnv
     reward_module: IntrinsicReward | None
-    agent: Any  # SAC, MultiCriticSAC or PPO
+    agent: Any  # SAC, SuccessorFeatureSAC, MultiCriticSAC, DDPG or PPO
     training_reward: TrainingReward
     obs_dim: int
     action_dim: int

@@ -1,11 +1,12 @@
-"""Off-policy learning (SAC, multi-critic SAC): what the loop calls ``collect`` and ``learn``.
+"""Off-policy learning (SAC, multi-critic SAC, DDPG): what the loop calls ``collect`` and ``learn``.
 
 ``collect`` takes ``train.rollout_steps`` vector-env steps (uniformly random actions for the first
 ``train.learning_starts`` env steps) and stores the real transitions, raw, with their skills, in the
 replay buffer. ``learn`` makes ``train.grad_steps`` updates, each:
 
 1. sample a batch (with ``train.n_step = n > 1``: pairs (s_t, s_{t+k}), k ≤ n cut at episode ends,
-   as URLB; the reward module and the relabelling see next_obs = s_{t+k} and SAC bootstraps with γ^k);
+   as URLB; the reward module and the relabelling see next_obs = s_{t+k}, the env's reward is the
+   n-step return Σ_{i<k} γ^i r_{t+i}, and the agent bootstraps with γ^k);
 2. update the reward module on it (every ``train.reward_update_every``-th update; METRA: φ and λ);
 3. relabel the batch with the current reward networks (the :class:`~rlinfo.run.build.TrainingReward`);
 4. update the agent.
@@ -127,7 +128,7 @@ class OffPolicy:
                 env_ids=torch.arange(collector.n, device=self.parts.device),  # links env rows (n-step)
                 done=s.done,
             )
-        if self.reward_module is not None:
+        if self.parts.training_reward.uses_module:
             self.unscored.extend(steps)
         else:  # no intrinsic reward to sum into the episodes: nothing waits to be scored
             collector.drop_pending()
@@ -207,9 +208,10 @@ class OffPolicy:
         """One gradient step: sample a batch, then :meth:`learn_batch` (replayed from a CUDA graph with
         ``train.cuda_graph``; rlinfo/run/graphs.py)."""
         cfg = self.cfg
-        batch = self.buffer.sample(cfg.agent.batch_size, self.gen, n_step=cfg.train.n_step)
+        n_step = cfg.train.n_step
+        batch = self.buffer.sample(cfg.agent.batch_size, self.gen, n_step=n_step, gamma=self.agent.gamma)
         every = cfg.train.reward_update_every
-        update_reward = self.reward_module is not None and self.num_updates % every == 0
+        update_reward = self.parts.training_reward.uses_module and self.num_updates % every == 0
         stats = self.learn_step(batch, update_reward)
         self.num_updates += 1
         return stats

@@ -72,6 +72,19 @@ def test_n_step_pairs_stop_at_termination_truncation_and_chain_end():
     assert not two.terminated[row0].any()
 
 
+def test_n_step_reward_with_gamma_is_the_discounted_sum_over_the_pair():
+    """URLB's n-step return r_t + γ r_{t+1} + … + γ^{k−1} r_{t+k−1}, cut where the pair is cut."""
+    buf = hand_built()
+    buf.reward[: buf.size] = buf.obs[: buf.size, 0] + 0.5  # r_t = s_t + 0.5; next rows hold s_t + 1, …
+    batch = buf.sample(400, torch.Generator().manual_seed(0), n_step=3, gamma=0.9)
+    plain = buf.sample(400, torch.Generator().manual_seed(0), n_step=3)
+    for o, k, r, r1 in zip(batch.obs[:, 0], batch.steps, batch.reward, plain.reward, strict=True):
+        assert r.item() == pytest.approx(sum(0.9**i * (o.item() + i + 0.5) for i in range(int(k))))
+        assert r1.item() == o.item() + 0.5  # without gamma: the reward of step t
+    one = buf.sample(64, torch.Generator().manual_seed(1), gamma=0.9)  # n = 1: γ changes nothing
+    assert torch.equal(one.reward, buf.sample(64, torch.Generator().manual_seed(1)).reward)
+
+
 def test_n_step_one_draws_exactly_what_the_one_step_buffer_did():
     buf = hand_built()
     gen, ref_gen = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
@@ -159,9 +172,11 @@ def test_multi_critic_discount_default_is_gamma():
 def test_config_rejects_bad_n_step():
     with pytest.raises(ConfigError, match="train.n_step must be positive, got 0"):
         load_config("apt_maze", ["train.n_step=0"])
-    with pytest.raises(ConfigError, match="intrinsic rewards"):
-        load_config("apt_maze", ["train.n_step=3", "reward.extrinsic_weight=1.0"])
+    with pytest.raises(ConfigError, match="needs an off-policy agent"):
+        load_config("ppo_cartpole", ["train.n_step=3"])
     assert load_config("apt_maze").train.n_step == 1
+    # the env's reward is summed over the pair (URLB's n-step return), so it may be mixed in
+    assert load_config("apt_maze", ["train.n_step=3", "reward.extrinsic_weight=1.0"]).train.n_step == 3
 
 
 @pytest.mark.parametrize(
