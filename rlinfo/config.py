@@ -104,6 +104,18 @@ class EvalConfig:
 
 
 @dataclass
+class FinetuneConfig:
+    """Where a fine-tuning run starts (``rlinfo finetune``, rlinfo/run/finetune.py); empty ``source``: a run
+    from scratch. The chosen skill is written here, so a resumed run keeps it."""
+
+    source: str = ""  # the pretrained run directory
+    snapshot: int = 0  # the step of its checkpoint the weights come from
+    skill: str = "random"  # random | fixed | grid | regress: how the skill is chosen
+    skill_vector: list[float] = field(default_factory=list)  # the chosen skill (all but random)
+    grid_size: int = 16  # grid: continuous skills tried, one episode each (discrete: every skill)
+
+
+@dataclass
 class Config:
     total_steps: int = 200_000
     seed: int = 0
@@ -115,6 +127,7 @@ class Config:
     reward: RewardConfig = field(default_factory=RewardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
 
 # ----------------------------------------------------------------------------- presets

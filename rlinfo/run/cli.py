@@ -1,4 +1,4 @@
-"""The ``rlinfo`` command: ``train``, ``eval``, ``list``, ``sweep`` and ``report``.
+"""The ``rlinfo`` command: ``train``, ``finetune``, ``eval``, ``list``, ``sweep`` and ``report``.
 
 Every error caused by input (config, argument, env name, checkpoint, NaN) is printed as one line
 ``rlinfo: error: ...`` and exits with status 2; ``--debug`` shows the traceback instead.
@@ -11,13 +11,14 @@ import sys
 from typing import NoReturn
 
 from rlinfo import __version__
-from rlinfo.run.commands import cmd_eval, cmd_list, cmd_resume, cmd_train, guarded
+from rlinfo.run.commands import cmd_eval, cmd_finetune, cmd_list, cmd_resume, cmd_train, guarded
 
 EXAMPLES = """examples:
   rlinfo train                                # the embedded default: METRA on maze:square
   rlinfo train diayn_maze seed=1              # a preset, with an override
   rlinfo train my.yaml agent.lr=1e-4 total_steps=50000
   rlinfo train --resume runs/<run-name> total_steps=200000   # continue a killed/finished run
+  rlinfo finetune runs/<run-name> task=walker_run   # URLB fine-tuning of a pretrained run (100k steps)
   rlinfo eval runs/<run-name>                 # coverage + skills.png from the run directory
   rlinfo eval runs/<run-name> --video 9       # + mp4s of 9 evaluation skills in runs/<run-name>/videos
   rlinfo list                                 # algorithms, environments and presets
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"rlinfo {__version__}")
-    commands = "{train,eval,list,sweep,report}"
+    commands = "{train,finetune,eval,list,sweep,report}"
     sub = parser.add_subparsers(dest="command", metavar=commands, parser_class=_Parser)
     train = sub.add_parser(
         "train",
@@ -72,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in RUN_DIR from its latest checkpoint (overrides: e.g. total_steps=...)",
     )
     train.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    ft = sub.add_parser(
+        "finetune",
+        help="fine-tune a pretrained run on a task (URLB protocol)",
+        description="Fine-tune the run in RUN_DIR on a task's reward as URLB does: its snapshot's actor "
+        "(and DDPG's critic trunk) reused, fresh Q heads and optimisers, 4,000 random seed steps, 100,000 "
+        "steps, 10 evaluation episodes every 10,000. task=walker_run (urlb:walker_run) or an env name; "
+        "snapshot=STEP (default: the newest checkpoint); skill=random|fixed|grid|regress (default: the "
+        "method's reference); other key=value pairs override the config. Writes a new run directory.",
+    )
+    ft.add_argument("run_dir", metavar="RUN_DIR")
+    ft.add_argument("args", nargs="*", metavar="task=TASK [snapshot=STEP] [skill=CHOICE] [key=value]")
+    ft.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     ev = sub.add_parser(
         "eval",
         help="evaluate a run directory",
@@ -111,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("dirs", nargs="+", metavar="RUN_OR_SWEEP_DIR")
     rp.add_argument("--out", metavar="DIR", help="output directory (default: the first sweep directory)")
-    rp.add_argument("--metric", help="eval.json key to aggregate (default: coverage; return with --normalize)")
+    rp.add_argument("--metric", help="eval.json key (default: coverage; with --normalize: return)")
     rp.add_argument("--curve", help="TensorBoard tag of the curves (default: charts/intrinsic_return or "
                     "charts/episodic_return, whichever the runs have)")
     rp.add_argument("--reps", type=positive_int, default=2000, help="bootstrap resamples (default: 2000)")
@@ -136,6 +149,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return cmd_resume(args.resume, args.args)
     if args.command == "train":
         return cmd_train(args.args)
+    if args.command == "finetune":
+        return cmd_finetune(args.run_dir, args.args)
     if args.command == "eval":
         return cmd_eval(args.run_dir, figure=not args.no_figure, videos=args.video)
     if args.command == "list":

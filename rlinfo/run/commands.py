@@ -81,7 +81,7 @@ def freeze_env_statistics(cfg: Any) -> Any:
 
 def describe(cfg: Any) -> str:
     """What a run trains, for messages: e.g. "metra with SAC", "rnd + reach with SLIM", "PPO"."""
-    agents = {"sac": "SAC", "slim": "multi-critic SAC (SLIM)", "ppo": "PPO"}
+    agents = {"sac": "SAC", "slim": "multi-critic SAC (SLIM)", "ppo": "PPO", "ddpg": "DDPG"}
     agent = agents.get(cfg.agent.name, cfg.agent.name)
     if cfg.reward.channels:
         rewards = " + ".join(f"{ch} ({spec['name']})" for ch, spec in cfg.reward.channels.items())
@@ -102,20 +102,44 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def cmd_train(args: list[str]) -> int:
+    source = args[0] if args and "=" not in args[0] else None
+    overrides = args[1:] if source is not None else args
+    return start_run(run_config(source or DEFAULT_PRESET, overrides))
+
+
+def cmd_finetune(run_dir: str, args: list[str]) -> int:
+    """``rlinfo finetune RUN_DIR task=...``: a new run from its fine-tuning config (run/finetune.py)."""
+    from pathlib import Path
+
+    from rlinfo.run.finetune import finetune_config
+
+    return start_run(freeze_env_statistics(finetune_config(Path(run_dir), args)))
+
+
+def start_run(cfg: Any) -> int:
+    """Build the run, create its directory, train; a fine-tuning config (``finetune.source``) first takes
+    its snapshot's weights and chooses its skill (rlinfo/run/finetune.py)."""
     from rlinfo.run.loop import Trainer
     from rlinfo.run.rundir import create_run_dir
 
-    source = args[0] if args and "=" not in args[0] else None
-    overrides = args[1:] if source is not None else args
-    cfg = run_config(source or DEFAULT_PRESET, overrides)
     trainer = Trainer(cfg)  # builds and checks env, reward module and agent: nothing written yet
     try:
+        if cfg.finetune.source:
+            from rlinfo.run.finetune import start_from_snapshot
+
+            cfg = start_from_snapshot(trainer)
         cfg, run_dir = create_run_dir(cfg)
     except BaseException:
         trainer.close()
         raise
     trainer.attach(cfg, run_dir)
-    print(f"rlinfo: training {describe(cfg)} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
+    what = f"training {describe(cfg)}"
+    if cfg.finetune.source:
+        vector = cfg.finetune.skill_vector
+        skill = f", skill {[round(v, 3) for v in vector]}" if vector else ""
+        what = (f"fine-tuning {describe(cfg)} from {cfg.finetune.source} at step {cfg.finetune.snapshot} "
+                f"({cfg.finetune.skill} skill{skill})")  # fmt: skip
+    print(f"rlinfo: {what} on {cfg.env.name} for {cfg.total_steps} steps -> {run_dir}")
     print_result(trainer.train())
     print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir.parent})")
     return 0
@@ -145,7 +169,7 @@ def cmd_list() -> int:
     plugins = [f"{name} (plugin)" for name in plugin_rewards() if name not in REWARDS]
     print("algorithms (reward.name):  " + ", ".join(["none", *REWARDS, *plugins]) + ", or module:Class")
     print("agents (agent.name):       sac, sf_sac (successor features, CSF), slim (multi-critic: one critic "
-          "per reward.channels entry), ppo")
+          "per reward.channels entry), ddpg (URLB's backbone), ppo")
     print("environments (env.name):   " + ", ".join(list_envs()))
     print("presets (rlinfo train NAME): what each trains, its default budget, rough time on a 2-core CPU:")
     for line in preset_lines(preset_names()):

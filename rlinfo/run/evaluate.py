@@ -66,6 +66,8 @@ def evaluation_skills(cfg: Config, reward_module: IntrinsicReward | None, n: int
     generator seeded ``seed + EVAL_SEED_OFFSET`` (a video's skills are the coverage rollouts' first n)."""
     if not isinstance(reward_module, SkillReward):
         return torch.zeros(n, 0)
+    if cfg.finetune.skill_vector:  # a fine-tuning run's chosen skill
+        return torch.tensor([cfg.finetune.skill_vector], dtype=torch.float32).repeat(n, 1)
     space = reward_module.skill_space
     if space.discrete:
         return space.from_index(torch.arange(n) * space.dim // n)
@@ -268,6 +270,24 @@ def episode_returns(
     on_step: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
     """Mean return (and success, where the env reports it) of one deterministic episode per skill row."""
+    returns, success = episode_return_rows(cfg, agent, skills, device, on_step, with_success=True)
+    result: dict[str, Any] = {"return": float(returns.mean()), "episodes": len(skills)}
+    if success is not None:  # only envs that define success report it
+        result["success"] = float(success.mean())
+    return result
+
+
+@torch.inference_mode()
+def episode_return_rows(
+    cfg: Config,
+    agent: Any,
+    skills: torch.Tensor,
+    device: torch.device,
+    on_step: Callable[[], object] | None = None,
+    with_success: bool = False,
+) -> Any:
+    """The return of one deterministic episode per skill row [n] (and, ``with_success``, whether each
+    succeeded [n], or None where the env reports no success)."""
     from rlinfo.run.build import make_envs
 
     n = len(skills)
@@ -293,7 +313,6 @@ def episode_returns(
             live &= ~(term | trunc)
     finally:
         envs.close()
-    result: dict[str, Any] = {"return": float(ret.mean()), "episodes": n}
-    if has_success:  # only envs that define success report it
-        result["success"] = float(success.mean())
-    return result
+    if with_success:
+        return ret, (success if has_success else None)
+    return ret

@@ -139,6 +139,8 @@ class Trainer:
     def sample_skills(self, n: int) -> Tensor:
         if not isinstance(self.reward_module, SkillReward):
             return torch.zeros(n, 0)
+        if self.cfg.finetune.skill_vector:  # a fine-tuning run keeps its chosen skill
+            return torch.tensor([self.cfg.finetune.skill_vector], dtype=torch.float32).repeat(n, 1)
         return self.reward_module.skill_space.sample(n, generator=self.skill_gen)
 
     # ------------------------------------------------------------------ the loop
@@ -249,13 +251,14 @@ class Trainer:
             raise RlinfoError(f"{describe_os_error(e, f'cannot write {where}')}; {last}") from None
 
     def evaluate(self, figure_path: Path | None) -> dict[str, Any]:
-        """Coverage (+ figure) where the env reports positions; return and success of PPO episodes."""
+        """Coverage (+ figure) where the env reports positions, except when fine-tuning; the return (and
+        success) of deterministic episodes for PPO and for every run that learns from the task reward."""
         cfg, result = self.cfg, {}
         with phase_bar(f"evaluating ({cfg.eval.num_rollouts} rollouts)", cfg.train.progress) as bar:
-            if self.learner.episode_returns:
+            if self.learner.episode_returns or cfg.reward.extrinsic_weight > 0:
                 skill_rows = evaluation_skills(cfg, self.reward_module, cfg.eval.num_rollouts)
                 result.update(episode_returns(cfg, self.agent, skill_rows, self.device, bar.update))
-            if self.reports_positions():
+            if self.reports_positions() and not cfg.finetune.source:
                 result.update(
                     evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path, bar.update)
                 )

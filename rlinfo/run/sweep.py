@@ -202,7 +202,10 @@ def identity_change(sweep_dir: Path, trial: Trial) -> str:
         saved = to_dict(load_run_config(run_dir))
     except RlinfoError as e:
         return str(e)
-    changed = [k for k in changed_keys(saved, to_dict(trial.config(sweep_dir))) if not resumable(k)]
+    spec = to_dict(trial.config(sweep_dir))
+    if not spec["finetune"]["skill_vector"]:  # a fine-tuning run chooses its skill when it starts
+        spec["finetune"]["skill_vector"] = saved["finetune"]["skill_vector"]
+    changed = [k for k in changed_keys(saved, spec) if not resumable(k)]
     if not changed:
         return ""
     return f"{run_dir} was made with other values of {', '.join(changed)} than the spec gives"
