@@ -102,7 +102,8 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def cmd_train(args: list[str]) -> int:
-    source = args[0] if args and "=" not in args[0] else None
+    # CONFIG: a preset name or a YAML file (whose path may hold "="); the rest are key=value overrides
+    source = args[0] if args and ("=" not in args[0] or args[0].endswith((".yaml", ".yml"))) else None
     overrides = args[1:] if source is not None else args
     return start_run(run_config(source or DEFAULT_PRESET, overrides))
 

@@ -12,8 +12,10 @@ import numpy as np
 from rlinfo.errors import RlinfoError
 
 INSTALL = "rlinfo report needs rliable: pip install 'rlinfo[report]'"
-# config keys that never distinguish methods (a run's place, its seed, how it was run)
-NOT_METHOD = ("seed", "run_name", "run_root", "device", "train.progress", "train.threads", "total_steps")
+# config keys that never distinguish methods (a run's place, its seed, how it was run, which pretrained
+# run and skill a fine-tuning run started from)
+NOT_METHOD = ("seed", "run_name", "run_root", "device", "train.progress", "train.threads", "total_steps",
+              "finetune.source", "finetune.skill_vector")  # fmt: skip
 ALL_ENVS = "all envs"
 CURVE_TAGS = ("charts/intrinsic_return", "charts/episodic_return")
 CURVE_POINTS = 40

@@ -145,3 +145,14 @@ def test_version_and_help_start_without_loading_torch():
     code = "import sys; from rlinfo.run.cli import main; main(['--help']); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
+
+
+def test_a_config_file_whose_path_holds_an_equals_sign_is_the_config(tmp_path, capsys):
+    """Sweep trial directories are named like seed=0__apt: their config.yaml is a CONFIG, not an override."""
+    folder = tmp_path / "seed=0__mine"
+    folder.mkdir()
+    (folder / "config.yaml").write_text("base: maze\nreward:\n  name: diayn\n")
+    args = [str(folder / "config.yaml"), "total_steps=200", "train.learning_starts=100", "env.num_envs=4",
+            "eval.num_rollouts=4", "train.progress=false", f"run_root={tmp_path}", "run_name=r"]  # fmt: skip
+    assert main(["train", *args]) == 0
+    assert "diayn" in capsys.readouterr().out

@@ -1,0 +1,325 @@
+"""URLB-lite: the Unsupervised RL Benchmark's protocol on walker at a budget a 2-core CPU finishes.
+
+    python -m benchmarks.urlb_lite run      # pretrain (a sweep), then fine-tune every snapshot (a sweep)
+    python -m benchmarks.urlb_lite collect  # the fine-tuning runs' evaluations -> docs/results/urlb_lite.csv
+    python -m benchmarks.urlb_lite page     # CSV -> docs/results/urlb_lite.md and docs/img/urlb_lite.png
+
+1. Pretraining: ``benchmarks/urlb_lite.yaml`` (APT, CIC, DIAYN, METRA on urlb:walker_stand, reward-free,
+   configs/parts/urlb_walker.yaml: DDPG with 256-unit networks and batch 256, 200k steps; URLB: 1024,
+   1024, 2M) run by ``rlinfo sweep`` into ``runs/urlb_lite/pretrain``.
+2. Fine-tuning: for each pretrained run and each walker task, the run ``rlinfo finetune RUN_DIR
+   task=<task>`` makes (100k steps, 4,000 random seed steps, 10 evaluation episodes every 10k), with
+   DIAYN fine-tuned twice (skill=random, URLB's choice, and skill=grid), plus DDPG from scratch on each
+   task (``ddpg_urlb_walker``): written as the sweep spec ``runs/urlb_lite/finetune.yaml`` and run by
+   ``rlinfo sweep`` into ``runs/urlb_lite/finetune`` (resumable like any sweep).
+3. The page: expert-normalised returns (``rlinfo report --normalize urlb``'s scores) per task and over
+   the walker domain, IQM with 95% stratified-bootstrap intervals from 3 seeds.
+
+The full protocol on a GPU is the same command with URLB's sizes:
+``python -m benchmarks.urlb_lite run --full`` (1024-unit networks, batch 1024, 2M pretraining steps,
+``device=cuda``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.results import RESULTS, read_csv, run_rows, summary
+
+SPEC = Path(__file__).with_name("urlb_lite.yaml")
+ROOT = Path("runs/urlb_lite")
+TASKS = ("walker_stand", "walker_walk", "walker_run", "walker_flip")
+SKILL_CHOICES = {"diayn": ("random", "grid")}  # methods fine-tuned with more than their default choice
+FULL = ["agent.hidden_dim=1024", "agent.batch_size=1024", "device=cuda"]
+COLUMNS = ("method", "env", "seed", "step", "wall_s", "metric", "value", "precision", "machine", "date")
+
+
+def run(
+    root: Path,
+    tasks: tuple[str, ...] = TASKS,
+    pretrain: tuple[str, ...] = (),
+    finetune: tuple[str, ...] = (),
+    grid: dict[str, list[Any]] | None = None,
+    cpus: int | None = None,
+) -> int:
+    """Both sweeps (``grid`` replaces entries of the spec's grid, e.g. fewer seeds); each resumes where a
+    killed one stopped. 0 when every trial is done."""
+    from rlinfo.run.sweep import run_sweep
+
+    spec = write_pretrain_spec(root, pretrain, grid or {})
+    status = run_sweep(spec, root / "pretrain", num_cpus=cpus)
+    spec = write_finetune_spec(root, tasks, finetune)
+    return max(status, run_sweep(spec, root / "finetune", num_cpus=cpus))
+
+
+def write_pretrain_spec(root: Path, overrides: tuple[str, ...], grid: dict[str, list[Any]]) -> Path:
+    """benchmarks/urlb_lite.yaml with extra overrides (a smaller or the full budget) and grid entries."""
+    import yaml
+
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    spec["overrides"] = {**spec.get("overrides", {}), **dict(o.split("=", 1) for o in overrides)}
+    spec["grid"] = {**spec["grid"], **grid}
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "pretrain.yaml"
+    path.write_text(json.dumps(spec, indent=1))  # JSON is YAML
+    return path
+
+
+def write_finetune_spec(root: Path, tasks: tuple[str, ...], overrides: tuple[str, ...]) -> Path:
+    """One trial per (finished pretraining run, task, skill choice), and DDPG from scratch per task × seed."""
+    from rlinfo.run.finetune import DEFAULT_SKILL, PROTOCOL, snapshot_step
+    from rlinfo.run.rundir import load_run_config
+
+    trials: list[dict[str, Any]] = []
+    seeds = set()
+    for run_dir in sorted(p.parent for p in (root / "pretrain").glob("*/eval.json")):
+        cfg = load_run_config(run_dir)
+        seeds.add(cfg.seed)
+        choices = SKILL_CHOICES.get(cfg.reward.name, (DEFAULT_SKILL.get(cfg.reward.name, "random"),))
+        for task in tasks:
+            for choice in choices:
+                trials.append({"env.name": f"urlb:{task}", "finetune.skill": choice, "seed": cfg.seed,
+                               "preset": str((run_dir / "config.yaml").resolve()),
+                               "finetune.source": str(run_dir.resolve()),
+                               "finetune.snapshot": snapshot_step(run_dir, None)})  # fmt: skip
+    for seed in sorted(seeds):
+        for task in tasks:
+            trials.append({"env.name": f"urlb:{task}", "seed": seed, "preset": "ddpg_urlb_walker"})
+    if not trials:
+        raise SystemExit(f"no finished pretraining run in {root / 'pretrain'}")
+    shared = dict(o.split("=", 1) for o in [*PROTOCOL, *overrides])
+    spec = {"preset": "ddpg_urlb_walker", "overrides": {**shared, "train.threads": 1}, "trials": trials,
+            "resources": {"cpus": 1}}  # fmt: skip
+    path = root / "finetune.yaml"
+    path.write_text(json.dumps(spec, indent=1))
+    return path
+
+
+# ----------------------------------------------------------------------------- results
+def method_label(cfg: Any) -> str:
+    """``ddpg (scratch)``, ``apt``, ``diayn (grid)``: the reward, and the skill choice where it varies."""
+    if cfg.reward.name == "none":
+        return f"{cfg.agent.name} (scratch)"
+    if cfg.reward.name in SKILL_CHOICES:
+        return f"{cfg.reward.name} ({cfg.finetune.skill})"
+    return str(cfg.reward.name)
+
+
+def collect(root: Path, out: Path) -> int:
+    from benchmarks.machine import describe
+    from rlinfo.files import atomic_path
+    from rlinfo.run.rundir import load_run_config
+
+    machine = describe()
+    rows = {(r["method"], r["env"], r["seed"], r["step"], r["metric"]): r for r in read_csv(out)}
+    runs = sorted(p.parent for p in (root / "finetune").glob("*/config.yaml"))
+    for run_dir in runs:
+        label = method_label(load_run_config(run_dir))
+        for r in run_rows(run_dir, machine):
+            if r["metric"] != "return":
+                continue
+            r["method"] = label
+            key = (r["method"], r["env"], r["seed"], r["step"], r["metric"])
+            if key in rows:  # a row measured before keeps its machine and date
+                r["machine"], r["date"] = rows[key]["machine"], rows[key]["date"]
+            rows[key] = r
+    ordered = sorted(rows.values(), key=lambda r: (r["env"], r["method"], r["seed"], r["step"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    import csv
+
+    with atomic_path(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(ordered)
+    print(f"{len(runs)} fine-tuning runs, {len(ordered)} rows -> {out}")
+    return 0
+
+
+def normalized_finals(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[int, float]]]:
+    """method -> task -> seed -> expert-normalised return at the run's last evaluation."""
+    from rlinfo.run.urlb_scores import normalized
+
+    last: dict[tuple[str, str, int], tuple[int, float]] = {}
+    for r in rows:
+        key = (r["method"], r["env"], r["seed"])
+        if key not in last or r["step"] > last[key][0]:
+            last[key] = (r["step"], normalized(r["env"], r["value"]))
+    out: dict[str, dict[str, dict[int, float]]] = {}
+    for (method, env, seed), (_, score) in last.items():
+        out.setdefault(method, {}).setdefault(env, {})[seed] = score
+    return out
+
+
+def domain_score(per_task: dict[str, dict[int, float]], reps: int = 2000) -> tuple[float, float, float, str]:
+    """IQM over every (task, seed) score of a method, bootstrap stratified by task (seeds common to all)."""
+    seeds = sorted(set.intersection(*[set(s) for s in per_task.values()]))
+    matrix = np.array([[per_task[t][s] for t in sorted(per_task)] for s in seeds])  # [seeds, tasks]
+    if len(seeds) < 3:
+        return float(matrix.mean()), float(matrix.mean(1).min()), float(matrix.mean(1).max()), "mean"
+    from rliable import metrics
+
+    from rlinfo.run.report_stats import bootstrap
+
+    point, interval = bootstrap(matrix, metrics.aggregate_iqm, reps)
+    return float(point[0]), float(interval[0, 0]), float(interval[1, 0]), "IQM"
+
+
+def cell(point: float, low: float, high: float, kind: str, n: int) -> str:
+    if n == 1:
+        return f"{point:.2f}"
+    if kind == "IQM":
+        return f"{point:.2f} [{low:.2f}, {high:.2f}]"
+    return f"{point:.2f} (range {low:.2f}–{high:.2f})"
+
+
+def table(finals: dict[str, dict[str, dict[int, float]]]) -> list[str]:
+    tasks = [f"urlb:{t}" for t in TASKS if any(f"urlb:{t}" in m for m in finals.values())]
+    head = ["method", "seeds", *[t.removeprefix("urlb:") for t in tasks], "walker (all tasks)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method in sorted(finals, key=lambda m: (not m.endswith("(scratch)"), m)):
+        per_task = finals[method]
+        seeds = sorted(set.union(*[set(s) for s in per_task.values()]))
+        cells = [method, str(len(seeds))]
+        for task in tasks:
+            values = list(per_task.get(task, {}).values())
+            cells.append(cell(*summary(values), len(values)) if values else "—")
+        complete = {t: per_task[t] for t in tasks if t in per_task}
+        cells.append(cell(*domain_score(complete), len(seeds)) if len(complete) == len(tasks) else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def figure(rows: list[dict[str, Any]], path: Path) -> None:
+    """Expert-normalised return against fine-tuning steps: mean over tasks and seeds, band min–max over
+    seeds (of the task mean)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rlinfo.files import save_figure
+    from rlinfo.run.urlb_scores import normalized
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for method in sorted({r["method"] for r in rows}):
+        mine = [r for r in rows if r["method"] == method]
+        steps = sorted({r["step"] for r in mine})
+        by_seed = {s: [] for s in sorted({r["seed"] for r in mine})}
+        for seed in by_seed:
+            for step in steps:
+                at = [r for r in mine if r["seed"] == seed and r["step"] == step]
+                vals = [normalized(r["env"], r["value"]) for r in at]
+                by_seed[seed].append(np.mean(vals) if vals else np.nan)
+        v = np.array(list(by_seed.values()))
+        xs = np.array(steps) / 1e3
+        (line,) = ax.plot(xs, np.nanmean(v, 0), label=f"{method} ({len(by_seed)} seeds)")
+        ax.fill_between(xs, np.nanmin(v, 0), np.nanmax(v, 0), color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("fine-tuning env steps (thousands)")
+    ax.set_ylabel("return / expert (mean over walker tasks)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("URLB-lite fine-tuning on walker (band: min–max over seeds)")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=100)
+
+
+def page(csv_path: Path = RESULTS / "urlb_lite.csv") -> int:
+    from rlinfo.files import write_text
+
+    rows = read_csv(csv_path)
+    if not rows:
+        raise SystemExit(f"no rows in {csv_path}: run `python -m benchmarks.urlb_lite collect` first")
+    finals = normalized_finals(rows)
+    img = Path("docs/img/urlb_lite.png")
+    figure(rows, img)
+    machines = sorted({r["machine"] for r in rows})
+    dates = sorted({r["date"] for r in rows})
+    lines = table(finals)
+    scratch = [m for m in finals if m.endswith("(scratch)")]
+    text = [
+        "# URLB-lite: pretraining, then fine-tuning on walker's tasks",
+        "",
+        "<!-- generated by `python -m benchmarks.urlb_lite page` from docs/results/urlb_lite.csv; "
+        "do not edit by hand -->",
+        "",
+        "**What it measures.** How much reward-free pretraining helps on downstream tasks, as the "
+        "Unsupervised RL Benchmark (URLB) measures it: each method pretrains on urlb:walker_stand without "
+        "reward, then `rlinfo finetune` trains the snapshot on each walker task's reward for 100k steps "
+        "(4,000 random seed steps first); the score is the return of 10 evaluation episodes divided by "
+        "URLB's expert return on the task (1.0 = the expert). DDPG from scratch is the floor.",
+        "",
+        "**How to reproduce.** `python -m benchmarks.urlb_lite run && python -m benchmarks.urlb_lite collect "
+        "&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): DDPG with 256-unit networks and "
+        "batch 256, 200k pretraining steps, 100k fine-tuning steps (URLB: 1024, 1024, 2M, 100k). "
+        "The full protocol on a GPU: `python -m benchmarks.urlb_lite run --full`.",
+        f"Machine: {'; '.join(machines)}. Dates: {dates[0]} to {dates[-1]}.",
+        "",
+        "**Current result** (expert-normalised return at the last evaluation; IQM [95% stratified-bootstrap "
+        "interval] from 3 seeds, mean (range) below):",
+        "",
+        *lines,
+        "",
+        "![URLB-lite curves](../img/urlb_lite.png)",
+        "",
+        "**What it means.** " + verdict(finals, scratch),
+        "",
+        "**Known limits.** One domain (walker) at a tenth of URLB's pretraining budget and a quarter of its "
+        "network width; URLB's published scores come from the full budget on GPUs. DIAYN redraws its skill "
+        "every episode rather than every 50 steps (docs/algorithms.md).",
+    ]
+    out = RESULTS / "urlb_lite.md"
+    write_text(out, "\n".join(text) + "\n")
+    print("\n".join(lines))
+    print(f"wrote {out} and {img}")
+    return 0
+
+
+def verdict(finals: dict[str, dict[str, dict[int, float]]], scratch: list[str]) -> str:
+    """Whether a pretrained method beats DDPG from scratch on the walker IQM, as measured."""
+    scores = {m: domain_score(t)[0] for m, t in finals.items() if len(t) == len(TASKS)}
+    if not scratch or scratch[0] not in scores:
+        return "The comparison with DDPG from scratch needs every walker task of both."
+    base = scores[scratch[0]]
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    better = [f"{m} ({s:.2f})" for m, s in ranked if s > base and m != scratch[0]]
+    if better:
+        return (f"Above DDPG from scratch ({base:.2f}) on the walker IQM: {', '.join(better)}; read the "
+                "intervals before calling a difference.")  # fmt: skip
+    return f"No pretrained method is above DDPG from scratch ({base:.2f}) on the walker IQM at this budget."
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="pretraining sweep, then the fine-tuning sweep")
+    r.add_argument("--dir", type=Path, default=ROOT)
+    r.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    r.add_argument("--pretrain", nargs="*", default=[], metavar="KEY=VALUE", help="pretraining overrides")
+    r.add_argument("--finetune", nargs="*", default=[], metavar="KEY=VALUE", help="fine-tuning overrides")
+    r.add_argument("--full", action="store_true", help="URLB's sizes on a GPU (2M pretraining steps)")
+    r.add_argument("--seeds", nargs="+", type=int, help="pretraining seeds (default: the spec's 0 1 2)")
+    r.add_argument("--methods", nargs="+", help="pretraining presets (default: the spec's)")
+    r.add_argument("--num-cpus", type=int)
+    c = sub.add_parser("collect", help="fine-tuning runs -> docs/results/urlb_lite.csv")
+    c.add_argument("--dir", type=Path, default=ROOT)
+    c.add_argument("--out", type=Path, default=RESULTS / "urlb_lite.csv")
+    sub.add_parser("page", help="CSV -> docs/results/urlb_lite.md and docs/img/urlb_lite.png")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        full = FULL if args.full else []
+        pretrain = (*full, *(["total_steps=2000000"] if args.full else []), *args.pretrain)
+        grid = {k: v for k, v in (("seed", args.seeds), ("preset", args.methods)) if v}
+        return run(args.dir, tuple(args.tasks), pretrain, (*full, *args.finetune), grid, args.num_cpus)
+    if args.command == "collect":
+        return collect(args.dir, args.out)
+    return page()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
