@@ -14,6 +14,9 @@ replaces γ by a per-sample factor d [B] (γ^k for URLB-style k-step pairs (s, s
 
 The successor-feature critic of CSF is its own agent, :class:`rlinfo.agents.SuccessorFeatureSAC`.
 
+``actor_activation="tanh"`` gives the actor tanh hidden layers (the METRA reference's policy; default
+ReLU as in the SAC paper); the critics keep ReLU.
+
 ``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
 (:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask; SIREN and Lp-Reg are PPO-only,
 refused here): the actor loss becomes E[−Q(s, ã)] + controller.loss(H(s)) with the per-state
@@ -36,16 +39,28 @@ from rlinfo.agents.entropy import EntropyController, build_controller
 from rlinfo.nn import adam, ensemble_mlp, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+# the actor's hidden activation: ReLU (SAC's paper), or tanh (the METRA reference's policy: garage's
+# default hidden nonlinearity, which its commands keep)
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
 class TanhGaussianActor(nn.Module):
     """π(a|s): a Gaussian squashed by tanh, then scaled to the action box [low, high]."""
 
     def __init__(
-        self, obs_dim: int, action_dim: int, low: Tensor, high: Tensor, hidden_dim: int, num_layers: int
+        self,
+        obs_dim: int,
+        action_dim: int,
+        low: Tensor,
+        high: Tensor,
+        hidden_dim: int,
+        num_layers: int,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
-        self.net = mlp(obs_dim, 2 * action_dim, hidden_dim, num_layers)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"actor_activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+        self.net = mlp(obs_dim, 2 * action_dim, hidden_dim, num_layers, activation=ACTIVATIONS[activation])
         self.register_buffer("scale", (high - low) / 2.0)
         self.register_buffer("bias", (high + low) / 2.0)
         # log|da/dtanh(u)| of the affine map to the box, a constant of every log-probability
@@ -97,13 +112,18 @@ class SAC(nn.Module):
         target_entropy_scale: float = 1.0,
         entropy: dict[str, Any] | None = None,
         critic_outputs: int = 1,
+        actor_activation: str = "relu",
     ) -> None:
         super().__init__()
         low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
         high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
         self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
         self.target_entropy = -target_entropy_scale * action_dim
-        self.actor = TanhGaussianActor(obs_dim, action_dim, low, high, hidden_dim, num_layers)
+        try:
+            sizes = (hidden_dim, num_layers)
+            self.actor = TanhGaussianActor(obs_dim, action_dim, low, high, *sizes, actor_activation)
+        except ValueError as e:
+            raise ValueError(f"SAC: {e}") from None
         # critic_outputs: 1 value per head; a subclass may widen it (successor features: the skill's dim)
         self.critic = ensemble_mlp(2, obs_dim + action_dim, critic_outputs, hidden_dim, num_layers)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)

@@ -89,6 +89,9 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0: by network width (1 below 256 units, every core from 256)
     keep_checkpoints: int = 3  # newest step files kept in checkpoints/ (0: all)
     n_step: int = 1  # reward pairs (s_t, s_{t+n}): 1 = the papers' one-step pairs; URLB uses 3
+    # off-policy: a time-limit truncation bootstraps (true), or is stored as a termination (false: the
+    # METRA reference's trainer marks the last step of every path done)
+    time_limit_bootstrap: bool = True
     overlap: bool = False  # off-policy: collect the next rollout in a worker thread during the updates
     cuda_graph: bool = False  # device=cuda, off-policy: replay each update from a CUDA graph
     precision: str = "float32"  # off-policy updates: float32, or bfloat16 matmuls in the networks

@@ -11,7 +11,8 @@ from typing import Any
 
 from rlinfo.errors import ConfigError
 
-OFF_POLICY_ONLY = (("overlap", False), ("cuda_graph", False), ("precision", "float32"))
+OFF_POLICY_ONLY = (("overlap", False), ("cuda_graph", False), ("precision", "float32"),
+                   ("time_limit_bootstrap", True))  # fmt: skip
 SAC_ONLY = ("alpha_init", "learn_alpha", "target_entropy_scale")  # agent keys DDPG has no use for
 
 

@@ -8,8 +8,10 @@ trained to maximise
 
 and the intrinsic reward of a transition is the same quantity, r = Δφᵀz (see ``wdm.py``). The
 Lipschitz constraint is enforced by spectral normalisation of every linear layer of φ (Miyato et
-al. 2018): each weight is divided by its largest singular value, estimated by one power iteration
-per training forward pass, so every layer, and with 1-Lipschitz ReLUs the whole network, is
+al. 2018): each weight is divided by its largest singular value, estimated by power iteration: one
+per training forward pass (two per :meth:`update`: φ(s) and φ(s′); none in :meth:`reward`), after
+torch's 15 at construction (the METRA reference: one per train-mode forward, four per update with its
+relabel, from random vectors), so every layer, and with 1-Lipschitz ReLUs the whole network, is
 1-Lipschitz. This is LSD = the Wasserstein dependency measure with the Euclidean metric; METRA
 replaces it by the temporal distance.
 
@@ -69,7 +71,7 @@ class LSD(WDMSkillReward):
         return -r.mean(), r, delta_phi
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
-        """One φ step (one power iteration per layer); returns ``loss_phi`` and
+        """One φ step (a power iteration per layer in each forward pass); returns ``loss_phi`` and
         :func:`~rlinfo.rewards.wdm.phi_stats` (‖Δφ‖, reward mean and std) measured before it."""
         self.phi_net.train()
         loss, r, delta_phi = self._loss_terms(batch)

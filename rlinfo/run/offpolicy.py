@@ -2,7 +2,8 @@
 
 ``collect`` takes ``train.rollout_steps`` vector-env steps (uniformly random actions for the first
 ``train.learning_starts`` env steps) and stores the real transitions, raw, with their skills, in the
-replay buffer. ``learn`` makes ``train.grad_steps`` updates, each:
+replay buffer (a time-limit truncation as a termination with ``train.time_limit_bootstrap: false``,
+as the METRA reference's trainer does). ``learn`` makes ``train.grad_steps`` updates, each:
 
 1. sample a batch (with ``train.n_step = n > 1``: pairs (s_t, s_{t+k}), k ≤ n cut at episode ends,
    as URLB; the reward module and the relabelling see next_obs = s_{t+k}, the env's reward is the
@@ -114,13 +115,14 @@ class OffPolicy:
 
     def store(self, steps: list[Step], collector: Collector) -> int:
         """Put the real transitions of ``steps`` into the replay buffer; returns their number."""
+        bootstrap = self.cfg.train.time_limit_bootstrap
         for s in steps:
             self.buffer.add(
                 Batch(
                     s.obs,
                     s.action.float(),
                     s.next_obs,
-                    s.terminated,
+                    s.terminated if bootstrap else s.done,  # done: truncations stored as terminations
                     s.skill if s.skill.shape[-1] else None,
                     s.reward,
                 ),

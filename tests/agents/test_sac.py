@@ -189,3 +189,15 @@ def test_adam_is_torch_adam_with_the_fused_kernel():
 def test_every_agent_optimiser_is_fused(make):
     agent = make()
     assert all(g["fused"] for opt in agent.optimizers.values() for g in opt.param_groups)
+
+
+def test_actor_activation_tanh_is_the_metra_reference_policy():
+    """``actor_activation="tanh"``: every hidden activation of the actor is tanh, the critics keep ReLU;
+    an unknown name is one line."""
+    agent = SAC(6, 2, actor_activation="tanh")
+    kinds = {type(m) for m in agent.actor.net if not isinstance(m, torch.nn.Linear)}
+    assert kinds == {torch.nn.Tanh}
+    assert any(isinstance(m, torch.nn.ReLU) for m in agent.critic.modules())
+    assert {type(m) for m in SAC(6, 2).actor.net if not isinstance(m, torch.nn.Linear)} == {torch.nn.ReLU}
+    with pytest.raises(ValueError, match="^SAC: actor_activation must be one of relu, tanh, got 'gelu'$"):
+        SAC(6, 2, actor_activation="gelu")

@@ -157,3 +157,20 @@ def test_callbacks_see_every_collect_and_learn_phase_in_order(tmp_path):
     ends = [s for k, s in events if k == "collect_end"]
     assert ends == sorted(ends) and ends[0] == 16 and ends[-1] == trainer.global_step >= 256
     assert all(s == e for (k, s), (_, e) in zip(events[1::4], events[2::4], strict=True))  # learn at the step
+
+
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_time_limit_truncations_are_stored_as_terminations_only_when_asked(bootstrap):
+    """maze:square's 25-step episodes end by truncation only: with train.time_limit_bootstrap=false (the
+    METRA reference's trainer) every episode's last stored step is terminal; by default none is."""
+    flag = f"train.time_limit_bootstrap={str(bootstrap).lower()}"
+    cfg = load_config("metra_maze", ["total_steps=200", "env.num_envs=4", "train.learning_starts=1000",
+                                     "train.progress=false", flag])  # fmt: skip
+    trainer = Trainer(cfg)
+    try:
+        trainer.train(final_evaluation=False)
+        terminated = trainer.buffer.terminated[: len(trainer.buffer)]
+    finally:
+        trainer.close()
+    episodes = 4 * (200 // 4 // 25)  # every env finished 2 episodes of 25 steps (a reset step between)
+    assert int(terminated.sum()) == (0 if bootstrap else episodes)
