@@ -248,6 +248,7 @@ def page(name: str = "ant_skills", env: str = "ant") -> int:
     dates = sorted({r["date"] for r in rows})
     precisions = sorted({r["precision"] for r in rows})
     steps = {m: c["step"] for m, c in compared.items()}
+    ordered = ordering(compared) if compared else "no method has reached its first evaluation yet"
     text = [
         f"# Skill discovery on {env}: the METRA paper's comparison",
         "",
@@ -262,9 +263,9 @@ def page(name: str = "ant_skills", env: str = "ant") -> int:
         "",
         f"**How to reproduce.** `{COMMAND}`, then `python -m benchmarks.random_baseline` and "
         "`python -m benchmarks.results page`. Budget: 1M env steps per run, an evaluation every 64k; "
-        f"precision {', '.join(precisions)} (hidden-layer matmuls in the updates); two trials at once, one "
-        "torch thread each.",
-        f"Machine: {'; '.join(machines)}. Dates: {(dates or ['—'])[0]} to {(dates or ['—'])[-1]}.",
+        f"precision {', '.join(precisions) or 'bfloat16'} (hidden-layer matmuls in the updates); two "
+        "trials at once, one torch thread each.",
+        f"Machine: {'; '.join(machines) or '—'}. Dates: {(dates or ['—'])[0]} to {(dates or ['—'])[-1]}.",
         "",
         "**Current result** (at the last evaluation every seed of a method has reached; IQM [95% "
         "stratified-bootstrap interval] from 3 seeds, mean (range) from 2, the value from 1):",
@@ -273,7 +274,7 @@ def page(name: str = "ant_skills", env: str = "ant") -> int:
         "",
         f"![{env} curves](../img/{name}.png)",
         "",
-        f"**What it means.** Ordering by coverage at the compared steps: {ordering(compared)}. "
+        f"**What it means.** Ordering by coverage at the compared steps: {ordered}. "
         + ("Methods are compared at different steps " + ", ".join(f"{m} {s:,}" for m, s in steps.items())
            + "; the runs continue to 1M. " if len(set(steps.values())) > 1 else "")
         + "Random actions give the floor: a method below it has not learned to move its body on purpose; "
@@ -284,6 +285,7 @@ def page(name: str = "ant_skills", env: str = "ant") -> int:
         "",
         "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
         "numbers with fewer than 3 seeds carry no interval.",
+        *earlier_presets(name, env),
     ]
     out = RESULTS / f"{name}.md"
     from rlinfo.files import write_text
@@ -292,6 +294,29 @@ def page(name: str = "ant_skills", env: str = "ant") -> int:
     print("\n".join(lines))
     print(f"wrote {out} and {img}")
     return 0
+
+
+def earlier_presets(name: str, env: str) -> list[str]:
+    """A short section on the runs of the presets before the reference check (``<name>_v1.csv``)."""
+    rows = read_csv(RESULTS / f"{name}_v1.csv")
+    if not rows:
+        return []
+    lines = ["| method | env steps | coverage (cells) | upright fraction |", "|---|---|---|---|"]
+    for method, seeds in sorted(by_run(rows, env).items(), key=lambda kv: METHOD_ORDER.index(kv[0])):
+        for seed, steps in sorted(seeds.items()):
+            last, nan = steps[max(steps)], float("nan")
+            cells, upright = last.get("coverage_cells", nan), last.get("upright_fraction", nan)
+            lines.append(f"| {method} (seed {seed}) | {max(steps):,} | {cells:.0f} | {upright:.2f} |")
+    return [
+        "",
+        f"**Earlier presets** (docs/results/{name}_v1.csv). Before the reference check "
+        "(docs/results/reference_check.md) the comparison presets differed from the METRA reference's "
+        "trainer in three ways: a ReLU policy (the reference's is tanh), bootstrapping at time limits (the "
+        "reference stores them as terminations) and METRA's constraint summed over dimensions (the "
+        "reference averages). Their runs, stopped when the presets were corrected:",
+        "",
+        *lines,
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
