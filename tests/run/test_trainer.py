@@ -174,3 +174,26 @@ def test_time_limit_truncations_are_stored_as_terminations_only_when_asked(boots
         trainer.close()
     episodes = 4 * (200 // 4 // 25)  # every env finished 2 episodes of 25 steps (a reset step between)
     assert int(terminated.sum()) == (0 if bootstrap else episodes)
+
+
+def test_a_rollout_of_episode_length_plus_one_holds_one_whole_episode_per_env():
+    """The METRA reference's epoch: every env collects one whole path, then the updates. With 25-step
+    maze episodes and rollout_steps 26 (25 transitions and the reset step), every update phase starts
+    between episodes, and each epoch adds num_envs × 25 transitions."""
+    from rlinfo.run.callbacks import Callback
+
+    seen: list[tuple[int, list[int]]] = []
+
+    class Watch(Callback):
+        def on_learn_start(self, trainer, step):
+            seen.append((step, trainer.collector.ep_length.tolist()))
+
+    cfg = load_config("metra_maze", ["total_steps=400", "env.num_envs=4", "train.rollout_steps=26",
+                                     "train.learning_starts=100", "train.progress=false"])  # fmt: skip
+    trainer = Trainer(cfg, callbacks=[Watch()])
+    try:
+        trainer.train(final_evaluation=False)
+    finally:
+        trainer.close()
+    assert [step for step, _ in seen] == [100, 200, 300, 400]
+    assert all(lengths == [0, 0, 0, 0] for _, lengths in seen)
