@@ -179,8 +179,9 @@ def cmd_list() -> int:
 
 
 # rough env steps per second of a default run on a 2-core CPU, by env family (docs/benchmarks.md)
-TYPICAL_SPS = {"maze": 700, "ant": 300, "half_cheetah": 300, "dmc": 250, "tabletop": 500, "keydoor": 2500,
-               "maze_goal": 1500, "gym": 2500}  # fmt: skip
+# env steps per second of a preset's family on a 2-core CPU (urlb: DDPG updating every 2 steps)
+TYPICAL_SPS = {"maze": 700, "ant": 300, "half_cheetah": 300, "dmc": 250, "urlb": 150, "tabletop": 500,
+               "keydoor": 2500, "maze_goal": 1500, "gym": 2500}  # fmt: skip
 
 
 def preset_lines(names: list[str]) -> list[str]:
