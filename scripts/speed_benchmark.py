@@ -1,6 +1,9 @@
 """Speed of rlinfo's training loop against stable-baselines3 and against the machine's own limit.
 
-Everything is measured in this one process, in alternating rounds (median and spread over rounds):
+Everything is measured by the one timing harness (``benchmarks/timing.py``): every contender once per
+round, in alternating rounds in one process, median and min–max over rounds, speeds as ratios to a
+peer measured in the same rounds. The loop is observed through the trainer's callback seam
+(``rlinfo/run/callbacks.py``) only.
 
 1. the machine's matrix-multiply rate (1024 x 1024 x 1024 ``torch.mm``, float32 and bfloat16) on 1 and
    2 threads;
@@ -20,24 +23,42 @@ Everything is measured in this one process, in alternating rounds (median and sp
    overlapped (``train.overlap=true``) and in bfloat16 (``train.precision=bfloat16``);
 4. the replay buffer's bytes per Ant transition and the process's peak RSS.
 
+``--e2e`` measures instead ``rlinfo train sac_half_cheetah total_steps=1100`` end to end (process start
+to exit: imports, building, training, checkpoint, the final 48-rollout evaluation and its figure)
+against a stable-baselines3 script doing the same work (HalfCheetah-v5 with the preset's observation
+and 200-step episodes, the preset's networks, batch, learning rate, buffer size, learning starts, UTD 1
+and threads; ``model.save``, then 48 deterministic evaluation episodes on 48 vectorised envs), both as
+subprocesses, alternating; once with the preset's ``learning_starts`` (5,000: 1,100 random steps, no
+update) and once per ``--e2e-learning-starts`` value (100: 1,000 updates).
+
     python scripts/speed_benchmark.py                     # about 10 minutes on a 2-core CPU
     python scripts/speed_benchmark.py --rounds 1 --steps 300 --learning-starts 200 --ant-iterations 1
+    python scripts/speed_benchmark.py --e2e --rounds 5 --note "shared machine" --out docs/results
 
-Writes <out>/speed.csv, speed.md and speed.png (default out: bench_out/speed_benchmark).
+Writes <out>/speed.csv, speed.md and speed.png (default out: bench_out/speed_benchmark); with ``--e2e``
+<out>/speed_e2e.csv (one row per round and contender), speed_e2e.md and ``--e2e-figure``
+(default <out>/speed_e2e.png).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import resource
-import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the timing harness)
+from benchmarks import timing  # noqa: E402
+from rlinfo.run.callbacks import Callback  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and metra_ant
     "": {},
@@ -45,16 +66,63 @@ VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and 
     " bfloat16": {"precision": "bfloat16"},
 }
 HALF_CHEETAH = {"hidden": 256, "batch": 256, "lr": 3e-4, "gamma": 0.99, "tau": 5e-3, "buffer": 100_000}
+RATE = "env steps/s"
 
 
-def matmul_gflops(threads: int, n: int = 1024, reps: int = 20, dtype: torch.dtype = torch.float32) -> float:
+def named(name: str, threads: int) -> str:
+    return f"{name}, {threads} thread{'s' * (threads > 1)}"
+
+
+def matmul_gflops(threads: int, n: int = 1024, reps: int = 20, dtype: torch.dtype = torch.float32) -> dict:
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b  # warm up
-    start = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+    return {"GFLOP/s": 2 * n**3 * reps / timing.clock(lambda: [a @ b for _ in range(reps)]) / 1e9}
+
+
+class LoopClock(Callback):
+    """When each collect and each learn phase of the loop starts and ends (after a
+    ``torch.cuda.synchronize`` on a GPU: kernels are timed, not their launch)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, float]] = []
+
+    def mark(self, hook: str, trainer: Any, step: int) -> None:
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.events.append((hook, step, time.perf_counter()))
+
+    def on_collect_start(self, trainer: Any, step: int) -> None:
+        self.mark("collect_start", trainer, step)
+
+    def on_collect_end(self, trainer: Any, step: int) -> None:
+        self.mark("collect_end", trainer, step)
+
+    def on_learn_start(self, trainer: Any, step: int) -> None:
+        self.mark("learn_start", trainer, step)
+
+    def on_learn_end(self, trainer: Any, step: int) -> None:
+        self.mark("learn_end", trainer, step)
+
+    def phases(self, kind: str) -> list[tuple[int, float]]:
+        """(step at its end, seconds) of every ``collect`` or ``learn`` phase."""
+        starts = [t for hook, _, t in self.events if hook == f"{kind}_start"]
+        ends = [(s, t) for hook, s, t in self.events if hook == f"{kind}_end"]
+        return [(s, end - start) for start, (s, end) in zip(starts, ends, strict=True)]
+
+    def steady_rate(self, learning_starts: int, total_steps: int) -> float:
+        """Env steps per second between the first and the last learn phase with updates (the random
+        phase, the last phase and anything after the loop are outside the clock). The last phase follows
+        a collection cut short by total_steps (a rollout of T vector steps stores T·N real transitions,
+        fewer where an episode's reset step falls in it): left out, unless the run is too short to have
+        two phases without it."""
+        learning = [(t, s) for hook, s, t in self.events if hook == "learn_start" and s >= learning_starts]
+        steady = [(t, s) for t, s in learning if s < total_steps]
+        steady = steady if len(steady) > 1 else learning
+        if len(steady) < 2:
+            return float("nan")
+        (t0, s0), (t1, s1) = steady[0], steady[-1]
+        return (s1 - s0) / (t1 - t0)
 
 
 def rlinfo_sac(
@@ -69,15 +137,19 @@ def rlinfo_sac(
     """Env steps/s of ``rlinfo train sac_half_cheetah`` and the FLOPs of one of its updates."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    trainer = sac_trainer(threads, steps, learning_starts, overlap, device, graph, precision)
-    steps_per_s = learning_phase_rate(trainer)
+    clock = LoopClock()
+    trainer = sac_trainer(
+        threads, steps, learning_starts, overlap, device, graph, precision, callbacks=[clock]
+    )
+    trainer.train(final_evaluation=False)
+    result = {RATE: clock.steady_rate(learning_starts, trainer.cfg.total_steps)}
     with FlopCounterMode(display=False) as counter:
         trainer.learner.update()
-    result = {"steps_per_s": steps_per_s, "gflop_per_update": counter.get_total_flops() / 1e9}
+    result["GFLOP per update"] = counter.get_total_flops() / 1e9
     if device == "cpu":
         with RecordMatmuls() as matmuls:
             trainer.learner.update()
-        result["matmul_ms_per_update"] = 1e3 * matmuls.replay_seconds()
+        result["matmul ms per update"] = 1e3 * matmuls.replay_seconds()
     return result
 
 
@@ -89,9 +161,12 @@ def sac_trainer(
     device: str = "cpu",
     graph: bool = False,
     precision: str = "float32",
+    extra: tuple[str, ...] = (),
+    callbacks: tuple[Callback, ...] | list[Callback] = (),
 ) -> Any:
     """The ``sac_half_cheetah`` trainer set up for timing: ``learning_starts`` random steps, then
-    ``steps`` with one update each; no logs, checkpoints or evaluation rollouts to speak of."""
+    ``steps`` with one update each; no logs, checkpoints or evaluation rollouts to speak of; ``extra``
+    overrides (e.g. ``env.name=ant``)."""
     from rlinfo.config import load_config
     from rlinfo.run.loop import Trainer
 
@@ -99,8 +174,9 @@ def sac_trainer(
                  f"train.threads={threads}", "train.progress=false", f"train.log_every={10**9}",
                  "eval.num_rollouts=1", "eval.max_steps=1", "train.checkpoint_every=0",
                  f"train.overlap={str(overlap).lower()}", f"device={device}",
-                 f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]  # fmt: skip
-    return Trainer(load_config("sac_half_cheetah", overrides))
+                 f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}",
+                 *extra]  # fmt: skip
+    return Trainer(load_config("sac_half_cheetah", overrides), callbacks=callbacks)
 
 
 class RecordMatmuls(TorchDispatchMode):
@@ -133,41 +209,25 @@ class RecordMatmuls(TorchDispatchMode):
             return torch.randn(storage, dtype=dtype).as_strided(size, stride)
 
         calls = [(func, [operand(a) for a in layout], kw) for func, layout, kw in self.calls]
-        for func, args, kw in calls:  # warm up
-            func(*args, **kw)
-        start = time.perf_counter()
-        for _ in range(reps):
+
+        def replay() -> None:
             for func, args, kw in calls:
                 func(*args, **kw)
-        return (time.perf_counter() - start) / reps
+
+        replay()  # warm up
+        return timing.clock(lambda: [replay() for _ in range(reps)]) / reps
 
 
-def learning_phase_rate(trainer: Any) -> float:
-    """Train; env steps per second between the first and the last update phase (the steady state: the
-    random-action phase, the last phase and the final evaluation are outside the clock). Observed through
-    the trainer's callback seam (``rlinfo.run.callbacks``)."""
-    from rlinfo.run.callbacks import Callback
-
-    calls: list[tuple[float, int]] = []
-
-    class LearnClock(Callback):
-        def on_learn_start(self, trainer: Any, step: int) -> None:
-            if step >= trainer.cfg.train.learning_starts:
-                if trainer.device.type == "cuda":
-                    torch.cuda.synchronize()
-                calls.append((time.perf_counter(), step))
-
-    trainer.callbacks.append(LearnClock())
-    trainer.train(final_evaluation=False)
-    # the last phase follows a collection cut short by total_steps (a rollout of T vector steps stores
-    # T·N real transitions, fewer where an episode's reset step falls in it): leave it out
-    steady = [c for c in calls if c[1] < trainer.cfg.total_steps]
-    (t0, s0), (t1, s1) = steady[0], steady[-1]
-    return (s1 - s0) / (t1 - t0)
-
-
-def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu") -> float:
-    """Env steps/s of SB3's SAC from its first update (``learning_starts``) to the end."""
+def sb3_sac(
+    threads: int,
+    steps: int,
+    learning_starts: int,
+    device: str = "cpu",
+    env: str = "half_cheetah",
+    seed: int = 0,
+) -> dict[str, float]:
+    """SB3's SAC with the preset's hyperparameters: env steps/s from its first update
+    (``learning_starts``) to the end, and over the whole ``learn`` call."""
     from stable_baselines3 import SAC
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -176,10 +236,10 @@ def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu")
     torch.set_num_threads(threads)
     hp = HALF_CHEETAH
     model = SAC(
-        "MlpPolicy", make("half_cheetah"), learning_rate=hp["lr"], buffer_size=hp["buffer"],
+        "MlpPolicy", make(env), learning_rate=hp["lr"], buffer_size=hp["buffer"],
         learning_starts=learning_starts, batch_size=hp["batch"], tau=hp["tau"], gamma=hp["gamma"],
         train_freq=1, gradient_steps=1, ent_coef="auto_1.0", policy_kwargs={"net_arch": [hp["hidden"]] * 2},
-        device=device, seed=0,
+        device=device, seed=seed,
     )  # fmt: skip
 
     class Clock(BaseCallback):
@@ -190,9 +250,11 @@ def sb3_sac(threads: int, steps: int, learning_starts: int, device: str = "cpu")
                 self.start = time.perf_counter()
             return True
 
-    clock = Clock()
+    clock, start = Clock(), time.perf_counter()
     model.learn(learning_starts + steps, callback=clock)
-    return steps / (time.perf_counter() - clock.start)
+    end = time.perf_counter()
+    return {RATE: steps / (end - clock.start) if steps else float("nan"),
+            f"{RATE}, whole run": (learning_starts + steps) / (end - start)}  # fmt: skip
 
 
 def metra_ant(
@@ -215,30 +277,19 @@ def metra_ant(
     overrides += ["eval.max_steps=1", f"train.overlap={str(overlap).lower()}", f"device={device}"]
     overrides += [f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]
     overrides += ["train.checkpoint_every=0", f"train.log_every={10**9}"]
-    trainer = Trainer(load_config("metra_ant", overrides))
-    learner = trainer.learner
-    update_time = [0.0]
-    update = learner.update
-
-    def timed_update() -> dict[str, Any]:
-        start = time.perf_counter()
-        out = update()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()  # kernels run asynchronously: time them, not their launch
-        update_time[0] += time.perf_counter() - start
-        return out
-
-    learner.update = timed_update  # type: ignore[method-assign]
-    env_steps_per_s = learning_phase_rate(trainer)
-    n_updates = learner.num_updates
+    clock = LoopClock()
+    trainer = Trainer(load_config("metra_ant", overrides), callbacks=[clock])
+    trainer.train(final_evaluation=False)
+    update_s = sum(seconds for _, seconds in clock.phases("learn"))  # the phases before learning starts: ~0
+    n_updates = trainer.learner.num_updates
     with FlopCounterMode(display=False) as counter:  # one more update, counted
-        update()
+        trainer.learner.update()
     flops = counter.get_total_flops()
     return {
-        "env_steps_per_s": env_steps_per_s,
-        "updates_per_s": n_updates / update_time[0],
-        "gflop_per_update": flops / 1e9,
-        "update_gflops": flops * n_updates / update_time[0] / 1e9,
+        RATE: clock.steady_rate(per_round, trainer.cfg.total_steps),
+        "updates/s": n_updates / update_s,
+        "GFLOP per update": flops / 1e9,
+        "update GFLOP/s": flops * n_updates / update_s / 1e9,
     }
 
 
@@ -252,160 +303,276 @@ def main() -> None:
     parser.add_argument("--ant-iterations", type=int, default=2, help="metra_ant rollout + update rounds")
     parser.add_argument("--out", type=Path, default=Path("bench_out/speed_benchmark"))
     parser.add_argument("--device", default="cpu", help="cpu, or cuda: the GPU table (scripts/gpu_check.sh)")
+    parser.add_argument("--note", default="", help='said after the machine in the CSV, e.g. "shared machine"')
+    parser.add_argument("--e2e", action="store_true", help="rlinfo train against SB3, end to end (above)")
+    parser.add_argument("--e2e-steps", type=int, default=1100, help="total_steps of each --e2e run")
+    parser.add_argument("--e2e-learning-starts", type=int, nargs="*", default=[100],
+                        help="--e2e: learning_starts besides the preset's")  # fmt: skip
+    parser.add_argument("--e2e-figure", type=Path, help="--e2e: the figure (default <out>/speed_e2e.png)")
+    parser.add_argument(
+        "--e2e-report", type=Path, metavar="CSV", help="only remake an --e2e CSV's table, figure"
+    )
     args = parser.parse_args()
+    if args.e2e_report:
+        e2e_report(args.e2e_report, args.e2e_figure or args.e2e_report.with_suffix(".png"))
+        return None
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.e2e:
+        return e2e_main(args)
     if args.device != "cpu":
         return gpu_main(args)
-    runs: dict[tuple[str, int], list[float]] = {}
-
-    def record(prefix: str, threads: int, result: dict[str, float]) -> None:
-        for key, value in result.items():
-            runs.setdefault((f"{prefix} {key}", threads), []).append(value)
-
-    for r in range(args.rounds):  # alternate everything within each round
-        for threads in (1, 2):
-            runs.setdefault(("matmul GFLOP/s", threads), []).append(matmul_gflops(threads))
-            bf16_rate = matmul_gflops(threads, dtype=torch.bfloat16)
-            runs.setdefault(("matmul bfloat16 GFLOP/s", threads), []).append(bf16_rate)
-            for name, variant in VARIANTS.items():
-                record(
-                    f"rlinfo SAC{name}",
-                    threads,
-                    rlinfo_sac(threads, args.steps, args.learning_starts, **variant),
-                )
-            runs.setdefault(("SB3 SAC steps_per_s", threads), []).append(
-                sb3_sac(threads, args.steps, args.learning_starts)
+    contenders: dict[str, Any] = {}
+    for threads in (1, 2):
+        contenders[named("matmul float32", threads)] = partial(matmul_gflops, threads)
+        contenders[named("matmul bfloat16", threads)] = partial(matmul_gflops, threads, dtype=torch.bfloat16)
+        for name, variant in VARIANTS.items():
+            contenders[named(f"rlinfo SAC{name}", threads)] = partial(
+                rlinfo_sac, threads, args.steps, args.learning_starts, **variant
             )
-            for name, variant in VARIANTS.items():
-                record(f"metra_ant{name}", threads, metra_ant(threads, args.ant_iterations, **variant))
-            print(f"round {r + 1}/{args.rounds}, {threads} thread(s) done", flush=True)
-    rows: list[dict[str, Any]] = []
-    for (what, threads), values in runs.items():
-        rows.append({"measure": what, "threads": threads, "median": statistics.median(values),
-                     "min": min(values), "max": max(values), "rounds": len(values)})  # fmt: skip
-    med = {(r["measure"], r["threads"]): r["median"] for r in rows}
-    settings = [(name, t) for name in ("rlinfo SAC", "rlinfo SAC overlapped") for t in (1, 2)]
-    best_rlinfo = max(settings, key=lambda s: med[(f"{s[0]} steps_per_s", s[1])])
-    best_sb3 = max(med[("SB3 SAC steps_per_s", t)] for t in (1, 2))
-    best_bf16 = max(med[("rlinfo SAC bfloat16 steps_per_s", t)] for t in (1, 2))
-    peak = max(med[("matmul GFLOP/s", t)] for t in (1, 2))
-    ceiling = peak / med[("rlinfo SAC gflop_per_update", 1)]  # env steps/s if updates ran at the matmul rate
-    floor = 1e3 / med[("rlinfo SAC matmul_ms_per_update", 2)]  # ... if they did nothing but their matmuls
-    ants = [(name, t) for name in ("metra_ant", "metra_ant overlapped") for t in (1, 2)]  # float32
-    best_ant = max(ants, key=lambda s: med[(f"{s[0]} env_steps_per_s", s[1])])
-    fraction = med[(f"{best_ant[0]} update_gflops", best_ant[1])] / med[("matmul GFLOP/s", best_ant[1])]
+        contenders[named("SB3 SAC", threads)] = partial(sb3_sac, threads, args.steps, args.learning_starts)
+        for name, variant in VARIANTS.items():
+            contenders[named(f"metra_ant{name}", threads)] = partial(
+                metra_ant, threads, args.ant_iterations, **variant
+            )
+    runs = timing.measure(contenders, args.rounds)
+    rows = [r for r in timing.summary(runs) if r["measure"] != f"{RATE}, whole run"]
+    rows += [timing.ratio(runs, named(f"rlinfo SAC{name}", t), named("SB3 SAC", t), RATE)
+             for name in VARIANTS for t in (1, 2)]  # fmt: skip
+    med = runs.medians()
+
+    def best(names: list[str], measure: str = RATE) -> str:
+        return max((named(n, t) for n in names for t in (1, 2)), key=lambda c: med[(c, measure)])
+
+    best_rlinfo, best_sb3 = best(["rlinfo SAC", "rlinfo SAC overlapped"]), best(["SB3 SAC"])
+    best_bf16, sb3 = best(["rlinfo SAC bfloat16"]), med[(best_sb3, RATE)]
+    peak = med[(best(["matmul float32"], "GFLOP/s"), "GFLOP/s")]
+    ceiling = peak / med[(named("rlinfo SAC", 1), "GFLOP per update")]  # env steps/s at the matmul rate
+    floor = 1e3 / med[(named("rlinfo SAC", 2), "matmul ms per update")]  # ... doing nothing but its matmuls
+    best_ant = best(["metra_ant", "metra_ant overlapped"])  # float32
+    ant_threads = 2 if best_ant.endswith("2 threads") else 1
+    fraction = med[(best_ant, "update GFLOP/s")] / med[(named("matmul float32", ant_threads), "GFLOP/s")]
     from rlinfo.buffers import ReplayBuffer
 
     summary = {
-        f"rlinfo / SB3 SAC env steps/s (each at its best setting; rlinfo: {best_rlinfo[0]}, {best_rlinfo[1]} "
-        "threads)": med[(f"{best_rlinfo[0]} steps_per_s", best_rlinfo[1])] / best_sb3,
-        "rlinfo SAC with train.precision=bfloat16 / SB3 SAC env steps/s (best thread count each)": best_bf16
-        / best_sb3,
+        f"rlinfo / SB3 SAC env steps/s (each at its best setting: {best_rlinfo}; {best_sb3})":
+            med[(best_rlinfo, RATE)] / sb3,
+        f"rlinfo SAC with train.precision=bfloat16 / SB3 SAC env steps/s ({best_bf16}; {best_sb3})":
+            med[(best_bf16, RATE)] / sb3,
         "SAC UTD 1 ceiling: matmul GFLOP/s / GFLOP per update (env steps/s)": ceiling,
-        "SB3 SAC env steps/s as a fraction of that ceiling": best_sb3 / ceiling,
+        "SB3 SAC env steps/s as a fraction of that ceiling": sb3 / ceiling,
         "SAC UTD 1 floor: env steps/s if an update were its matmuls alone (2 threads)": floor,
-        "2x SB3 as a fraction of that floor": 2 * best_sb3 / floor,
-        f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant[0]}, {best_ant[1]} threads)": fraction,
-        f"metra_ant env steps/s (best: {best_ant[0]}, {best_ant[1]} threads)": med[
-            (f"{best_ant[0]} env_steps_per_s", best_ant[1])
-        ],
-        "metra_ant bfloat16 env steps/s (2 threads)": med[("metra_ant bfloat16 env_steps_per_s", 2)],
+        "2x SB3 as a fraction of that floor": 2 * sb3 / floor,
+        f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant})": fraction,
+        f"metra_ant env steps/s (best: {best_ant})": med[(best_ant, RATE)],
+        "metra_ant bfloat16 env steps/s (2 threads)": med[(named("metra_ant bfloat16", 2), RATE)],
         "replay bytes per Ant transition (skill_dim 2)": ReplayBuffer.bytes_per_row(29, 8, 2),
         "peak RSS (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
-    with open(args.out / "speed.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = ["| measure | threads | median | min | max |", "|---|---|---|---|---|"]
-    lines += [
-        f"| {r['measure']} | {r['threads']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} |"
-        for r in rows
-    ]
-    lines += ["", "| summary | value |", "|---|---|"] + [f"| {k} | {v:.3g} |" for k, v in summary.items()]
-    text = "\n".join(lines)
+    }  # fmt: skip
+    timing.write_csv(args.out / "speed.csv", rows, note=args.note)
+    text = "\n".join([
+        timing.markdown(rows, {"contender": "contender", "measure": "measure",
+                               "median (min–max)": timing.spread_cell, "rounds": "rounds"}), "",
+        timing.markdown([{"summary": k, "value": v} for k, v in summary.items()], ["summary", "value"]),
+    ])  # fmt: skip
     (args.out / "speed.md").write_text(text + "\n")
     print(text)
-    figure(med, args.out / "speed.png", ceiling, floor, best_sb3)
+    refs = {"machine ceiling (matmul rate)": ceiling, "the update's matmuls alone": floor, "2 x SB3": 2 * sb3}
+    figure(rows, args.out / "speed.png", refs)
 
 
 def gpu_main(args: argparse.Namespace) -> None:
     """On a GPU: rlinfo SAC (eager, CUDA graph) against SB3 SAC, and the metra_ant loop (eager, CUDA
     graph), alternating over rounds; torch threads as the machine's default."""
     threads, dev = torch.get_num_threads(), args.device
-    runs: dict[str, list[float]] = {}
-    for r in range(args.rounds):
-        for graph, precision in ((False, "float32"), (True, "float32"), (True, "bfloat16")):
-            suffix = (" cuda_graph" if graph else "") + (" bfloat16" if precision == "bfloat16" else "")
-            res = rlinfo_sac(
-                threads, args.steps, args.learning_starts, device=dev, graph=graph, precision=precision
-            )
-            runs.setdefault(f"rlinfo SAC{suffix} steps_per_s", []).append(res["steps_per_s"])
-            res = metra_ant(threads, args.ant_iterations, device=dev, graph=graph, precision=precision)
-            for key in ("env_steps_per_s", "updates_per_s"):
-                runs.setdefault(f"metra_ant{suffix} {key}", []).append(res[key])
-        sb3 = sb3_sac(threads, args.steps, args.learning_starts, dev)
-        runs.setdefault("SB3 SAC steps_per_s", []).append(sb3)
-        print(f"round {r + 1}/{args.rounds} done", flush=True)
-    rows = [{"measure": k, "device": torch.cuda.get_device_name(dev), "median": statistics.median(v),
-             "min": min(v), "max": max(v), "rounds": len(v)} for k, v in runs.items()]  # fmt: skip
-    with open(args.out / "gpu_speed.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = [f"device: {rows[0]['device']}", "", "| measure | median | min | max |", "|---|---|---|---|"]
-    lines += [f"| {r['measure']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} |" for r in rows]
-    med = {k: statistics.median(v) for k, v in runs.items()}
-    best = max(med[f"rlinfo SAC{s} steps_per_s"] for s in ("", " cuda_graph", " cuda_graph bfloat16"))
-    lines += ["", f"rlinfo / SB3 SAC env steps/s: {best / med['SB3 SAC steps_per_s']:.3g}"]
-    text = "\n".join(lines)
+    contenders: dict[str, Any] = {}
+    for graph, precision in ((False, "float32"), (True, "float32"), (True, "bfloat16")):
+        suffix = (" cuda_graph" if graph else "") + (" bfloat16" if precision == "bfloat16" else "")
+        setting = {"device": dev, "graph": graph, "precision": precision}
+        contenders[f"rlinfo SAC{suffix}"] = partial(
+            rlinfo_sac, threads, args.steps, args.learning_starts, **setting
+        )
+        contenders[f"metra_ant{suffix}"] = partial(metra_ant, threads, args.ant_iterations, **setting)
+    contenders["SB3 SAC"] = partial(sb3_sac, threads, args.steps, args.learning_starts, dev)
+    runs = timing.measure(contenders, args.rounds)
+    rows = [r for r in timing.summary(runs) if r["measure"] in (RATE, "updates/s")]
+    sac = [c for c in contenders if c.startswith("rlinfo SAC")]
+    rows += [timing.ratio(runs, c, "SB3 SAC", RATE) for c in sac]
+    device = torch.cuda.get_device_name(dev)
+    timing.write_csv(args.out / "gpu_speed.csv", rows, note=args.note)
+    columns = {"contender": "contender", "measure": "measure", "median (min–max)": timing.spread_cell}
+    text = f"device: {device}\n\n" + timing.markdown(rows, columns)
     (args.out / "gpu_speed.md").write_text(text + "\n")
     print(text)
+    shown = [r for r in rows if r["measure"] == RATE and "SAC" in r["contender"]]
+    timing.figure(shown, args.out / "gpu_speed.png", f"SAC env steps / s (UTD 1, half_cheetah, {device})")
+
+
+def figure(rows: list[dict[str, Any]], path: Path, refs: dict[str, float]) -> None:
+    """SAC env steps/s against the ceiling, the matmul floor and 2x SB3; metra_ant env steps/s."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["rlinfo SAC", "rlinfo SAC cuda_graph", "rlinfo SAC cuda_graph bfloat16", "SB3 SAC"]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.bar(names, [statistics.median(runs[f"{n} steps_per_s"]) for n in names], color="tab:blue")
-    ax.set_ylabel(f"SAC env steps / s (UTD 1, half_cheetah, {rows[0]['device']})")
+    from rlinfo.files import save_figure
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+    sac = [r for r in rows if r["measure"] == RATE and "SAC" in r["contender"]]
+    timing.bars(axes[0], sac, "SAC env steps / s (UTD 1, half_cheetah)", refs=refs)
+    axes[0].set_ylim(0, 1.5 * max(refs.values()))
+    ant = [r for r in rows if r["measure"] == RATE and r["contender"].startswith("metra_ant")]
+    timing.bars(axes[1], ant, "metra_ant env steps / s")
+    fig.suptitle("median over rounds; whiskers: min–max", fontsize=10)
     fig.tight_layout()
-    fig.savefig(args.out / "gpu_speed.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
-def figure(
-    med: dict[tuple[str, int], float], path: Path, ceiling: float, floor: float, best_sb3: float
-) -> None:
-    """SAC env steps/s against the ceiling, the matmul floor and 2x SB3 (all from :func:`main`); metra_ant."""
-    import matplotlib
+# ----------------------------------------------------------------------------- --e2e
+E2E_SB3 = """
+import json, sys
+import gymnasium as gym, torch
+from stable_baselines3 import SAC
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+w = json.loads(sys.argv[1])
+torch.set_num_threads(w["threads"])
+env_kwargs = {"max_episode_steps": w["episode_steps"], **w["env_kwargs"]}
+model = SAC("MlpPolicy", gym.make(w["env_id"], **env_kwargs), learning_rate=w["lr"], buffer_size=w["buffer"],
+            learning_starts=w["learning_starts"], batch_size=w["batch"], tau=w["tau"], gamma=w["gamma"],
+            train_freq=1, gradient_steps=1, ent_coef=f"auto_{w['alpha_init']}",
+            policy_kwargs={"net_arch": [w["hidden"]] * w["layers"]}, seed=w["seed"], device="auto")
+model.learn(w["steps"])
+model.save("sac_half_cheetah")
+n = w["eval_rollouts"]
+evaluate_policy(model, make_vec_env(w["env_id"], n_envs=n, seed=w["seed"], env_kwargs=env_kwargs),
+                n_eval_episodes=n, deterministic=True)
+print(json.dumps({"updates": model._n_updates}))
+"""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = ["rlinfo SAC", "rlinfo SAC overlapped", "rlinfo SAC bfloat16", "SB3 SAC"]
-    for i, threads in enumerate((1, 2)):
-        axes[0].bar([j + 0.38 * i for j in range(4)], [med[(f"{n} steps_per_s", threads)] for n in names],
-                    width=0.36, label=f"{threads} thread(s)")  # fmt: skip
-    axes[0].axhline(ceiling, color="0.5", ls=":", label="machine ceiling (matmul rate)")
-    axes[0].axhline(floor, color="tab:red", ls="--", label="the update's matmuls alone")
-    axes[0].axhline(2 * best_sb3, color="tab:green", ls="-.", label="2 x SB3")
-    axes[0].set_xticks([0.19, 1.19, 2.19, 3.19], ["rlinfo", "rlinfo\noverlapped", "rlinfo\nbfloat16", "SB3"])
-    axes[0].set_ylabel("SAC env steps / s (UTD 1, half_cheetah)")
-    axes[0].set_ylim(0, 1.5 * ceiling)
-    axes[0].legend(fontsize=8, loc="upper center", ncol=2)
-    for i, name in enumerate(("metra_ant", "metra_ant overlapped", "metra_ant bfloat16")):
-        rate = [med[(f"{name} env_steps_per_s", t)] for t in (1, 2)]
-        axes[1].bar([j + 0.27 * i for j in range(2)], rate, width=0.25, label=name)
-    axes[1].set_xticks([0.27, 1.27], ["1 thread", "2 threads"])
-    axes[1].axhline(118, color="0.5", ls=":", label="earlier rlinfo (118)")
-    axes[1].legend(fontsize=8)
-    axes[1].set_ylabel("metra_ant env steps / s")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def e2e_commands(steps: int, learning_starts: int | None = None) -> dict[str, list[str]]:
+    """``rlinfo train sac_half_cheetah total_steps=<steps>`` (with ``train.learning_starts`` when given)
+    and the SB3 script doing the same work, as argument lists; the SB3 side's settings are read from the
+    same resolved config, so they cannot drift from the preset."""
+    from rlinfo.config import load_config
+    from rlinfo.envs.locomotion import HALF_CHEETAH_DEFAULTS
+    from rlinfo.run.host import thread_count
+
+    overrides = [f"total_steps={steps}"]
+    if learning_starts is not None:
+        overrides.append(f"train.learning_starts={learning_starts}")
+    cfg = load_config("sac_half_cheetah", overrides)
+    a, t, kwargs = cfg.agent, cfg.train, dict(cfg.env.kwargs)
+    mirrored = (cfg.env.name == "half_cheetah" and cfg.env.num_envs == 1 and t.rollout_steps == 1
+                and t.grad_steps == 1 and t.n_step == 1 and a.name == "sac" and a.learn_alpha
+                and a.target_entropy_scale == 1.0 and cfg.reward.name == "none" and cfg.eval.max_steps == 0
+                and not kwargs.get("normalize_obs") and t.precision == "float32")  # fmt: skip
+    if not mirrored:
+        raise SystemExit(
+            "speed_benchmark --e2e: the sac_half_cheetah preset changed; update E2E_SB3 to match"
+        )
+    # rlinfo updates from step learning_starts on, SB3 after it: one step earlier, the same update count
+    work = {"steps": steps, "learning_starts": max(t.learning_starts - 1, 0), "hidden": a.hidden_dim,
+            "layers": a.num_layers, "lr": a.lr, "gamma": a.gamma, "tau": a.tau, "batch": a.batch_size,
+            "alpha_init": a.alpha_init, "buffer": t.buffer_size, "threads": thread_count(cfg),
+            "seed": cfg.seed, "eval_rollouts": cfg.eval.num_rollouts, "env_id": "HalfCheetah-v5",
+            "episode_steps": kwargs.pop("max_episode_steps", 200),
+            "env_kwargs": {**HALF_CHEETAH_DEFAULTS, **kwargs}}  # fmt: skip
+    return {"rlinfo": [sys.executable, "-m", "rlinfo.run.cli", "train", "sac_half_cheetah", *overrides],
+            "SB3": [sys.executable, "-c", E2E_SB3, json.dumps(work)]}  # fmt: skip
+
+
+def e2e_run(argv: list[str], rlinfo: bool) -> dict[str, float]:
+    """Seconds from process start to exit, in a fresh folder, and the updates the run made (rlinfo: read
+    from its checkpoint; SB3: printed), after the clock."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"{argv[:6]} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        if rlinfo:
+            (latest,) = Path(folder).glob("runs/*/checkpoints/latest.json")
+            state = torch.load(latest.parent / json.loads(latest.read_text())["file"], weights_only=True)
+            updates = json.loads(state["state"]["meta"])["learner"]["num_updates"]
+        else:
+            updates = json.loads(done.stdout.strip().splitlines()[-1])["updates"]
+    return {"s": seconds, "updates": updates}
+
+
+def code_revision() -> str:
+    """The commit of the code the rlinfo runs import, ``+ uncommitted changes`` (with their hash) where the
+    working tree differs from it under rlinfo/, agents/, envs/ or configs/."""
+    root, paths = Path(__file__).resolve().parents[1], ["rlinfo", "agents", "envs", "configs"]
+
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", *argv], cwd=root, capture_output=True, text=True).stdout.strip()
+
+    head, diff = git("rev-parse", "--short", "HEAD"), git("diff", "HEAD", "--", *paths)
+    if not diff:
+        return head
+    import hashlib
+
+    return f"{head} + uncommitted changes {hashlib.sha256(diff.encode()).hexdigest()[:8]}"
+
+
+def e2e_main(args: argparse.Namespace) -> None:
+    from rlinfo.config import load_config
+
+    preset = load_config("sac_half_cheetah", []).train.learning_starts
+    contenders, process = {}, {}
+    for starts in dict.fromkeys([preset, *args.e2e_learning_starts]):
+        commands = e2e_commands(args.e2e_steps, None if starts == preset else starts)
+        label = f"learning_starts={starts}"
+        for who, argv in commands.items():
+            contenders[f"{who}, {label}"] = partial(e2e_run, argv, who == "rlinfo")
+            shown = argv[1:] if who == "rlinfo" else ["-c", "E2E_SB3 (scripts/speed_benchmark.py)", argv[-1]]
+            process[f"{who}, {label}"] = "python " + " ".join(shown)
+    revision = code_revision()
+    runs = timing.measure(contenders, args.rounds, name="s")
+    if code_revision() != revision:
+        revision += " (the code changed during the run)"
+    path = args.out / "speed_e2e.csv"
+    rows = [{**r, "process": process[r["contender"]], "revision": revision} for r in timing.per_round(runs)]
+    timing.write_csv(path, rows, note=args.note)
+    e2e_report(path, args.e2e_figure or args.out / "speed_e2e.png")
+
+
+def e2e_report(path: Path, image: Path) -> str:
+    """speed_e2e.md (beside the CSV) and the figure, from the CSV alone: each ``rlinfo, X`` against
+    ``SB3, X``."""
+    import csv
+
+    runs = timing.read_rounds(path)
+    with path.open(encoding="utf-8", newline="") as f:
+        first = next(csv.DictReader(f))
+    rows = [r for r in timing.summary(runs) if r["measure"] == "s"]
+    rows.sort(key=lambda r: (r["contender"].partition(", ")[2], r["contender"].startswith("SB3")))  # pairs
+    updates = {
+        c: "/".join(sorted({f"{x:.0f}" for x in v})) for (c, m), v in runs.values.items() if m == "updates"
+    }
+    pairs = [(c, "SB3" + c.removeprefix("rlinfo")) for c in runs.contenders if c.startswith("rlinfo")]
+    ratios = [timing.ratio(runs, a, b, "s") for a, b in pairs]
+    results = Path(__file__).resolve().parents[1] / "docs" / "results"
+    where = f"[docs/results/{path.name}](results/{path.name})" if path.resolve().parent == results else path
+    per_round = partial(timing.spread_cell, digits=3)
+    lines = [
+        timing.markdown(rows, {"contender": "contender", "updates": lambda r: updates[r["contender"]],
+                               "wall time (s), median (min–max)": timing.spread_cell}), "",
+        timing.markdown(ratios, {"wall time": "contender",
+                                 "ratio of medians": lambda r: f"{r['of_medians']:.3f}",
+                                 "per-round ratio, median (min–max)": per_round}), "",
+        f"Data: {where} · `{first['command']}` · {first['machine']} · {first['date']} · Python "
+        f"{first['python']}, torch {first['torch']} · code {first.get('revision') or '—'} · "
+        f"{len(runs.orders)} rounds, alternating.",
+    ]  # fmt: skip
+    text = "\n".join(lines)
+    path.with_suffix(".md").write_text(text + "\n")
+    print(text)
+    title = f"rlinfo train vs SB3 SAC, end to end: median of {len(runs.orders)} rounds, whiskers min–max"
+    label = lambda r: r["contender"].replace(", ", "\n")  # noqa: E731
+    timing.figure(rows, image, "wall time, process start to exit (s)", title, label=label)
+    return text
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ visitation entropy over policy mixtures, Frank–Wolfe; the best any explorer ca
     python scripts/tabular_maxent.py                       # ~3-4 min on one CPU core
     python scripts/tabular_maxent.py --grid-episodes 30000  # the paper's 600k grid-world samples
 
-Prints a Markdown table and writes <out>/curves.csv, summary.csv, summary.md and tabular_maxent.png
+Prints a Markdown table (benchmarks/tabular_maxent.py) and writes <out>/curves.csv, summary.csv (with the
+command, machine and date; committed as docs/results/tabular_maxent.csv), summary.md and tabular_maxent.png
 (copied to docs/img/tabular_maxent.png unless --img '').
 """
 
@@ -28,12 +29,16 @@ import argparse  # noqa: E402
 import csv  # noqa: E402
 import functools  # noqa: E402
 import shutil  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the table, the CSV columns)
+from benchmarks.tabular_maxent import markdown  # noqa: E402
+from benchmarks.timing import meta  # noqa: E402
 from rlinfo.tabular import (  # noqa: E402
     EntGame,
     FiniteMDP,
@@ -137,24 +142,6 @@ def _row(env, method, samples, n, fin, exact, te, mdp) -> dict[str, object]:  # 
     }
 
 
-def markdown(rows: list[dict[str, object]]) -> str:
-    head = (
-        "| env | method | samples | seeds | visitation entropy (samples) | exact, output policy "
-        "| trajectory entropy, final π | log S |\n|---|---|---|---|---|---|---|---|\n"
-    )
-    lines = []
-    for r in rows:
-        vis = f"{r['visit_entropy_mean']:.3f} ± {r['visit_entropy_std']:.3f}"
-        vis = "—" if np.isnan(r["visit_entropy_mean"]) else vis
-        te = "—" if np.isnan(r["traj_entropy_mean"]) else f"{r['traj_entropy_mean']:.2f}"
-        lines.append(
-            f"| {r['env']} | {r['method']} | {r['samples'] or '—'} | {r['seeds']} | {vis} "
-            f"| {r['exact_entropy_mean']:.3f} ± {r['exact_entropy_std']:.3f} | {te} "
-            f"| {r['log_S']:.3f} |"
-        )
-    return head + "\n".join(lines) + "\n"
-
-
 Results = dict[str, dict[str, list[RunResult]]]
 
 
@@ -167,10 +154,11 @@ def write_csv(results: Results, rows: list[dict[str, object]], out: Path) -> Non
                 for i, r in enumerate(runs):
                     pairs = zip(r.samples, r.entropy, strict=True)
                     w.writerows([env, method, i, int(n), f"{e:.6f}"] for n, e in pairs)
+    stamped = [{**r, **meta()} for r in rows]  # + command, machine, date, python and torch versions
     with open(out / "summary.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w = csv.DictWriter(f, fieldnames=list(stamped[0]))
         w.writeheader()
-        w.writerows(rows)
+        w.writerows(stamped)
 
 
 def plot(results: dict[str, dict[str, list[RunResult]]], path: Path) -> None:

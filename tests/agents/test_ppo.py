@@ -107,7 +107,7 @@ def test_trainer_checkpoint_restores_agent(tmp_path):
 
 
 def test_ppo_solves_cartpole():
-    trainer = cartpole(0, 100_000)  # the preset: 500 on each of seeds 0-9 (docs/benchmarks.md)
+    trainer = cartpole(0, 100_000)  # the preset: 500 on 9 of seeds 0-9 (docs/benchmarks.md)
     result = trainer.train()
     assert result["return"] >= 475  # deterministic policy, 8 evaluation episodes
     assert trainer.history[-1]["episodic_return"] >= 475

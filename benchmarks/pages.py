@@ -1,0 +1,209 @@
+"""Every generated results page, table and figure, from the committed CSVs under docs/results/.
+
+    python -m benchmarks.pages           # rewrite the pages, the generated blocks and the figures
+    python -m benchmarks.pages --check   # regenerate the Markdown in memory; exit 1 naming what differs
+
+Whole pages: docs/results/ant_skills.md (benchmarks/results.py), docs/results/urlb_lite.md (once
+docs/results/urlb_lite.csv exists, benchmarks/urlb_lite.py) and docs/results/locomotion_benchmark.md.
+Blocks: the lines of docs/benchmarks.md between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``
+are what ``BLOCKS[NAME]()`` returns. Figures are redrawn by the plain command only: their bytes depend on
+the matplotlib version, so ``--check`` compares the Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import locomotion, results, tabular_maxent, urlb_lite
+
+RESULTS = results.RESULTS
+BENCHMARKS = Path("docs/benchmarks.md")
+BLOCK = re.compile(r"(<!-- generated: (\S+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
+
+
+# ----------------------------------------------------------------------------- helpers
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *(f"| {' | '.join(r)} |" for r in rows)]
+
+
+def data_line(name: str, rows: list[dict[str, Any]]) -> str:
+    """Where a block's numbers live, and the commands, machines and dates its rows record."""
+    keys = [k for k in ("command", "machine", "date") if rows and k in rows[0]]
+    facts = [", ".join(sorted({f"`{r[k]}`" if k == "command" else str(r[k]) for r in rows})) for k in keys]
+    return f"Data: [docs/results/{name}.csv](results/{name}.csv)" + "".join(f" · {f}" for f in facts) + "."
+
+
+def steps_label(step: int) -> str:
+    """640000 -> 640k, 1000000 -> 1M, 1040400 -> 1.04M."""
+    return f"{step / 1e3:.0f}k" if step < 999_500 else f"{step / 1e6:.3g}M"
+
+
+def locomotion_rows() -> list[dict[str, Any]]:
+    return locomotion.read_rows(RESULTS / "locomotion_benchmark.csv")
+
+
+def random_coverage(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per env: random actions' mean coverage (cells) at the seeds the runs used (same evaluation seeds)."""
+    random_rows = results.read_csv(RESULTS / "random_baseline.csv")
+    random_rows = [r for r in random_rows if r["metric"] == "coverage_cells"]
+    out = {}
+    for env in sorted({r["env"] for r in rows}):
+        seeds = {r["seed"] for r in rows if r["env"] == env}
+        values = [r["value"] for r in random_rows if r["env"] == env and r["seed"] in seeds]
+        if values:
+            out[env] = float(np.mean(values))
+    return out
+
+
+# ----------------------------------------------------------------------------- blocks
+def random_baseline() -> list[str]:
+    """Random actions through the evaluation code, per env: coverage per seed and the upright fraction."""
+    rows = results.read_csv(RESULTS / "random_baseline.csv")
+    body = []
+    for env in sorted({r["env"] for r in rows}):
+        mine = sorted((r for r in rows if r["env"] == env), key=lambda r: r["seed"])
+        cells = [r["value"] for r in mine if r["metric"] == "coverage_cells"]
+        upright = [r["value"] for r in mine if r["metric"] == "upright_fraction"]
+        seeds = sorted({r["seed"] for r in mine})
+        body.append([env, ", ".join(map(str, seeds)), " / ".join(f"{c:.0f}" for c in cells),
+                     f"{np.mean(cells):.1f}", f"{np.mean(upright):.2f}"])  # fmt: skip
+    head = ["env", "seeds", "coverage (cells), per seed", "mean", "upright fraction (mean)"]
+    return [*table(head, body), "", data_line("random_baseline", rows)]
+
+
+def curve(method: str, env: str, metrics: tuple[tuple[str, str, str], ...], width: int = 12) -> list[str]:
+    """One run's evaluations as rows of ``(metric, label, format)`` against env steps, split into tables of
+    at most ``width`` columns; ``wall_s`` is the training wall-clock, shown in minutes."""
+    points: dict[int, dict[str, float]] = {}
+    rows = locomotion_rows()
+    for r in rows:
+        if (r["method"], r["env"]) == (method, env):
+            points.setdefault(r["step"], {"wall_s": r["wall_s"] / 60})[r["metric"]] = r["value"]
+    steps = sorted(points)
+    n = math.ceil(len(steps) / math.ceil(len(steps) / width))
+    lines: list[str] = []
+    for chunk in (steps[i : i + n] for i in range(0, len(steps), n)):
+        body = [[label, *(format(points[s][m], spec) if m in points[s] else "" for s in chunk)]
+                for m, label, spec in metrics]  # fmt: skip
+        lines += [*table(["env steps", *map(steps_label, chunk)], body), ""]
+    return [*lines, data_line("locomotion_benchmark", rows)]
+
+
+def final_scores(name: str, metric: str) -> list[str]:
+    """A collected sweep (benchmarks/results.py's CSV format): per env and method, the metric at each seed's
+    last evaluation, its mean and its IQM with the 95% stratified-bootstrap interval, as ``rlinfo report``
+    gives them."""
+    rows = results.read_csv(RESULTS / f"{name}.csv")
+    body = []
+    for env in sorted({r["env"] for r in rows}):
+        for method, seeds in sorted(results.by_run(rows, env).items()):
+            values = [steps[max(steps)][metric] for _, steps in sorted(seeds.items())]
+            iqm, low, high, _ = results.summary(values)
+            cells = [" / ".join(f"{v:.3g}" for v in values), f"{np.mean(values):.3f}", f"{iqm:.3f}",
+                     f"[{low:.3f}, {high:.3f}]"]  # fmt: skip
+            body.append([env, method, ",".join(map(str, sorted(seeds))), *cells])
+    head = ["env", "method", "seeds", f"{metric}, per seed", f"mean {metric}", "IQM", "IQM 95% CI"]
+    return [*table(head, body), "", data_line(name, rows)]
+
+
+def tabular_maxent_table(name: str) -> list[str]:
+    rows = tabular_maxent.read_summary(RESULTS / f"{name}.csv")
+    return [*tabular_maxent.markdown(rows).splitlines(), "", data_line(name, rows)]
+
+
+WALL = ("wall_s", "training wall-clock (min)", ".0f")
+SPREAD = ("skill_spread", "spread of the skills' final x (`eval/skill_spread`)", ".3g")
+BLOCKS: dict[str, Callable[[], list[str]]] = {
+    "random_baseline": random_baseline,
+    "tabular_maxent": partial(tabular_maxent_table, "tabular_maxent"),
+    "tabular_maxent_600k": partial(tabular_maxent_table, "tabular_maxent_600k"),
+    "sweep_maze": partial(final_scores, "sweep_maze", "coverage"),
+    "ppo_cartpole": partial(final_scores, "ppo_cartpole", "return"),
+    "metra_ant_curve": partial(curve, "metra", "ant", (("coverage_cells", "coverage (cells)", ".0f"), WALL)),
+    "metra_half_cheetah_curve": partial(
+        curve, "metra", "half_cheetah", (("coverage_cells", "coverage (x cells)", ".0f"), SPREAD, WALL)
+    ),
+}
+
+
+def fill(text: str) -> str:
+    """``text`` with every generated block replaced by what its function returns now."""
+
+    def render(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name not in BLOCKS:
+            raise SystemExit(f"{BENCHMARKS}: unknown generated block {name!r} (known: {', '.join(BLOCKS)})")
+        return match.group(1) + "\n".join(BLOCKS[name]()) + "\n" + match.group(4)
+
+    return BLOCK.sub(render, text)
+
+
+# ----------------------------------------------------------------------------- pages
+def locomotion_page() -> str:
+    """The last evaluation of every long run, with random actions' coverage at the runs' seeds."""
+    rows = locomotion_rows()
+    return locomotion.markdown(locomotion.final_table(rows, random_coverage(rows))) + "\n"
+
+
+def locomotion_figure() -> Path:
+    rows, path = locomotion_rows(), Path("docs/img/locomotion_benchmark.png")
+    locomotion.figure(rows, random_coverage(rows), sorted({r["env"] for r in rows}), path)
+    return path
+
+
+def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path] | None]]:
+    """Each generated Markdown file: the function that writes its text and the one that draws its figure."""
+    out: dict[Path, tuple[Callable[[], str], Callable[[], Path] | None]] = {
+        RESULTS / "ant_skills.md": (results.page_text, results.page_figure),
+        RESULTS / "locomotion_benchmark.md": (locomotion_page, locomotion_figure),
+        BENCHMARKS: (lambda: fill(BENCHMARKS.read_text(encoding="utf-8")), None),
+    }
+    if (RESULTS / "urlb_lite.csv").is_file():
+        out[RESULTS / "urlb_lite.md"] = (urlb_lite.page_text, urlb_lite.page_figure)
+    return out
+
+
+def differences(path: Path, generated: str) -> list[str]:
+    """What differs between the committed file and ``generated``: the file, or each block of benchmarks.md."""
+    committed = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if committed == generated:
+        return []
+    if path != BENCHMARKS:
+        return [str(path)]
+    new = {m.group(2): m.group(3) for m in BLOCK.finditer(generated)}
+    old = BLOCK.finditer(committed)
+    return [f"{path}: block {m.group(2)}" for m in old if new.get(m.group(2)) != m.group(3)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the committed Markdown only")
+    args = parser.parse_args(argv)
+    from rlinfo.files import write_text
+
+    stale = []
+    for path, (text, draw) in pages().items():
+        generated = text()
+        if args.check:
+            stale += differences(path, generated)
+            continue
+        if not path.is_file() or path.read_text(encoding="utf-8") != generated:
+            write_text(path, generated)
+        print(f"{path}" + (f" and {draw()}" if draw else ""))
+    for line in stale:
+        print(f"differs from what docs/results/ generates: {line}")
+    if stale:
+        print("run `python -m benchmarks.pages` to regenerate")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
