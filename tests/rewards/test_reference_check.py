@@ -136,17 +136,13 @@ def test_reference_flags_read_readme_over_main_defaults(rc, tmp_path):
     assert flags["sac_max_buffer_size"] == "1000000" and flags["eval_plot_axis"] == "-50 50 -50 50"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="seohongpark/METRA's Ant commands build the policy with GaussianMLPTwoHeadedModule's default tanh "
-    "hidden activation (no --model_master_nonlinearity); rlinfo's SAC actor is always ReLU and has no option "
-    "for it, so metra_ant/lsd_ant cannot mirror the reference policy (docs/results/reference_check.md)",
-)
 def test_comparison_presets_build_the_reference_policy_activation():
+    """The METRA reference's Ant commands build the policy with tanh hidden layers (garage's default; no
+    --model_master_nonlinearity): the comparison presets build the same (docs/results/reference_check.md)."""
     from rlinfo.config import load_config
     from rlinfo.run.build import build_agent
 
-    for preset in ("metra_ant", "lsd_ant"):
+    for preset in ("metra_ant", "lsd_ant", "diayn_ant", "dads_ant", "metra_half_cheetah"):
         cfg = load_config(preset, ["agent.hidden_dim=16"])
         agent = build_agent(cfg.agent, 29 + 2, 8, -torch.ones(8), torch.ones(8))
         hidden = [type(m) for m in agent.actor.net if not isinstance(m, torch.nn.Linear)]
