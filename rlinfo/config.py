@@ -342,8 +342,18 @@ def _merge(base: DictConfig, data: Any, source: str) -> DictConfig:
 
 
 # free-form mappings: ``key={...}`` on the command line replaces the preset's mapping (``reward.params={}``
-# clears it); ``key.sub=value`` still changes one entry
+# clears it), and so does a mapping given for a key inside one (``agent.params.entropy={name: none}``
+# drops the preset's other entropy options); ``key.sub=value`` still changes one entry
 REPLACEABLE = ("reward.params", "agent.params", "env.kwargs", "reward.channels")
+
+
+def replaced_mappings(overrides: list[str], parsed: DictConfig) -> list[str]:
+    """The override keys whose ``{...}`` value replaces a free-form mapping rather than merging into it."""
+    keys = dict.fromkeys(item.partition("=")[0].strip() for item in overrides)
+    inside = [k for k in keys if k.startswith(tuple(f"{r}." for r in REPLACEABLE))]
+    return [k for k in keys if k in REPLACEABLE] + [
+        k for k in inside if isinstance(OmegaConf.select(parsed, k), DictConfig)
+    ]
 
 
 def parse_overrides(overrides: list[str]) -> DictConfig:
@@ -365,7 +375,7 @@ def load_config(source: str | Path | None = None, overrides: list[str] | None = 
         cfg = _merge(cfg, read_yaml(source), f"{source}")
     if overrides:
         parsed = parse_overrides(overrides)
-        for key in {item.partition("=")[0].strip() for item in overrides} & set(REPLACEABLE):
+        for key in replaced_mappings(overrides, parsed):
             OmegaConf.update(cfg, key, {}, merge=False)  # key={...} replaces the mapping, not merged into it
         cfg = _merge(cfg, parsed, "command-line overrides")
     config = typing.cast(Config, OmegaConf.to_object(cfg))

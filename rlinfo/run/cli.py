@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--reps", type=positive_int, default=2000, help="bootstrap resamples (default: 2000)")
     rp.add_argument("--normalize", choices=["urlb"], help="urlb: divide each run's return by URLB's expert "
                     "score of its task; IQM per task, per domain and over all tasks")
+    rp.add_argument("--label", metavar="KEY", help="config key that names each group (e.g. "
+                    "agent.params.entropy.name; default: every key that varies among a method's runs)")
     rp.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
@@ -162,7 +164,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from rlinfo.run.report import write_report
 
-        write_report(args.dirs, args.out, args.metric, args.curve, args.reps, args.normalize)
+        write_report(args.dirs, args.out, args.metric, args.curve, args.reps, args.normalize, args.label)
         return 0
     build_parser().print_help()
     return 2

@@ -47,8 +47,9 @@ def find_runs(dirs: list[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def load_runs(paths: list[Path], metric: str) -> tuple[list[Run], list[str]]:
-    """Finished runs with ``metric`` in eval.json, and one note for each run left out."""
+def load_runs(paths: list[Path], metric: str, label: str | None = None) -> tuple[list[Run], list[str]]:
+    """Finished runs with ``metric`` in eval.json (labelled by :func:`label_runs`), and one note for each
+    run left out."""
     from rlinfo.run.rundir import is_number, load_run_config, read_eval
 
     runs, notes = [], []
@@ -76,7 +77,7 @@ def load_runs(paths: list[Path], metric: str) -> tuple[list[Run], list[str]]:
         runs.append(Run(path, method, cfg.env.name, cfg.seed, flat(to_dict(cfg)), result))
     if not runs:
         raise RlinfoError(f"no finished run with '{metric}' in eval.json: {'; '.join(notes[:3])}")
-    label_runs(runs)
+    label_runs(runs, label)
     return runs, notes
 
 
@@ -90,8 +91,15 @@ def flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def label_runs(runs: list[Run]) -> None:
-    """The method label: the method, plus the config keys that vary among its runs on one env."""
+def label_runs(runs: list[Run], key: str | None = None) -> None:
+    """The method label: the method, plus the config keys that vary among its runs on one env, or only
+    the config ``key`` when given (``ppo agent.params.entropy.name=epo``)."""
+    if key is not None:
+        if not any(key in r.config for r in runs):
+            raise RlinfoError(f"--label: no run has the config key '{key}' (e.g. agent.params.entropy.name)")
+        for run in runs:
+            run.label = f"{run.method} {key}={run.config.get(key)}"
+        return
     groups: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.method, run.env), []).append(run)
@@ -157,13 +165,14 @@ def few_runs_warnings(rows: list[Row]) -> list[str]:
 
 def write_report(
     dirs: list[str | Path], out: str | Path | None, metric: str | None = None, curve: str | None = None,
-    reps: int = 2000, normalize: str | None = None,
+    reps: int = 2000, normalize: str | None = None, label: str | None = None,
 ) -> Path:  # fmt: skip
     """Read the runs, write report.md, report.csv, curves.png and intervals.png into ``out``; ``metric``
     is an eval.json key (default: ``coverage``, with ``normalize`` the task ``return``).
 
     ``normalize="urlb"``: each run's ``metric`` (its task return) divided by URLB's expert score of its
-    task, aggregated per task, per domain and over all tasks (``rlinfo/run/urlb_scores.py``)."""
+    task, aggregated per task, per domain and over all tasks (``rlinfo/run/urlb_scores.py``). ``label``:
+    a config key that names each group instead of every key that varies (:func:`label_runs`)."""
     from rlinfo.run.report_plots import curves_figure, intervals_figure, read_curves
 
     import_rliable()
@@ -173,7 +182,7 @@ def write_report(
     if normalize is not None and normalize not in NORMALIZATIONS:
         raise RlinfoError(f"--normalize takes {', '.join(NORMALIZATIONS)}, got {normalize!r}")
     metric = metric or ("return" if normalize else "coverage")
-    runs, notes = load_runs(find_runs(dirs), metric)
+    runs, notes = load_runs(find_runs(dirs), metric, label)
     groups = None
     if normalize == "urlb":
         groups = normalize_urlb(runs, metric)

@@ -9,11 +9,12 @@ one ``rlinfo train`` run directory ``SWEEP_DIR/<trial name>``.
       seed: [0, 1, 2]
     trials:                            # optional explicit list; combined with every grid point
       - {agent.lr: 3.0e-4}
-      - {agent.lr: 1.0e-4}
+      - {name: slow, agent.lr: 1.0e-4} # ``name``: the trial's name part instead of its overrides
     resources: {cpus: 1, gpus: 0}      # per trial (Ray resources)
 
-Trial names are deterministic: the varying values in order (``diayn_maze__seed=1``), so a re-run of
-the same spec finds the same run directories. Every mistake is one :class:`ConfigError` line naming the
+Trial names are deterministic: the varying values in order (``diayn_maze__seed=1``), or a listed
+trial's ``name`` followed by the grid's values (``slow__seed=1``), so a re-run of the same spec finds
+the same run directories. Every mistake is one :class:`ConfigError` line naming the
 key.
 """
 
@@ -88,11 +89,13 @@ def _mapping(value: Any, key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _name(varying: list[tuple[str, Any]]) -> str:
+def _name(varying: list[tuple[str, Any]], label: str | None = None) -> str:
     parts = [format_value(v) if k == "preset" else f"{k}={format_value(v)}" for k, v in varying]
+    parts = parts if label is None else [label, *parts]
     text = re.sub(r"[^A-Za-z0-9._=+-]+", "-", "__".join(parts)).strip("-.") or "trial"
     if len(text) > MAX_NAME:
-        digest = hashlib.sha1(json.dumps(varying, default=str).encode()).hexdigest()[:8]
+        named = varying if label is None else [label, varying]
+        digest = hashlib.sha1(json.dumps(named, default=str).encode()).hexdigest()[:8]
         text = f"{text[: MAX_NAME - 9]}-{digest}"
     return text
 
@@ -168,6 +171,11 @@ def expand(
     trials: list[Trial] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(listed):
+        entry = dict(entry)
+        label = entry.pop("name", None)
+        if label is not None and (not isinstance(label, str) or not re.fullmatch(r"[A-Za-z0-9._+-]+", label)):
+            raise ConfigError(f"{where}: 'trials[{i}].name' must be a word of letters, digits, '.', '_', "
+                              f"'+' or '-', got {label!r}")  # fmt: skip
         both = sorted(set(entry) & set(grid))
         if both:
             raise ConfigError(f"{where}: '{both[0]}' is in both 'trials[{i}]' and 'grid'; give it in one")
@@ -183,7 +191,7 @@ def expand(
                 values["train.threads"] = max(int(resources.get("cpus", 1)), 1)
             values.setdefault("train.progress", False)
             overrides = tuple(f"{k}={format_value(v)}" for k, v in values.items())
-            name = _name(varying)
+            name = _name(list(zip(grid, point, strict=True)) if label else varying, label)
             if name in seen:
                 raise ConfigError(f"{where}: two trials are both named {name} (the same overrides twice?)")
             seen[name] = len(trials)

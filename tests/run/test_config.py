@@ -130,3 +130,14 @@ def test_presets_compose_a_shared_part_with_their_own_keys(tmp_path):
     mine.write_text("base: [maze, 3]\n")
     with pytest.raises(ConfigError, match="'base' must be a part name or a list of them"):
         load_config(mine)
+
+
+def test_a_mapping_inside_a_free_form_mapping_replaces_the_presets_while_a_dotted_key_changes_one_entry():
+    """ppo_keydoor's controller is EPO with five options: ``entropy={name: none}`` drops them all (merged,
+    ``none`` would refuse the leftover ``kappa_low``), ``entropy.coef=0.1`` changes one, and the rest of
+    agent.params stays as the preset has it."""
+    replaced = load_config("ppo_keydoor", ["agent.params.entropy={name: none}"]).agent.params
+    assert replaced["entropy"] == {"name": "none"} and replaced["update_epochs"] == 4
+    changed = load_config("ppo_keydoor", ["agent.params.entropy.coef=0.1"]).agent.params["entropy"]
+    assert changed == {"name": "epo", "coef": 0.1, "penalty": 1.0, "band": "relative", "kappa_low": 0.8,
+                       "kappa_high": 1.2}  # fmt: skip

@@ -135,3 +135,27 @@ def test_the_urlb_expert_scores_are_the_published_ones():
         "jaco_reach_top_left": 191, "jaco_reach_top_right": 223, "jaco_reach_bottom_left": 193,
         "jaco_reach_bottom_right": 203,
     }  # fmt: skip
+
+
+def test_label_names_groups_by_one_key_where_other_keys_vary(runs, tmp_path, capsys):
+    """Three seeds that also differ in eval.max_steps: by default three groups of one run (the varying key
+    joins each label); with --label agent.name, one group of three named by that key only."""
+    pytest.importorskip("rliable")
+    for seed in range(3):
+        shutil.copytree(runs / f"good{seed}", tmp_path / "in" / f"good{seed}")
+        config = tmp_path / "in" / f"good{seed}" / "config.yaml"
+        text = config.read_text()
+        assert "  max_steps: 0\n" in text
+        config.write_text(text.replace("  max_steps: 0\n", f"  max_steps: {100 + seed}\n", 1))
+
+    def groups(*extra: str) -> list[dict[str, str]]:
+        out = ["--out", str(tmp_path / "r")]
+        assert main(["report", str(tmp_path / "in"), "--reps", "50", *out, *extra]) == 0
+        with (tmp_path / "r" / "report.csv").open() as f:
+            return list(csv.DictReader(f))
+
+    assert sorted(r["runs"] for r in groups()) == ["1", "1", "1"]
+    labelled = groups("--label", "agent.name")
+    assert [(r["method"], r["runs"]) for r in labelled] == [("metra agent.name=sac", "3")]
+    assert main(["report", str(tmp_path / "in"), "--label", "agent.nope", "--out", str(tmp_path / "x")]) == 2
+    assert "--label: no run has the config key 'agent.nope'" in capsys.readouterr().err

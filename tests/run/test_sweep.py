@@ -146,6 +146,8 @@ def test_failed_trial_keeps_its_one_line_error_until_retry_failed(tmp_path: Path
         ({"grid": {"seed": [0]}, "trials": [{"seed": 0}]}, "'seed' is in both 'trials[0]' and 'grid'"),
         ({"trials": [{"seed": 0}, {"seed": 0}]}, "two trials are both named seed=0"),
         ({"grid": {"preset": ["nope_maze"]}}, "nope_maze"),
+        ({"trials": [{"name": "a b", "seed": 0}]}, "'trials[0].name' must be a word"),
+        ({"trials": [{"name": "a", "seed": 0}, {"name": "a", "seed": 1}]}, "two trials are both named a"),
     ],
 )
 def test_bad_spec_is_one_line_naming_the_key(tmp_path: Path, spec: dict, message: str, capsys) -> None:
@@ -170,6 +172,16 @@ def test_trial_names_are_deterministic_and_short(tmp_path: Path) -> None:
     assert [t.name for t in again] == [t.name for t in read_spec(tmp_path / "t.yaml").trials]
     assert all(len(t.name) <= 96 for t in again) and len({t.name for t in again}) == 6
 
+
+
+def test_a_named_trial_is_called_by_its_name_and_sets_only_its_overrides(tmp_path: Path) -> None:
+    spec = {"grid": {"seed": [0, 1]}, "trials": [{"name": "slow", "agent.lr": 1e-5}, {"agent.lr": 1e-3}]}
+    trials = read_spec(write_spec(tmp_path / "s.yaml", spec)).trials
+    assert [t.name for t in trials] == ["slow__seed=0", "slow__seed=1", "agent.lr=0.001__seed=0",
+                                        "agent.lr=0.001__seed=1"]  # fmt: skip
+    overrides = trials[0].overrides
+    assert "agent.lr=1e-05" in overrides and not any(o.startswith("name=") for o in overrides)
+    assert trials[0].config(tmp_path).agent.lr == 1e-5
 
 def test_sweep_without_ray_says_how_to_install(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as in a base install
