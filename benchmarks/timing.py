@@ -67,9 +67,11 @@ def measure(
     warmup: int = 0,
     name: str = "value",
     log: Callable[[str], Any] | None = say,
+    on_round: Callable[[Timing], Any] | None = None,
 ) -> Timing:
     """Run every contender once per round, ``warmup`` unrecorded rounds first; a plain number a contender
-    returns is recorded under the measure ``name``."""
+    returns is recorded under the measure ``name``. ``on_round`` sees the timing after each recorded
+    round (e.g. to write what is measured so far, so a killed run keeps its finished rounds)."""
     timing = Timing(tuple(contenders))
     for r, order in enumerate(orders(list(contenders), warmup + rounds, seed)):
         for contender in order:
@@ -82,6 +84,8 @@ def measure(
             timing.orders.append(order)
             if log is not None:
                 log(f"round {r - warmup + 1}/{rounds} done ({', '.join(order)})")
+            if on_round is not None:
+                on_round(timing)
     return timing
 
 

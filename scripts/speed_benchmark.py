@@ -500,20 +500,18 @@ def e2e_run(argv: list[str], rlinfo: bool) -> dict[str, float]:
     return {"s": seconds, "updates": updates}
 
 
-def code_revision() -> str:
-    """The commit of the code the rlinfo runs import, ``+ uncommitted changes`` (with their hash) where the
-    working tree differs from it under rlinfo/, agents/, envs/ or configs/."""
+def code_revision(base: str = "HEAD") -> str:
+    """The commit ``base`` of the code the rlinfo runs import (short hash), ``+ uncommitted changes`` and
+    their hash where the working tree differs from it under rlinfo/, agents/, envs/ or configs/."""
+    import hashlib
+
     root, paths = Path(__file__).resolve().parents[1], ["rlinfo", "agents", "envs", "configs"]
 
     def git(*argv: str) -> str:
         return subprocess.run(["git", *argv], cwd=root, capture_output=True, text=True).stdout.strip()
 
-    head, diff = git("rev-parse", "--short", "HEAD"), git("diff", "HEAD", "--", *paths)
-    if not diff:
-        return head
-    import hashlib
-
-    return f"{head} + uncommitted changes {hashlib.sha256(diff.encode()).hexdigest()[:8]}"
+    head, diff = git("rev-parse", "--short", base), git("diff", base, "--", *paths)
+    return f"{head} + uncommitted changes {hashlib.sha256(diff.encode()).hexdigest()[:8]}" if diff else head
 
 
 def e2e_main(args: argparse.Namespace) -> None:
@@ -528,14 +526,17 @@ def e2e_main(args: argparse.Namespace) -> None:
             contenders[f"{who}, {label}"] = partial(e2e_run, argv, who == "rlinfo")
             shown = argv[1:] if who == "rlinfo" else ["-c", "E2E_SB3 (scripts/speed_benchmark.py)", argv[-1]]
             process[f"{who}, {label}"] = "python " + " ".join(shown)
-    revision = code_revision()
-    runs = timing.measure(contenders, args.rounds, name="s")
-    if code_revision() != revision:
-        revision += " (the code changed during the run)"
-    path = args.out / "speed_e2e.csv"
-    rows = [{**r, "process": process[r["contender"]], "revision": revision} for r in timing.per_round(runs)]
-    timing.write_csv(path, rows, note=args.note)
-    e2e_report(path, args.e2e_figure or args.out / "speed_e2e.png")
+    revision, path = code_revision(), args.out / "speed_e2e.csv"
+
+    def write(runs: timing.Timing) -> None:  # after every round: a killed run keeps its finished rounds
+        label = revision
+        if code_revision(revision.split()[0]) != revision:  # against the same commit: later commits pass
+            label += " (the code changed during the run)"
+        rows = [{**r, "process": process[r["contender"]], "revision": label} for r in timing.per_round(runs)]
+        timing.write_csv(path, rows, note=args.note)
+        e2e_report(path, args.e2e_figure or args.out / "speed_e2e.png")
+
+    timing.measure(contenders, args.rounds, name="s", on_round=write)
 
 
 def e2e_report(path: Path, image: Path) -> str:

@@ -117,3 +117,11 @@ def test_figure_is_written(tmp_path):
 def test_csv_text_is_plain_csv():
     text = timing.csv_text([{"a": 1}], {"m": "x, y"})
     assert list(csv.reader(io.StringIO(text))) == [["a", "m"], ["1", "x, y"]]
+
+
+def test_on_round_sees_every_finished_round():
+    seen: list[int] = []
+    values = iter(range(10))
+    timing.measure({"a": lambda: float(next(values))}, 3, warmup=1, log=None,
+                   on_round=lambda t: seen.append(len(t.values[("a", "value")])))  # fmt: skip
+    assert seen == [1, 2, 3]
