@@ -4,7 +4,8 @@
     python -m benchmarks.pages --check   # regenerate the Markdown in memory; exit 1 naming what differs
 
 Whole pages: docs/results/ant_skills.md (benchmarks/results.py), docs/results/urlb_lite.md (once
-docs/results/urlb_lite.csv exists, benchmarks/urlb_lite.py) and docs/results/locomotion_benchmark.md.
+docs/results/urlb_lite.csv exists, benchmarks/urlb_lite.py), docs/results/entropy.md (once
+docs/results/entropy.csv exists, benchmarks/entropy.py) and docs/results/locomotion_benchmark.md.
 Blocks: the lines of docs/benchmarks.md between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``
 are what ``BLOCKS[NAME]()`` returns. Figures are redrawn by the plain command only: their bytes depend on
 the matplotlib version, so ``--check`` compares the Markdown.
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import locomotion, results, tabular_maxent, urlb_lite
+from benchmarks import entropy, locomotion, results, tabular_maxent, urlb_lite
 
 RESULTS = results.RESULTS
 BENCHMARKS = Path("docs/benchmarks.md")
@@ -119,10 +120,22 @@ def tabular_maxent_table(name: str) -> list[str]:
     return [*tabular_maxent.markdown(rows).splitlines(), "", data_line(name, rows)]
 
 
+def entropy_table() -> list[str]:
+    """The entropy-controller table and what it means (the page docs/results/entropy.md has the rest)."""
+    if not (RESULTS / "entropy.csv").is_file():
+        return ["No data yet: run the command above."]
+    runs, curves = entropy.load(RESULTS)
+    rows = entropy.per_run(runs, curves)
+    facts = sorted({f"{r['machine']}, {r['date']}" for r in runs})
+    return [*entropy.table(rows), "", f"**What it means.** {entropy.verdict(rows)}", "",
+            f"Data: [docs/results/entropy.csv](results/entropy.csv) · {'; '.join(facts)}."]  # fmt: skip
+
+
 WALL = ("wall_s", "training wall-clock (min)", ".0f")
 SPREAD = ("skill_spread", "spread of the skills' final x (`eval/skill_spread`)", ".3g")
 BLOCKS: dict[str, Callable[[], list[str]]] = {
     "random_baseline": random_baseline,
+    "entropy": entropy_table,
     "tabular_maxent": partial(tabular_maxent_table, "tabular_maxent"),
     "tabular_maxent_600k": partial(tabular_maxent_table, "tabular_maxent_600k"),
     "sweep_maze": partial(final_scores, "sweep_maze", "coverage"),
@@ -166,6 +179,8 @@ def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path] | None]]:
         RESULTS / "locomotion_benchmark.md": (locomotion_page, locomotion_figure),
         BENCHMARKS: (lambda: fill(BENCHMARKS.read_text(encoding="utf-8")), None),
     }
+    if (RESULTS / "entropy.csv").is_file():
+        out[RESULTS / "entropy.md"] = (entropy.page_text, entropy.page_figure)
     if (RESULTS / "urlb_lite.csv").is_file():
         out[RESULTS / "urlb_lite.md"] = (urlb_lite.page_text, urlb_lite.page_figure)
     return out

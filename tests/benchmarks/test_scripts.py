@@ -17,8 +17,6 @@ TINY = {
                            "--no-progress"], ["summary.csv", "curves.csv"]),
     "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"], ["staircase.csv", "staircase.png"]),
     "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"], ["*.csv"]),
-    "entropy_benchmark.py": (["--seeds", "1", "--steps-scale", "0.003", "--tasks", "keydoor", "--jobs", "1",
-                              "--figure", ""], ["summary.csv", "entropy_benchmark.png"]),
     "maze_coverage_benchmark.py": (["--seeds", "0", "--methods", "metra", "random", "--total-steps", "600",
                                     "--jobs", "1"], ["maze_coverage.csv", "maze_coverage_maze-tree.png"]),
     "slim_benchmark.py": (["--seeds", "0", "--methods", "slim", "--total-steps", "600"],
