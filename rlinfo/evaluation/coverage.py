@@ -52,25 +52,34 @@ def rollout_paths(
 ) -> dict[str, np.ndarray]:
     """:func:`rollout_xy`'s episodes, recording every per-env info key among ``"xy"`` [N, steps + 1, 2]
     and ``"upright"`` [N, steps + 1] (locomotion envs: cos of the torso's tilt) that the env reports.
-    A sub-env that terminates early keeps its last values. ``on_step()`` is called after every vector
-    step (a progress bar)."""
+    A sub-env that terminates early keeps its last values. Also each episode's ``"return"`` [N] (its
+    rewards up to its end), ``"ended"`` [N] (whether it ended within ``steps``) and, where the env
+    reports it, ``"success"`` [N] (whether it succeeded at some step). ``on_step()`` is called after
+    every vector step (a progress bar)."""
     obs, info = envs.reset(seed=seed)
     keys = [k for k in ("xy", "upright") if k in info]
     paths = {k: [np.asarray(info[k], dtype=np.float64)] for k in keys}
     alive = np.ones(len(skills), dtype=bool)
+    returns, success, has_success = np.zeros(len(skills)), np.zeros(len(skills), dtype=bool), False
     for _ in range(steps):
         if alive.any():
-            obs, _, terminated, truncated, info = envs.step(policy(obs, skills))
+            obs, reward, terminated, truncated, info = envs.step(policy(obs, skills))
             if on_step is not None:
                 on_step()
             for k in keys:
                 new, last = np.asarray(info[k], dtype=np.float64), paths[k][-1]
                 paths[k].append(np.where(alive.reshape(-1, *[1] * (new.ndim - 1)), new, last))
+            returns += np.where(alive, reward, 0.0)
+            if "success" in info:
+                has_success = True
+                success |= np.asarray(info["success"], dtype=bool) & alive
             alive &= ~(np.asarray(terminated) | np.asarray(truncated))
         else:
             for k in keys:
                 paths[k].append(paths[k][-1])
-    return {k: np.stack(v, axis=1) for k, v in paths.items()}
+    out = {k: np.stack(v, axis=1) for k, v in paths.items()}
+    out.update({"return": returns, "ended": ~alive} | ({"success": success} if has_success else {}))
+    return out
 
 
 UPRIGHT_COS = 0.5  # upright: the torso's up axis within 60° of vertical

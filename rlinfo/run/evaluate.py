@@ -47,8 +47,9 @@ def episode_length(envs: Any, default: int = 200) -> int:
 
 @dataclass
 class SkillRollouts:
-    """Trajectories of one evaluation: xy [N, T+1, 2], the skill of each, the maze (if any), and the torso's
-    tilt cosine [N, T+1] (locomotion envs; else None)."""
+    """Trajectories of one evaluation: xy [N, T+1, 2], the skill of each, the maze (if any), the torso's
+    tilt cosine [N, T+1] (locomotion envs; else None), and each episode's return [N], whether it ended
+    within the T steps [N] and whether it succeeded [N] (None where the env reports no success)."""
 
     xy: np.ndarray
     skills: np.ndarray
@@ -56,6 +57,9 @@ class SkillRollouts:
     layout: Any | None
     steps: int
     upright: np.ndarray | None = None
+    returns: np.ndarray | None = None
+    ended: np.ndarray | None = None
+    success: np.ndarray | None = None
 
 
 def evaluation_skills(cfg: Config, reward_module: IntrinsicReward | None, n: int) -> Tensor:
@@ -94,7 +98,7 @@ def collect_rollouts(
         skill_space = reward_module.skill_space if isinstance(reward_module, SkillReward) else None
         skills = evaluation_skills(cfg, reward_module, n)
 
-        act = deterministic_policy(agent, device)
+        act = deterministic_policy(agent, device, envs.single_action_space)
 
         def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
             return envs.action_space.sample() if random else act(obs, z)
@@ -104,17 +108,22 @@ def collect_rollouts(
     finally:
         envs.close()
     discrete = bool(skill_space is not None and skill_space.discrete)
-    return SkillRollouts(paths["xy"], skills.numpy(), discrete, layout, steps, paths.get("upright"))
+    return SkillRollouts(paths["xy"], skills.numpy(), discrete, layout, steps, paths.get("upright"),
+                         paths["return"], paths["ended"], paths.get("success"))  # fmt: skip
 
 
-def deterministic_policy(agent: Any, device: torch.device) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """(obs [N, o], skills [N, d]) -> the agent's deterministic actions [N, a] (skills appended to obs)."""
+def deterministic_policy(
+    agent: Any, device: torch.device, space: Any = None
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """(obs [N, o], skills [N, d]) -> the agent's deterministic actions [N, a] (skills appended to obs),
+    clipped to a Box ``space`` (a Gaussian policy's mean may leave it; a tanh policy's never does)."""
 
     def policy(obs: np.ndarray, z: np.ndarray) -> np.ndarray:
         x = torch.as_tensor(obs, dtype=torch.float32, device=device)
         if z.shape[-1]:
             x = torch.cat([x, torch.as_tensor(z, dtype=torch.float32, device=device)], dim=-1)
-        return agent.act(x, deterministic=True).cpu().numpy()
+        action = agent.act(x, deterministic=True).cpu().numpy()
+        return np.clip(action, space.low, space.high) if hasattr(space, "low") else action
 
     return policy
 
@@ -168,7 +177,8 @@ def with_video_rollouts(
     try:
         steps = cfg.eval.max_steps or episode_length(envs)
         skills = evaluation_skills(cfg, reward_module, n)
-        policy, seed = deterministic_policy(agent, device), cfg.seed + EVAL_SEED_OFFSET
+        policy = deterministic_policy(agent, device, envs.single_action_space)
+        seed = cfg.seed + EVAL_SEED_OFFSET
         return render(envs, policy, skills.numpy(), steps, seed)
     finally:
         envs.close()
@@ -181,12 +191,19 @@ def evaluate_policy(
     device: torch.device,
     figure_path: str | Path | None = None,
     on_step: Callable[[], object] | None = None,
+    returns: bool = False,
 ) -> dict[str, Any]:
     """Policy state coverage of :func:`collect_rollouts` and the rollouts' diagnostics (displacement
     spread; for skills, how well each skill's displacement follows it); with a path, the skills figure
-    and, for skill methods, ``alignment.png`` beside it."""
+    and, for skill methods, ``alignment.png`` beside it. ``returns``: also :func:`episode_returns`'s
+    ``return``/``episodes``/``success`` where every rollout was a whole episode (the same episodes it
+    would run: same envs, seeds, skills and clipped deterministic actions), so one pass serves both."""
     r = collect_rollouts(cfg, agent, reward_module, device, on_step=on_step)
     result: dict[str, Any] = policy_state_coverage(r.xy, r.layout)
+    if returns and r.returns is not None and r.ended is not None and r.ended.all():
+        result.update({"return": float(r.returns.mean()), "episodes": len(r.returns)})
+        if r.success is not None:
+            result["success"] = float(r.success.mean())
     result.update(num_rollouts=len(r.xy), rollout_steps=r.steps, env=cfg.env.name, reward=cfg.reward.name)
     result.update(rollout_diagnostics(r.xy, r.skills, r.discrete))
     if r.upright is not None:

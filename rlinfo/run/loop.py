@@ -254,14 +254,14 @@ class Trainer:
         """Coverage (+ figure) where the env reports positions, except when fine-tuning; the return (and
         success) of deterministic episodes for PPO and for every run that learns from the task reward."""
         cfg, result = self.cfg, {}
+        returns = self.learner.episode_returns or cfg.reward.extrinsic_weight > 0
         with phase_bar(f"evaluating ({cfg.eval.num_rollouts} rollouts)", cfg.train.progress) as bar:
-            if self.learner.episode_returns or cfg.reward.extrinsic_weight > 0:
+            if self.reports_positions() and not cfg.finetune.source:  # and the returns, from whole episodes
+                args = (cfg, self.agent, self.reward_module, self.device, figure_path, bar.update, returns)
+                result.update(evaluate_policy(*args))
+            if returns and "return" not in result:
                 skill_rows = evaluation_skills(cfg, self.reward_module, cfg.eval.num_rollouts)
                 result.update(episode_returns(cfg, self.agent, skill_rows, self.device, bar.update))
-            if self.reports_positions() and not cfg.finetune.source:
-                result.update(
-                    evaluate_policy(cfg, self.agent, self.reward_module, self.device, figure_path, bar.update)
-                )
         result["steps"] = self.global_step
         if self.writer is not None:
             with self.event_errors():

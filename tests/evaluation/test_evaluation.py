@@ -7,6 +7,7 @@ import pytest
 
 from rlinfo.envs import make, maze_layout
 from rlinfo.evaluation import plot_skills, policy_state_coverage, rollout_xy, unique_cells
+from rlinfo.evaluation.coverage import rollout_paths
 
 
 def test_unique_cells_floors_both_coordinates():
@@ -44,6 +45,48 @@ def test_rollout_keeps_the_last_position_after_termination():
     assert xy.shape == (2, 5, 2)
     assert xy[0, :, 0].tolist() == [0, 1, 2, 2, 2]  # the autoreset position is never recorded
     assert xy[1, :, 0].tolist() == [0, 1, 2, 3, 4]
+
+
+class _Rewarding(_TwoEnvs):
+    """_TwoEnvs paying reward t at step t, reporting success from step 2 on in env 1 only."""
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = super().step(action)
+        info = {**info, "success": [False, self.t >= 2]}
+        return obs, np.full(2, float(self.t)), terminated, truncated, info
+
+
+def test_rollout_returns_stop_at_each_episodes_end():
+    paths = rollout_paths(_Rewarding(), lambda obs, z: np.zeros((2, 1)), np.zeros((2, 0)), steps=3, seed=0)
+    assert paths["return"].tolist() == [1 + 2, 1 + 2 + 3]  # env 0 ended at step 2: step 3's reward is not its
+    assert paths["ended"].tolist() == [True, False] and paths["success"].tolist() == [False, True]
+
+
+@pytest.mark.parametrize(("preset", "success"), [("ppo_keydoor", True), ("ppo_maze_goal", True),
+                                                 ("sac_half_cheetah", False)])  # fmt: skip
+def test_one_pass_of_whole_episodes_gives_the_returns_the_separate_episodes_give(preset, success):
+    """Coverage rollouts that are whole episodes (eval.max_steps 0) are the episodes episode_returns runs
+    (same envs, seeds, skills, clipped deterministic actions): the same return and success. Rollouts cut
+    short (eval.max_steps 5) give none, and the trainer's evaluation runs the episodes separately."""
+    import torch
+
+    from rlinfo.config import load_config
+    from rlinfo.run.evaluate import episode_returns, evaluate_policy, evaluation_skills
+    from rlinfo.run.loop import Trainer
+
+    overrides = ["eval.num_rollouts=4", "env.num_envs=4", "env.kwargs.max_episode_steps=30"]
+    trainer = Trainer(load_config(preset, overrides))
+    cfg, agent, module, device = trainer.cfg, trainer.agent, trainer.reward_module, trainer.device
+    torch.manual_seed(0)
+    for p in agent.parameters():  # a policy whose actions vary and leave the Box now and then
+        p.data.normal_(0.0, 0.5)
+    alone = episode_returns(cfg, agent, evaluation_skills(cfg, module, 4), device)
+    joint = evaluate_policy(cfg, agent, module, device, returns=True)
+    assert {k: joint[k] for k in alone} == alone and ("success" in alone) == success
+    assert alone["episodes"] == 4 and np.isfinite(alone["return"])
+    short = Trainer(load_config(preset, [*overrides, "eval.max_steps=5"]))
+    assert "return" not in evaluate_policy(short.cfg, short.agent, short.reward_module, device, returns=True)
+    assert "return" in short.evaluate(None)
 
 
 def test_skills_figure_is_written(tmp_path):
