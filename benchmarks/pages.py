@@ -72,11 +72,16 @@ def random_baseline() -> list[str]:
     for env in sorted({r["env"] for r in rows}):
         mine = sorted((r for r in rows if r["env"] == env), key=lambda r: r["seed"])
         cells = [r["value"] for r in mine if r["metric"] == "coverage_cells"]
+        fraction = [r["value"] for r in mine if r["metric"] == "coverage"]  # mazes: of the free cells
         upright = [r["value"] for r in mine if r["metric"] == "upright_fraction"]
         seeds = sorted({r["seed"] for r in mine})
-        body.append([env, ", ".join(map(str, seeds)), " / ".join(f"{c:.0f}" for c in cells),
-                     f"{np.mean(cells):.1f}", f"{np.mean(upright):.2f}"])  # fmt: skip
-    head = ["env", "seeds", "coverage (cells), per seed", "mean", "upright fraction (mean)"]
+        shown = " / ".join(f"{c:.0f}" + (f" ({f:.2f})" if fraction else "")
+                           for c, f in zip(cells, fraction or cells, strict=True))  # fmt: skip
+        mean = f"{np.mean(cells):.1f}" + (f" ({np.mean(fraction):.3f})" if fraction else "")
+        upright_mean = f"{np.mean(upright):.2f}" if upright else "—"
+        body.append([env, ", ".join(map(str, seeds)), shown, mean, upright_mean])
+    head = ["env", "seeds", "coverage: cells (mazes: fraction of free cells), per seed", "mean",
+            "upright fraction (mean)"]  # fmt: skip
     return [*table(head, body), "", data_line("random_baseline", rows)]
 
 

@@ -1,8 +1,13 @@
-"""Uniformly random actions, measured by the evaluation code every run uses (48 rollouts of 200 steps,
-coverage cells and upright fraction), with fixed seeds: the floor a skill method must clear.
+"""Uniformly random actions, measured by the evaluation code every run uses, with fixed seeds: the floor a
+skill method must clear. Ant and HalfCheetah: 48 rollouts of 200 steps (``metra_<env>``'s evaluation),
+coverage cells and upright fraction; mazes (``maze:square``, ``maze:tree``, ``maze:corridor``): 48
+rollouts of the maze's episode length (``metra_maze``'s evaluation), coverage as a fraction of the free
+cells.
 
-    python -m benchmarks.random_baseline            # ant and half_cheetah, seeds 0-2
-    -> docs/results/random_baseline.csv (env, seed, metric, value, machine, date)
+    python -m benchmarks.random_baseline                         # ant and half_cheetah, seeds 0-2
+    python -m benchmarks.random_baseline --envs maze:tree maze:corridor
+    -> docs/results/random_baseline.csv (env, seed, metric, value, machine, date); rows of the envs and
+       seeds measured replace their earlier rows, the others are kept
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from benchmarks.machine import describe
 
 OUT = Path("docs/results/random_baseline.csv")
 METRICS = ("coverage_cells", "upright_fraction", "displacement_mean")
+MAZE_METRICS = ("coverage", "coverage_cells", "displacement_mean")
 
 
 def measure(env: str, seed: int) -> dict[str, float]:
-    """The evaluation's metrics for random actions on ``env`` (the ``metra_<env>`` preset's evaluation)."""
+    """The evaluation's metrics for random actions on ``env`` (``metra_<env>``'s evaluation, mazes
+    ``metra_maze``'s)."""
     import torch
 
     from rlinfo.config import load_config
@@ -28,11 +35,13 @@ def measure(env: str, seed: int) -> dict[str, float]:
     from rlinfo.run.evaluate import collect_rollouts
 
     torch.set_num_threads(1)
-    cfg = load_config(f"metra_{env}", [f"seed={seed}"])
+    maze = env.startswith("maze:")
+    cfg = load_config("metra_maze" if maze else f"metra_{env}", [f"seed={seed}", f"env.name={env}"])
     r = collect_rollouts(cfg, agent=None, reward_module=None, device=torch.device("cpu"), random=True)
     out = policy_state_coverage(r.xy, r.layout) | rollout_diagnostics(r.xy, r.skills, r.discrete)
-    out["upright_fraction"] = upright_fraction(r.upright)
-    return {k: float(out[k]) for k in METRICS}
+    if r.upright is not None:
+        out["upright_fraction"] = upright_fraction(r.upright)
+    return {k: float(out[k]) for k in (MAZE_METRICS if maze else METRICS)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     machine, date = describe(), time.strftime("%Y-%m-%d")
+    measured = {(env, seed) for env in args.envs for seed in args.seeds}
     rows = []
+    if args.out.is_file():
+        with args.out.open(encoding="utf-8") as f:
+            rows = [r for r in csv.DictReader(f) if (r["env"], int(r["seed"])) not in measured]
     for env in args.envs:
         for seed in args.seeds:
             for metric, value in measure(env, seed).items():
@@ -50,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
                              "machine": machine, "date": date})  # fmt: skip
                 print(f"{env:13s} seed {seed}  {metric:18s} {value:.4g}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    from rlinfo.files import atomic_path
+
+    with atomic_path(args.out) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["env", "seed", "metric", "value", "machine", "date"])
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {args.out}")
