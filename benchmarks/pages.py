@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import entropy, locomotion, results, tabular_maxent, urlb_lite
+from benchmarks import entropy, integrations, locomotion, results, tabular_maxent, urlb_lite
 
 RESULTS = results.RESULTS
 BENCHMARKS = Path("docs/benchmarks.md")
@@ -120,6 +120,47 @@ def final_scores(name: str, metric: str) -> list[str]:
     return [*table(head, body), "", data_line(name, rows)]
 
 
+METHOD_ORDER = ("diayn", "metra", "lsd", "csf", "dads", "becl", "cic")
+
+
+def skill_table(name: str, metrics: tuple[tuple[str, str], ...]) -> list[str]:
+    """A collected sweep of skill methods on mazes: per env and method, the first metric per seed, then
+    every metric's IQM over seeds with its 95% stratified-bootstrap interval (from 3 seeds; below that the
+    mean and the range), at each run's last evaluation; and random actions' mean over the same seeds
+    (docs/results/random_baseline.csv) where it has the first metric. ``metrics``: (eval.json key, title)."""
+    rows = results.read_csv(RESULTS / f"{name}.csv")
+    baseline = results.read_csv(RESULTS / "random_baseline.csv")
+    first = metrics[0][0]
+    body = []
+    for env in sorted({r["env"] for r in rows}, key=lambda e: (e != "maze:square", e)):
+        runs = results.by_run(rows, env)
+        for method in sorted(runs, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)):
+            finals = [steps[max(steps)] for _, steps in sorted(runs[method].items())]
+            step = min(max(steps) for steps in runs[method].values())
+            cells = [env, method, ",".join(map(str, sorted(runs[method]))), f"{step:,}",
+                     " / ".join(f"{f[first]:.2f}" for f in finals)]  # fmt: skip
+            for metric, _ in metrics:
+                values = [f[metric] for f in finals if metric in f]
+                if values:
+                    point, low, high, kind = results.summary(values)
+                    note = "" if kind == "IQM" else " (mean, range)"
+                    cells.append(f"{point:.2f} [{low:.2f}, {high:.2f}]{note}")
+                else:
+                    cells.append("—")
+            body.append(cells)
+        seeds = {seed for seeds in runs.values() for seed in seeds}
+        floor = [r["value"] for r in baseline
+                 if (r["env"], r["metric"]) == (env, first) and r["seed"] in seeds]  # fmt: skip
+        if floor:
+            mean = f"{np.mean(floor):.2f} (mean)"
+            per_seed = " / ".join(f"{v:.2f}" for v in floor)
+            body.append([env, "random actions", ",".join(map(str, sorted(seeds))), "—", per_seed, mean,
+                         *["—"] * (len(metrics) - 1)])  # fmt: skip
+    head = ["env", "method", "seeds", "env steps", f"{metrics[0][1]}, per seed",
+            *(f"{title}, IQM [95% CI]" for _, title in metrics)]  # fmt: skip
+    return [*table(head, body), "", data_line(name, rows)]
+
+
 def tabular_maxent_table(name: str) -> list[str]:
     rows = tabular_maxent.read_summary(RESULTS / f"{name}.csv")
     return [*tabular_maxent.markdown(rows).splitlines(), "", data_line(name, rows)]
@@ -145,6 +186,13 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "tabular_maxent_600k": partial(tabular_maxent_table, "tabular_maxent_600k"),
     "sweep_maze": partial(final_scores, "sweep_maze", "coverage"),
     "ppo_cartpole": partial(final_scores, "ppo_cartpole", "return"),
+    "sb3_sac_metra": integrations.sac_metra_table,
+    "sb3_ppo_rnd": integrations.ppo_rnd_table,
+    "cleanrl_diayn": integrations.diayn_line,
+    "maze_coverage": partial(skill_table, "maze_coverage", (("coverage", "coverage"),)),
+    "maze_skills": partial(skill_table, "maze_skills", (
+        ("coverage", "coverage"), ("goal_EndSuccess3", "goals: end ≤ 3 away"),
+        ("goal_HitSuccess3", "goals: reached ≤ 3"), ("goal_final_distance", "goals: final distance"))),
     "metra_ant_curve": partial(curve, "metra", "ant", (("coverage_cells", "coverage (cells)", ".0f"), WALL)),
     "metra_half_cheetah_curve": partial(
         curve, "metra", "half_cheetah", (("coverage_cells", "coverage (x cells)", ".0f"), SPREAD, WALL)

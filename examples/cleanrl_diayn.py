@@ -16,8 +16,10 @@ only resets that sub-env, so that pseudo-transition is not stored.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -65,6 +67,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="cleanrl_diayn_skills.png")
+    p.add_argument("--json", type=Path, help="also write the measured numbers to this JSON file")
     args = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -170,9 +173,15 @@ def main() -> None:
         b = Batch(*(torch.as_tensor(buf[key][:size]) for key in ("obs", "act", "next_obs", "term")),
                   skill=torch.as_tensor(buf["skill"][:size]))
         acc = (diayn.logits(b.next_obs).argmax(-1) == b.skill.argmax(-1)).float().mean()
-    print(f"steps {args.total_timesteps}  train {train_time:.1f}s  total {time.perf_counter() - start:.1f}s")
+    total_time = time.perf_counter() - start
+    print(f"steps {args.total_timesteps}  train {train_time:.1f}s  total {total_time:.1f}s")
     print(f"coverage {cov['coverage']:.3f}  discriminator accuracy (replay) {float(acc):.2f}")
     print(f"skills figure: {args.out}")
+    if args.json:
+        numbers = {"steps": args.total_timesteps, "skills": args.skills, "train_s": train_time,
+                   "total_s": total_time, "coverage": cov["coverage"],
+                   "coverage_cells": cov["coverage_cells"], "discriminator_accuracy": acc}
+        args.json.write_text(json.dumps({k: float(v) for k, v in numbers.items()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ policy (fraction of the maze's free cells).
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -76,15 +78,21 @@ def main() -> None:
     parser.add_argument("--env", default="maze:tree")
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the measured numbers to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     free = maze_layout(make(args.env)).free_cells
+    numbers = {"steps": args.steps, "free_cells": free}
     for bonus in (True, False):
         model, cells, seconds = train(args.env, args.steps, args.seed, bonus)
         cov = final_coverage(model, args.env, args.seed + 777)
         name = "PPO + RND" if bonus else "PPO alone"
         print(f"{name:10s} {args.env} {args.steps} steps, {seconds:.1f}s: cells visited in training "
               f"{cells}/{free} ({cells / free:.2f}), final-policy coverage {cov:.3f}")
+        prefix = "ppo_rnd" if bonus else "ppo_alone"
+        numbers |= {f"{prefix}_cells_visited": cells, f"{prefix}_coverage": cov, f"{prefix}_train_s": seconds}
+    if args.json:
+        args.json.write_text(json.dumps({k: float(v) for k, v in numbers.items()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

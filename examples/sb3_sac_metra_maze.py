@@ -12,7 +12,9 @@ writes a figure of the skills.
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--out", default="sb3_metra_skills.png", help="skills figure path")
+    parser.add_argument("--json", type=Path, help="also write the measured numbers to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -91,10 +94,17 @@ def main() -> None:
     layout = maze_layout(make(ENV))
     plot_skills(xy, skills, args.out, layout=layout,
                 title=f"SB3 SAC + METRA, {args.steps} steps: coverage {cov['coverage']:.2f}")
-    print(f"env steps {args.steps}  train time {train_time:.1f}s  total {time.perf_counter() - start:.1f}s")
+    total_time = time.perf_counter() - start
+    print(f"env steps {args.steps}  train time {train_time:.1f}s  total {total_time:.1f}s")
     print(f"coverage SB3 SAC+METRA {cov['coverage']:.3f} ({int(cov['coverage_cells'])} cells)  "
           f"random policy {cov_random['coverage']:.3f} ({int(cov_random['coverage_cells'])} cells)")
     print(f"skills figure: {args.out}")
+    if args.json:
+        numbers = {"steps": args.steps, "train_s": train_time, "total_s": total_time,
+                   "coverage": cov["coverage"], "coverage_cells": cov["coverage_cells"],
+                   "random_coverage": cov_random["coverage"],
+                   "random_coverage_cells": cov_random["coverage_cells"]}
+        args.json.write_text(json.dumps({k: float(v) for k, v in numbers.items()}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
