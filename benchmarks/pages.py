@@ -189,10 +189,6 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "sb3_sac_metra": integrations.sac_metra_table,
     "sb3_ppo_rnd": integrations.ppo_rnd_table,
     "cleanrl_diayn": integrations.diayn_line,
-    "maze_coverage": partial(skill_table, "maze_coverage", (("coverage", "coverage"),)),
-    "maze_skills": partial(skill_table, "maze_skills", (
-        ("coverage", "coverage"), ("goal_EndSuccess3", "goals: end ≤ 3 away"),
-        ("goal_HitSuccess3", "goals: reached ≤ 3"), ("goal_final_distance", "goals: final distance"))),
     "metra_ant_curve": partial(curve, "metra", "ant", (("coverage_cells", "coverage (cells)", ".0f"), WALL)),
     "metra_half_cheetah_curve": partial(
         curve, "metra", "half_cheetah", (("coverage_cells", "coverage (x cells)", ".0f"), SPREAD, WALL)
