@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import entropy, integrations, locomotion, results, tabular_maxent, urlb_lite
+from benchmarks import entropy, integrations, locomotion, mi, results, tabular_maxent, urlb_lite
 
 RESULTS = results.RESULTS
 BENCHMARKS = Path("docs/benchmarks.md")
@@ -123,6 +123,12 @@ def final_scores(name: str, metric: str) -> list[str]:
 METHOD_ORDER = ("diayn", "metra", "lsd", "csf", "dads", "becl", "cic")
 
 
+def random_floor(baseline: list[dict[str, Any]], env: str, metric: str, seeds: set[int]) -> list[float]:
+    """Random actions' ``metric`` on ``env`` at ``seeds`` (docs/results/random_baseline.csv's rows)."""
+    return [r["value"] for r in sorted(baseline, key=lambda r: r["seed"])
+            if (r["env"], r["metric"]) == (env, metric) and r["seed"] in seeds]  # fmt: skip
+
+
 def skill_table(name: str, metrics: tuple[tuple[str, str], ...]) -> list[str]:
     """A collected sweep of skill methods on mazes: per env and method, the first metric per seed, then
     every metric's IQM over seeds with its 95% stratified-bootstrap interval (from 3 seeds; below that the
@@ -149,8 +155,7 @@ def skill_table(name: str, metrics: tuple[tuple[str, str], ...]) -> list[str]:
                     cells.append("—")
             body.append(cells)
         seeds = {seed for seeds in runs.values() for seed in seeds}
-        floor = [r["value"] for r in baseline
-                 if (r["env"], r["metric"]) == (env, first) and r["seed"] in seeds]  # fmt: skip
+        floor = random_floor(baseline, env, first, seeds)
         if floor:
             mean = f"{np.mean(floor):.2f} (mean)"
             per_seed = " / ".join(f"{v:.2f}" for v in floor)
@@ -159,6 +164,45 @@ def skill_table(name: str, metrics: tuple[tuple[str, str], ...]) -> list[str]:
     head = ["env", "method", "seeds", "env steps", f"{metrics[0][1]}, per seed",
             *(f"{title}, IQM [95% CI]" for _, title in metrics)]  # fmt: skip
     return [*table(head, body), "", data_line(name, rows)]
+
+
+def skill_figure(name: str, path: Path) -> Path:
+    """Per env, each method's coverage at its runs' last evaluation: the IQM over seeds (dot) with its 95%
+    interval (bar; the range below 3 seeds) and every seed (small marks), random actions dashed; one
+    fraction-of-free-cells axis from 0 to 1 for every panel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results.read_csv(RESULTS / f"{name}.csv")
+    baseline = results.read_csv(RESULTS / "random_baseline.csv")
+    envs = sorted({r["env"] for r in rows}, key=lambda e: (e != "maze:square", e))
+    fig, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 3.6), squeeze=False)
+    for ax, env in zip(axes[0], envs, strict=True):
+        runs = results.by_run(rows, env)
+        methods = sorted(runs, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+        for y, method in enumerate(methods):
+            values = [steps[max(steps)]["coverage"] for _, steps in sorted(runs[method].items())]
+            point, low, high, _ = results.summary(values)
+            ax.plot([low, high], [y, y], color="C0", lw=3, alpha=0.5)
+            ax.plot(point, y, "o", color="C0")
+            ax.plot(values, [y] * len(values), "|", color="0.2", ms=9)
+        seeds = {seed for seeds in runs.values() for seed in seeds}
+        floor = random_floor(baseline, env, "coverage", seeds)
+        if floor:
+            ax.axvline(float(np.mean(floor)), color="0.4", ls="--", lw=1, label="random actions")
+            ax.legend(fontsize=8, loc="lower right")
+        ax.set_yticks(range(len(methods)), methods)
+        ax.invert_yaxis()  # the table's order, top down
+        ax.set_xlim(0, 1.02)
+        ax.set_xlabel("policy state coverage (fraction of free cells)")
+        ax.set_title(f"{env}: IQM, 95% interval, seeds")
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def tabular_maxent_table(name: str) -> list[str]:
@@ -186,6 +230,8 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "tabular_maxent_600k": partial(tabular_maxent_table, "tabular_maxent_600k"),
     "sweep_maze": partial(final_scores, "sweep_maze", "coverage"),
     "ppo_cartpole": partial(final_scores, "ppo_cartpole", "return"),
+    "mi_staircase": mi.staircase_block,
+    "mi_consistency": mi.consistency_block,
     "sb3_sac_metra": integrations.sac_metra_table,
     "sb3_ppo_rnd": integrations.ppo_rnd_table,
     "cleanrl_diayn": integrations.diayn_line,
@@ -194,6 +240,15 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
         curve, "metra", "half_cheetah", (("coverage_cells", "coverage (x cells)", ".0f"), SPREAD, WALL)
     ),
 }
+
+
+# figures of generated blocks: drawn by the plain command once their CSV exists
+FIGURES: dict[str, Callable[[], Path]] = {}
+
+
+def block_figures() -> str:
+    drawn = [draw() for name, draw in FIGURES.items() if (RESULTS / f"{name}.csv").is_file()]
+    return ", ".join(map(str, drawn)) or "no block figures"
 
 
 def fill(text: str) -> str:
@@ -221,12 +276,12 @@ def locomotion_figure() -> Path:
     return path
 
 
-def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path] | None]]:
+def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | None]]:
     """Each generated Markdown file: the function that writes its text and the one that draws its figure."""
-    out: dict[Path, tuple[Callable[[], str], Callable[[], Path] | None]] = {
+    out: dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | None]] = {
         RESULTS / "ant_skills.md": (results.page_text, results.page_figure),
         RESULTS / "locomotion_benchmark.md": (locomotion_page, locomotion_figure),
-        BENCHMARKS: (lambda: fill(BENCHMARKS.read_text(encoding="utf-8")), None),
+        BENCHMARKS: (lambda: fill(BENCHMARKS.read_text(encoding="utf-8")), block_figures),
     }
     if (RESULTS / "entropy.csv").is_file():
         out[RESULTS / "entropy.md"] = (entropy.page_text, entropy.page_figure)

@@ -11,18 +11,28 @@ I([X, X]; [Y, h(Y)]) / I(X; Y) (ideal 1) and additivity I([X1, X2]; [Y1, Y2]) / 
 Work is split into single-threaded tasks run on ``--workers`` processes (default: the number of cores, at
 most 2 busy at once here), which on a small shared CPU is much faster than one multi-threaded process.
 
-    python scripts/mi_benchmark.py                       # full run, writes bench_out/mi/
-    python scripts/mi_benchmark.py --steps-per-level 200 --consistency-steps 200   # smoke test
+    python scripts/mi_benchmark.py           # full run: docs/results/mi_*.csv, docs/img/mi_staircase.png
+    python scripts/mi_benchmark.py --steps-per-level 200 --consistency-steps 200 --out bench_out/mi  # smoke
+
+Writes <out>/mi_staircase.csv (one row per estimator, critic and true MI: mean and variance of the estimate,
+steps per level, batch, seed) and <out>/mi_consistency.csv (one row per estimator: the estimate of I(X; Y) and
+the two ratios), both with the command, machine and date (columns: benchmarks/mi.py); the figure
+(``--figure``), and the raw per-step estimates (traces.npz) with the printed report (staircase.md) in
+``--raw``. With the default ``--out`` (docs/results) the figure is docs/img/mi_staircase.png and the raw
+files go to bench_out/mi/; with another ``--out`` everything goes there. The two tables it prints are
+benchmarks/mi.py's, made from the CSVs just written: the blocks of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import multiprocessing as mp
 import os
 import platform
+import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -34,15 +44,12 @@ import torch
 
 from rlinfo.estimators import MINE, JointCritic, SeparableCritic, infonce, js, nwj, smile
 
-LABELS = {
-    "infonce": "InfoNCE",
-    "nwj": "NWJ",
-    "js": "JS",
-    "mine": "MINE",
-    "smile_1": "SMILE (τ=1)",
-    "smile_5": "SMILE (τ=5)",
-    "smile_inf": "SMILE (τ=∞)",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the tables, the CSV columns)
+from benchmarks import mi as tables  # noqa: E402
+from benchmarks.machine import describe  # noqa: E402
+
+LABELS = tables.LABELS
+DOCS_OUT = Path("docs/results")
 SEPARABLE = ["infonce", "nwj", "js", "mine", "smile_1", "smile_5", "smile_inf"]
 JOINT = ["infonce", "nwj", "smile_5"]
 CONSISTENCY = ["infonce", "nwj", "smile_5"]
@@ -133,8 +140,10 @@ def consistency_task(test: str, a: argparse.Namespace, seed: int) -> np.ndarray:
     return train("separable", CONSISTENCY, [a.consistency_mi] * a.consistency_steps, a, seed, data)
 
 
-def summarise(traces: dict[str, np.ndarray], a: argparse.Namespace) -> list[dict]:
-    rows = []
+def summarise(traces: dict[str, np.ndarray], a: argparse.Namespace) -> tuple[list[dict], dict[str, int]]:
+    """One row per (critic, estimator, level) in ``tables.STAIRCASE_COLUMNS`` order, less the run's command,
+    machine and date; and per ``critic:estimator`` the non-finite estimates left out of the means."""
+    rows, dropped = [], {}
     for key, est in traces.items():
         critic, name = key.split(":")
         for k, mi in enumerate(a.levels):
@@ -146,25 +155,19 @@ def summarise(traces: dict[str, np.ndarray], a: argparse.Namespace) -> list[dict
             var = float(finite.var()) if finite.size else float("nan")
             rows.append(
                 dict(
-                    critic=critic,
                     estimator=name,
+                    critic=critic,
                     true_mi=mi,
                     mean=mean,
-                    var=var,
-                    bias=mean - mi,
-                    nonfinite=int(tail.size - finite.size),
+                    variance=var,
+                    steps=a.steps_per_level,
+                    batch=a.batch,
+                    seed=a.seed,
                 )
             )
-    return rows
-
-
-def markdown_table(rows: list[dict], a: argparse.Namespace) -> str:
-    head = "| estimator | critic | " + " | ".join(f"I = {m:g}" for m in a.levels) + " |"
-    lines = [head, "|" + "---|" * (2 + len(a.levels))]
-    for key in dict.fromkeys((r["estimator"], r["critic"]) for r in rows):
-        cells = [f"{r['mean']:.2f} ({r['var']:.2g})" for r in rows if (r["estimator"], r["critic"]) == key]
-        lines.append(f"| {LABELS[key[0]]} | {key[1]} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+            if tail.size > finite.size:
+                dropped[key] = dropped.get(key, 0) + int(tail.size - finite.size)
+    return rows, dropped
 
 
 def consistency_rows(cons: dict[str, np.ndarray], a: argparse.Namespace) -> list[dict]:
@@ -172,32 +175,18 @@ def consistency_rows(cons: dict[str, np.ndarray], a: argparse.Namespace) -> list
     means = {k: v[:, -tail:].mean(axis=1) for k, v in cons.items()}
     rows = []
     for i, name in enumerate(CONSISTENCY):
-        base = means["base"][i]
+        base = float(means["base"][i])
         rows.append(
             dict(
                 estimator=name,
-                base=base,
-                processing=means["processing"][i],
-                additivity=means["additivity"][i],
-                processing_ratio=means["processing"][i] / base,
-                additivity_ratio=means["additivity"][i] / base,
+                estimate=base,
+                data_processing_ratio=float(means["processing"][i]) / base,
+                additivity_ratio=float(means["additivity"][i]) / base,
+                true_mi=a.consistency_mi,
+                steps=a.consistency_steps,
             )
         )
     return rows
-
-
-def consistency_table(rows: list[dict], a: argparse.Namespace) -> str:
-    lines = [
-        f"| estimator | Î(X;Y) (true {a.consistency_mi:g}) | data processing ratio (ideal 1) | "
-        "additivity ratio (ideal 2) |",
-        "|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {LABELS[r['estimator']]} | {r['base']:.2f} | {r['processing_ratio']:.3f} | "
-            f"{r['additivity_ratio']:.3f} |"
-        )
-    return "\n".join(lines)
 
 
 def ema(v: np.ndarray, span: int = 200) -> np.ndarray:
@@ -238,7 +227,8 @@ def plot(traces: dict[str, np.ndarray], cons_rows: list[dict], a: argparse.Names
     if cons_rows:
         ax = axes.flat[len(names)]
         xs = np.arange(len(cons_rows))
-        ax.bar(xs - 0.2, [r["processing_ratio"] for r in cons_rows], 0.4, label="data processing (ideal 1)")
+        processing = [r["data_processing_ratio"] for r in cons_rows]
+        ax.bar(xs - 0.2, processing, 0.4, label="data processing (ideal 1)")
         ax.bar(xs + 0.2, [r["additivity_ratio"] for r in cons_rows], 0.4, label="additivity (ideal 2)")
         ax.axhline(1, color="tab:blue", ls=":", lw=1)
         ax.axhline(2, color="tab:orange", ls=":", lw=1)
@@ -254,20 +244,38 @@ def plot(traces: dict[str, np.ndarray], cons_rows: list[dict], a: argparse.Names
     )
     fig.supylabel("MI estimate (nats)", fontsize=9)
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=72)
     plt.close(fig)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...], run: dict[str, str]) -> None:
+    """``rows`` with the run's command, machine and date, in ``columns`` order (atomically)."""
+    from rlinfo.files import write_text
+
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n")
+    w.writeheader()
+    w.writerows({**r, **run} for r in rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, text.getvalue())
+
+
+def command_line(argv: list[str] | None) -> str:
+    """The command that ran: ``python scripts/mi_benchmark.py ...`` as typed (``main(argv)`` called from
+    Python: the equivalent command)."""
+    if argv is None:
+        return "python " + shlex.join(sys.argv)
+    return "python " + shlex.join(["scripts/mi_benchmark.py", *argv])
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("bench_out/mi"))
+    p.add_argument("--out", type=Path, default=DOCS_OUT, help="folder of the two CSVs (mi_*.csv)")
+    p.add_argument("--figure", type=Path, help="default: docs/img/mi_staircase.png with the default --out, "
+                   "else <out>/mi_staircase.png")  # fmt: skip
+    p.add_argument("--raw", type=Path, help="folder of traces.npz and staircase.md; default: bench_out/mi "
+                   "with the default --out, else <out>")  # fmt: skip
     p.add_argument("--steps-per-level", type=int, default=4000)
     p.add_argument("--levels", type=float, nargs="+", default=[2.0, 4.0, 6.0, 8.0, 10.0])
     p.add_argument("--dim", type=int, default=20)
@@ -281,7 +289,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
+    docs = a.out.resolve() == DOCS_OUT.resolve()
+    a.figure = a.figure or (Path("docs/img/mi_staircase.png") if docs else a.out / "mi_staircase.png")
+    a.raw = a.raw or (Path("bench_out/mi") if docs else a.out)
+    command = command_line(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    a.raw.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
     half = math.ceil(len(SEPARABLE) / 2)
@@ -326,42 +339,43 @@ def main(argv: list[str] | None = None) -> None:
                 traces[f"{critic}:{name}"] = results[key][i]
     order = {n: i for i, n in enumerate(SEPARABLE)}
     traces = dict(sorted(traces.items(), key=lambda kv: (order[kv[0].split(":")[1]], kv[0])))
-    rows = summarise(traces, a)
-    table = markdown_table(rows, a)
-    cons_rows, cons_md = [], ""
+    rows, dropped = summarise(traces, a)
+    cons_rows = []
     if a.consistency_steps:
         cons = {t: results[f"cons_{t}"] for t in ("base", "processing", "additivity")}
         cons_rows = consistency_rows(cons, a)
-        cons_md = consistency_table(cons_rows, a)
     wall = time.time() - t0
 
-    write_csv(a.out / "staircase.csv", rows)
+    run = {"command": command, "machine": describe(), "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    written = [a.out / f"{tables.STAIRCASE}.csv"]
+    write_csv(written[0], rows, tables.STAIRCASE_COLUMNS, run)
     if cons_rows:
-        write_csv(a.out / "consistency.csv", cons_rows)
-    np.savez_compressed(a.out / "traces.npz", **{k.replace(":", "__"): v for k, v in traces.items()})
-    plot(traces, cons_rows, a, a.out / "staircase.png")
-    meta = (
-        f"Command: `python scripts/mi_benchmark.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n"
-        f"Wall time: {wall:.0f} s on {os.cpu_count()} CPU cores ({a.workers} worker processes, 1 thread "
-        f"each), torch {torch.__version__}, Python {platform.python_version()}.\n"
-    )
+        written.append(a.out / f"{tables.CONSISTENCY}.csv")
+        write_csv(written[1], cons_rows, tables.CONSISTENCY_COLUMNS, run)
+    np.savez_compressed(a.raw / "traces.npz", **{k.replace(":", "__"): v for k, v in traces.items()})
+    plot(traces, cons_rows, a, a.figure)
     report = (
         f"## Gaussian staircase (d = {a.dim}, batch {a.batch}, {a.steps_per_level} steps per level)\n\n"
         f"Mean (variance) over the last {min(1000, a.steps_per_level)} steps of each level, nats.\n\n"
-        f"{table}\n"
+        + "\n".join(tables.staircase_block(written[0]))
+        + "\n"
     )
-    if cons_md:
+    if dropped:
+        left_out = ", ".join(f"{k} {n}" for k, n in dropped.items())
+        report += f"\nNon-finite estimates left out of the means: {left_out}.\n"
+    if cons_rows:
         report += (
             f"\n## Self-consistency (separable critic, {a.consistency_steps} steps, mean of the last "
-            f"{min(1000, a.consistency_steps)})\n\n{cons_md}\n"
+            f"{min(1000, a.consistency_steps)})\n\n" + "\n".join(tables.consistency_block(written[1])) + "\n"
         )
-    report += "\n" + meta
-    (a.out / "staircase.md").write_text(report)
-    print(report)
-    print(
-        f"wrote {a.out}/staircase.csv, staircase.md, staircase.png, traces.npz"
-        + (", consistency.csv" if cons_rows else "")
+    report += (
+        f"\nCommand: `{command}`\n"
+        f"Wall time: {wall:.0f} s on {os.cpu_count()} CPU cores ({a.workers} worker processes, 1 thread "
+        f"each), torch {torch.__version__}, Python {platform.python_version()}.\n"
     )
+    (a.raw / "staircase.md").write_text(report)
+    print(report)
+    print(f"wrote {', '.join(map(str, [*written, a.figure, a.raw / 'traces.npz', a.raw / 'staircase.md']))}")
 
 
 if __name__ == "__main__":

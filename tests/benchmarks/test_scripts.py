@@ -15,7 +15,8 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 TINY = {
     "tabular_maxent.py": (["--seeds", "0", "--grid-episodes", "20", "--chain-episodes", "20", "--img", "",
                            "--no-progress"], ["summary.csv", "curves.csv"]),
-    "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"], ["staircase.csv", "staircase.png"]),
+    "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"],
+                        ["mi_staircase.csv", "mi_consistency.csv", "mi_staircase.png"]),
     "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"], ["*.csv"]),
     "maze_coverage_benchmark.py": (["--seeds", "0", "--methods", "metra", "random", "--total-steps", "600",
                                     "--jobs", "1"], ["maze_coverage.csv", "maze_coverage_maze-tree.png"]),
