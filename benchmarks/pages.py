@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import entropy, integrations, locomotion, mi, results, tabular_maxent, urlb_lite
+from benchmarks import entropy, integrations, locomotion, mi, quickstart, results, tabular_maxent, urlb_lite
 
 RESULTS = results.RESULTS
 BENCHMARKS = Path("docs/benchmarks.md")
@@ -225,6 +225,8 @@ WALL = ("wall_s", "training wall-clock (min)", ".0f")
 SPREAD = ("skill_spread", "spread of the skills' final x (`eval/skill_spread`)", ".3g")
 BLOCKS: dict[str, Callable[[], list[str]]] = {
     "random_baseline": random_baseline,
+    "quickstart": lambda: [*quickstart.table(quickstart.read_rows(RESULTS / "quickstart.csv")), "",
+                           "Data: [docs/results/quickstart.csv](results/quickstart.csv)."],
     "entropy": entropy_table,
     "tabular_maxent": partial(tabular_maxent_table, "tabular_maxent"),
     "tabular_maxent_600k": partial(tabular_maxent_table, "tabular_maxent_600k"),
