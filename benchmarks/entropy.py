@@ -277,8 +277,9 @@ def page_text(out: Path = RESULTS) -> str:
 
 
 def verdict(rows: list[dict[str, Any]]) -> str:
-    """What the numbers say, computed from them: per task, the controllers whose IQM interval lies above
-    or below plain PPO's (``none``), and where the entropy collapsed."""
+    """What the numbers say, computed from them: per task, the highest IQM (among controllers with 3+
+    seeds), the controllers whose IQM interval lies above or below plain PPO's (``none``), and where the
+    entropy collapsed."""
     sentences = []
     for task in TASKS:
         group = [r for r in rows if r["task"] == task]
@@ -291,9 +292,11 @@ def verdict(rows: list[dict[str, Any]]) -> str:
         base = intervals.get("none")
         better = [c for c, (_, lo, _, k) in intervals.items() if base and k == "IQM" and lo > base[2]]
         worse = [c for c, (_, _, hi, k) in intervals.items() if base and k == "IQM" and hi < base[1]]
-        best = max(intervals, key=lambda c: intervals[c][0])
+        full = [c for c, (_, _, _, k) in intervals.items() if k == "IQM"] or list(intervals)
+        top = max(intervals[c][0] for c in full)
+        best = ", ".join(f"`{c}`" for c in full if intervals[c][0] == top)
         collapsed = sorted({r["controller"] for r in group if r["collapsed"]}, key=order)
-        text = (f"On `{task}` the highest IQM is `{best}`'s ({intervals[best][0]:.2f}); "
+        text = (f"On `{task}` the highest IQM is {top:.2f} ({best}); "
                 + (f"{', '.join(f'`{c}`' for c in better)} lie above plain PPO's interval" if better
                    else "no controller's interval lies wholly above plain PPO's")
                 + (f", {', '.join(f'`{c}`' for c in worse)} below it" if worse else "")
