@@ -173,7 +173,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
 
 def figure(runs: list[dict[str, Any]], curves: list[dict[str, Any]], path: Path = FIGURE) -> Path:
     """Per task: the policy entropy and the training success rate against env steps, the mean over seeds
-    with the seeds' range shaded; the collapse (dotted) and explosion (dashed) levels."""
+    (the entropy's range over seeds shaded); the collapse (dotted) and explosion (dashed) levels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -192,13 +192,14 @@ def figure(runs: list[dict[str, Any]], curves: list[dict[str, Any]], path: Path 
                 y = np.array([[r[column] for r in c[:n]] for c in mine])
                 label = f"{controller} ({len(seeds)} seeds)"
                 (line,) = axes[i, j].plot(steps, y.mean(0), lw=1.2, label=label)
-                axes[i, j].fill_between(steps, y.min(0), y.max(0), color=line.get_color(), alpha=0.08)
+                if column == "entropy":  # success is 0 or 1 per seed: its range would fill the panel
+                    axes[i, j].fill_between(steps, y.min(0), y.max(0), color=line.get_color(), alpha=0.08)
         _, collapse, explode = TASKS[task]
         axes[0, j].axhline(collapse, color="0.3", ls=":", lw=0.8)
         axes[0, j].axhline(explode, color="0.3", ls="--", lw=0.8)
         axes[0, j].set_title(f"{task}: policy entropy (dotted: collapse, dashed: explosion)", fontsize=9)
         axes[0, j].set_ylabel("policy entropy (nats)")
-        axes[1, j].set_title(f"{task}: success rate of the training episodes", fontsize=9)
+        axes[1, j].set_title(f"{task}: success rate of the training episodes (mean over seeds)", fontsize=9)
         axes[1, j].set_ylabel("success rate")
         axes[1, j].set_ylim(-0.02, 1.02)
         axes[1, j].set_xlabel("env steps (thousands)")
@@ -251,7 +252,8 @@ def page_text(out: Path = RESULTS) -> str:
         "**Command.** `" + specs + "`, then `python -m benchmarks.entropy collect runs/entropy_keydoor "
         "runs/entropy_maze_goal && python -m benchmarks.entropy page`. `rlinfo report runs/entropy_keydoor "
         "--metric success --curve agent/entropy --label agent.params.entropy.name` gives the same intervals "
-        f"with curves. One run takes {minutes:.1f} min of one core here on average.",
+        f"with curves. A run took {minutes:.1f} min of wall-clock on average, other training sharing the "
+        "two cores.",
         "",
         f"**Result.** Machine: {'; '.join(f'{m}, {d}' for m, d in facts)}. **Eval success**: 16 "
         "deterministic episodes after training (a seed is *solved* at ≥ 0.5); IQM over seeds with its 95% "
