@@ -57,3 +57,17 @@ def test_random_baseline_reproduces_its_committed_rows():
     measured = random_baseline.measure("half_cheetah", 0)
     for metric, value in measured.items():
         assert value == pytest.approx(committed[("half_cheetah", 0, metric)], rel=1e-9)
+
+
+def test_the_papers_ordering_is_checked_pair_by_pair_at_1m_and_against_random():
+    compared = {"metra": {"step": 1_000_000, "coverage": 81.0, "seeds": 1},
+                "lsd": {"step": 1_000_000, "coverage": 5.0, "seeds": 1},
+                "diayn": {"step": 64_000, "coverage": 7.0, "seeds": 1}}  # fmt: skip
+    assert results.paper_check(compared, 63.0) == (
+        "At 1M steps (1 seed), the paper's ordering: metra above lsd: holds (81 vs 5). "
+        "Below random actions (63 cells): lsd."
+    )
+    compared["diayn"] = {"step": 1_000_000, "coverage": 9.0, "seeds": 1}
+    assert "lsd above diayn: does not hold (5 vs 9)" in results.paper_check(compared, None)
+    alone = results.paper_check({"metra": compared["metra"]}, 63.0)
+    assert alone.startswith("The paper's ordering is checked")
