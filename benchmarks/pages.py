@@ -234,6 +234,9 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "ppo_cartpole": partial(final_scores, "ppo_cartpole", "return"),
     "mi_staircase": mi.staircase_block,
     "mi_consistency": mi.consistency_block,
+    "maze_skills": partial(skill_table, "maze_skills", (
+        ("coverage", "coverage"), ("goal_EndSuccess3", "goals: end ≤ 3 away"),
+        ("goal_HitSuccess3", "goals: reached ≤ 3"), ("goal_final_distance", "goals: final distance"))),
     "sb3_sac_metra": integrations.sac_metra_table,
     "sb3_ppo_rnd": integrations.ppo_rnd_table,
     "cleanrl_diayn": integrations.diayn_line,
@@ -245,7 +248,9 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
 
 
 # figures of generated blocks: drawn by the plain command once their CSV exists
-FIGURES: dict[str, Callable[[], Path]] = {}
+FIGURES: dict[str, Callable[[], Path]] = {
+    "maze_skills": partial(skill_figure, "maze_skills", Path("docs/img/maze_skills.png")),
+}
 
 
 def block_figures() -> str:
