@@ -21,6 +21,8 @@ import contextlib
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,11 +284,14 @@ def run_sweep(
             configure_logging=True,
         )
         interrupted = False
+        previous = stop_on_sigterm()
         try:
             run_all(ray, progress, todo, str(root.resolve()))
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             try:
                 ray.shutdown()
             except KeyboardInterrupt:  # a second Ctrl-C while Ray stops: still record and summarise
@@ -300,6 +305,18 @@ def run_sweep(
             return 130
     print(summary(progress, root))
     return 1 if progress.count("failed") else 0
+
+
+def stop_on_sigterm() -> Any:
+    """SIGTERM (``kill``) stops the sweep as Ctrl-C does (a sweep started in the background ignores SIGINT);
+    returns the handler it replaced (None off the main thread, where handlers cannot be set)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def summary(progress: Progress, root: Path) -> str:

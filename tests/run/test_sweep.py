@@ -238,14 +238,15 @@ def test_trial_of_an_env_with_preset_statistics_resumes(tmp_path: Path) -> None:
 
 def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the driver): sweep.json says which trials were interrupted, the last line
-    summarises; the next run says "resumed <trial> at step N" for them, not "started"."""
+    summarises; the next run says "resumed <trial> at step N" for them, not "started", and stops on
+    SIGTERM (``kill``) the same way (a background job may ignore SIGINT)."""
     long = {**TINY, "total_steps": 40_000, "train.checkpoint_every": 200}
     spec = write_spec(tmp_path / "long.yaml", {**SPEC, "overrides": long, "grid": {"seed": [0, 1]}})
     sweep_dir = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "rlinfo.run.cli", "sweep", str(spec), "--dir", str(sweep_dir)]
     cmd += ["--num-cpus", "2"]
 
-    def interrupt_once(expect: str) -> list[str]:
+    def interrupt_once(expect: str, how: signal.Signals) -> list[str]:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)  # fmt: skip
         lines: list[str] = []
@@ -257,7 +258,7 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
             while not any(checkpoint_step(p) > max(0, started.get(p, 0)) for p in sweep_dir.glob("seed=*")):
                 assert proc.poll() is None, "\n".join(lines)
                 time.sleep(0.2)  # a checkpoint past the start: training is under way
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(how)
             rest, _ = proc.communicate()
             return lines + rest.splitlines()
         finally:
@@ -265,16 +266,18 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
             proc.wait()
 
     started: dict[Path, int] = {}
-    first = interrupt_once("started seed=")
+    first = interrupt_once("started seed=", signal.SIGINT)
     status = json.loads((sweep_dir / "sweep.json").read_text())
     assert status["counts"]["running"] == 0 and status["counts"]["interrupted"] >= 1, status["counts"]
     assert first[-1].startswith("sweep: 0/2 done") and "interrupted" in first[-1], first[-4:]
     for p in sweep_dir.glob("seed=*"):
         wait_unlocked(p)
         started[p] = checkpoint_step(p)
-    second = interrupt_once("resumed seed=")
+    second = interrupt_once("resumed seed=", signal.SIGTERM)
     resumed = [line for line in second if " resumed seed=" in line]
     assert resumed and re.search(r"resumed seed=\d at step \d+", resumed[0]), second
+    assert "interrupted" in second[-1], second[-4:]
+    assert json.loads((sweep_dir / "sweep.json").read_text())["counts"]["running"] == 0
 
 
 def test_trials_that_resolve_to_the_same_config_are_refused(tmp_path: Path) -> None:
