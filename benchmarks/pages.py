@@ -234,6 +234,7 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "ppo_cartpole": partial(final_scores, "ppo_cartpole", "return"),
     "mi_staircase": mi.staircase_block,
     "mi_consistency": mi.consistency_block,
+    "maze_coverage": partial(skill_table, "maze_coverage", (("coverage", "coverage"),)),
     "maze_skills": partial(skill_table, "maze_skills", (
         ("coverage", "coverage"), ("goal_EndSuccess3", "goals: end ≤ 3 away"),
         ("goal_HitSuccess3", "goals: reached ≤ 3"), ("goal_final_distance", "goals: final distance"))),
@@ -249,6 +250,7 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
 
 # figures of generated blocks: drawn by the plain command once their CSV exists
 FIGURES: dict[str, Callable[[], Path]] = {
+    "maze_coverage": partial(skill_figure, "maze_coverage", Path("docs/img/maze_coverage.png")),
     "maze_skills": partial(skill_figure, "maze_skills", Path("docs/img/maze_skills.png")),
 }
 

@@ -18,8 +18,6 @@ TINY = {
     "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"],
                         ["mi_staircase.csv", "mi_consistency.csv", "mi_staircase.png"]),
     "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"], ["*.csv"]),
-    "maze_coverage_benchmark.py": (["--seeds", "0", "--methods", "metra", "random", "--total-steps", "600",
-                                    "--jobs", "1"], ["maze_coverage.csv", "maze_coverage_maze-tree.png"]),
     "slim_benchmark.py": (["--seeds", "0", "--methods", "slim", "--total-steps", "600"],
                           ["summary.csv", "objects.png"]),
     "exploration_benchmark.py": (["--seeds", "0", "--envs", "maze:tree", "--methods", "rnd", "--maze-steps",
