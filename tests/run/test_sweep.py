@@ -247,8 +247,10 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
     cmd += ["--num-cpus", "2"]
 
     def interrupt_once(expect: str, how: signal.Signals) -> list[str]:
+        # SIGINT as in a terminal, even where this test runs as a background job (which ignores SIGINT)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)  # fmt: skip
+                                start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
         lines: list[str] = []
         try:
             for line in proc.stdout:  # type: ignore[union-attr]
