@@ -4,8 +4,8 @@ Lower-precision compute (``train.precision=bfloat16``): inside ``with compute_dt
 every network built by :func:`mlp` or :func:`ensemble_mlp` runs its hidden layers under autocast (matrix
 multiplies in bfloat16, weights and gradients kept in float32; the first and last layers stay float32,
 see :class:`MLP`) and returns float32, so every loss,
-reward, log-probability and kNN distance around the networks is computed in float32 as before. The
-setting is per thread (the overlapped collector acts in float32 while the learner updates).
+reward, log-probability and kNN distance around the networks is computed in float32, as in a float32
+run. The setting is per thread (the overlapped collector acts in float32 while the learner updates).
 """
 
 from __future__ import annotations

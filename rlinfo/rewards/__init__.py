@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+from rlinfo.reward_names import BUILTIN_REWARDS
 from rlinfo.rewards.apt import APT
 from rlinfo.rewards.base import IntrinsicReward, SkillReward
 from rlinfo.rewards.becl import BeCL
@@ -31,16 +33,11 @@ from rlinfo.rewards.proto import ProtoRL
 from rlinfo.rewards.rnd import RND
 from rlinfo.rewards.tabletop import TabletopMETRA, TabletopReach, TabletopSafety
 
+# name -> class, from the one table of built-in names (rlinfo/reward_names.py; every module is imported above)
 REWARDS: dict[str, type[IntrinsicReward]] = {
-    # skill discovery: state-skill MI and its Wasserstein form, contrastive behaviour
-    "diayn": DIAYN, "dads": DADS, "metra": METRA, "lsd": LSD, "csf": CSF, "becl": BeCL, "cic": CIC,
-    # exploration and empowerment
-    "rnd": RND, "apt": APT, "icm": ICM, "disagreement": Disagreement, "proto": ProtoRL,
-    "empowerment": Empowerment,
-    # task rewards as modules (reward channels): the env's reward, the tabletop env's reach / safety
-    "extrinsic": ExtrinsicReward, "tabletop_reach": TabletopReach, "tabletop_safety": TabletopSafety,
-    "tabletop_metra": TabletopMETRA,  # METRA on the tabletop object's position
-}  # fmt: skip
+    name: getattr(importlib.import_module(module), cls)
+    for name, (module, _, cls) in ((n, p.partition(":")) for n, p in BUILTIN_REWARDS.items())
+}
 
 
 def reward_class(name: str) -> type[IntrinsicReward]:

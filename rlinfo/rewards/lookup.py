@@ -18,20 +18,13 @@ import importlib
 import inspect
 import os
 import sys
-from importlib import metadata
 
+from rlinfo.reward_names import plugin_rewards
 from rlinfo.rewards.base import IntrinsicReward
-
-ENTRY_POINT_GROUP = "rlinfo.rewards"
 
 
 class RewardLookupError(ValueError):
     """A reward name that names nothing, or a class that breaks the IntrinsicReward contract."""
-
-
-def plugin_rewards() -> dict[str, metadata.EntryPoint]:
-    """Entry points of installed packages in the ``rlinfo.rewards`` group, by name."""
-    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def import_class(path: str) -> object:

@@ -28,6 +28,7 @@ from rlinfo.agents.sac import SAC
 from rlinfo.agents.successor_features import SuccessorFeatureSAC
 from rlinfo.config import AgentConfig, Config, check_reward_channels, validate_kwargs
 from rlinfo.errors import ConfigError, RlinfoError, did_you_mean
+from rlinfo.reward_names import plugin_rewards
 from rlinfo.rewards import (
     REWARDS,
     IntrinsicReward,
@@ -38,7 +39,6 @@ from rlinfo.rewards import (
     WeightedSum,
     reward_class,
 )
-from rlinfo.rewards.lookup import plugin_rewards
 from rlinfo.run.host import check_network_memory, keep_freed_memory, thread_count
 from rlinfo.types import Batch
 
