@@ -140,9 +140,11 @@ def test_long_phases_show_progress(tmp_path, capsys):
     assert "rlinfo: bootstrapping 1 groups" in capsys.readouterr().err
 
 
-def test_version_and_help_start_without_loading_torch():
-    """`rlinfo --version` and `--help` answer without importing torch (the slow part of starting)."""
-    code = "import sys; from rlinfo.run.cli import main; main(['--help']); print('torch' in sys.modules)"
+@pytest.mark.parametrize("command", ["--help", "--version", "list"])
+def test_help_version_and_list_start_without_loading_torch(command):
+    """`rlinfo --help`, `--version` and `list` answer without importing torch (the slow part of starting)."""
+    code = "\n".join(["import sys", "from rlinfo.run.cli import main", "try:", f"    main([{command!r}])",
+                      "except SystemExit:", "    pass", "print('torch' in sys.modules)"])  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
 
