@@ -18,7 +18,6 @@ second half).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import time
 from collections import defaultdict
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import runs as runs_csv
 from benchmarks.results import RESULTS, segments, summary
 
 LOG4 = math.log(4)
@@ -71,26 +71,9 @@ def run_rows(run_dir: Path, machine: str) -> tuple[dict[str, Any], list[dict[str
     return run, curve
 
 
-def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    from rlinfo.files import atomic_path
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def read_csv(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        for k, v in r.items():
-            if k in ("seed", "steps", "step"):
-                r[k] = int(v)
-            elif k in ("eval_success", "wall_s", "entropy", "train_success"):
-                r[k] = float(v)
-    return rows
+    return runs_csv.read_csv(path, ints=("seed", "steps", "step"),
+                             floats=("eval_success", "wall_s", "entropy", "train_success"))  # fmt: skip
 
 
 def collect(sweep_dirs: list[Path], out: Path = RESULTS) -> int:
@@ -118,8 +101,8 @@ def collect(sweep_dirs: list[Path], out: Path = RESULTS) -> int:
         runs[k], curves[k] = run, curve
         found += 1
     ordered = sorted(runs)
-    write_csv(out / "entropy.csv", RUN_COLUMNS, [runs[k] for k in ordered])
-    write_csv(out / "entropy_curves.csv", CURVE_COLUMNS, [r for k in ordered for r in curves[k]])
+    runs_csv.write_csv(out / "entropy.csv", RUN_COLUMNS, [runs[k] for k in ordered])
+    runs_csv.write_csv(out / "entropy_curves.csv", CURVE_COLUMNS, [r for k in ordered for r in curves[k]])
     print(f"{found} finished runs collected, {len(runs)} in {out / 'entropy.csv'}")
     return 0
 

@@ -312,6 +312,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         f"**Time to skill** (METRA's 3-seed IQM above 100 Ant cells): {time_to_skill(runs)}. For scale, "
         "the reference code's default run takes over a day on an RTX 4090.",
         "",
+        *phi_section(name),
         "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
         "numbers with fewer than 3 seeds carry no interval. One update of the comparison presets' METRA "
         "and LSD equals the reference trainer's to float32 precision on a shared batch "
@@ -319,6 +320,27 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         *earlier_presets(name, env),
     ]
     return "\n".join(text) + "\n"
+
+
+def phi_section(name: str) -> list[str]:
+    """What each φ responds to (benchmarks/phi_attribution.py), once docs/results/<name>_phi.csv exists."""
+    from benchmarks import phi_attribution
+
+    rows = phi_attribution.load(RESULTS / f"{name}_phi.csv")
+    if not rows:
+        return []
+    return [
+        f"**What φ responds to** (docs/results/{name}_phi.csv, `python -m benchmarks.phi_attribution "
+        f"runs/{name}`): the share of each step's Δφ ≈ ∇φ(s)·Δs that comes from each group of the "
+        "observation, over 16 skills × 200 deterministic steps of the latest checkpoint; ‖Δs‖ and ‖Δφ‖ are "
+        "a step's mean sizes (normalised observations). A φ that maps x, y gives skills that travel; one "
+        "that maps the joint angles gives skills that hold postures, rewarded without moving the Ant.",
+        "",
+        *phi_attribution.table(rows),
+        "",
+        phi_attribution.summary(rows),
+        "",
+    ]
 
 
 def page(name: str = "ant_skills", env: str = "ant") -> int:
