@@ -107,3 +107,124 @@ def consistency_block(path: Path = RESULTS / f"{CONSISTENCY}.csv") -> list[str]:
     """The self-consistency table of ``path``, an empty line and its data line."""
     rows = read_consistency(path)
     return [*consistency_lines(rows), "", data_line(path, rows)]
+
+
+# ----------------------------------------------------------------------------- exact critic
+EXACT = "mi_exact_critic"
+# (CSV column, table title, the bound evaluated at the exact critic f = log r)
+EXACT_BOUNDS = (
+    ("dv", "DV (= SMILE τ=∞)"),
+    ("nwj", "NWJ"),
+    ("infonce", "InfoNCE"),
+    ("smile_1", "SMILE τ=1"),
+    ("smile_5", "SMILE τ=5"),
+    ("js_readout", "JS readout"),
+)
+EXACT_COLUMNS = ("true_mi", *(f"{k}_{s}" for k, _ in EXACT_BOUNDS for s in ("mean", "variance")),
+                 "clip_bias_1", "clip_bias_5", "dim", "batch", "batches", "pairs", "seed", *META)  # fmt: skip
+EXACT_COMMAND = "python -m benchmarks.mi exact"
+
+
+def log_ratio(x: Any, y: Any, rho: float) -> Any:
+    """log r(x, y) = log p(y | x) − log p(y) for y = ρx + √(1−ρ²) ε, over the last axis (broadcasting:
+    ``log_ratio(x[:, None], y[None], ρ)`` scores every pair of a batch)."""
+    import math
+
+    c = 1 - rho**2
+    return -((y - rho * x) ** 2).sum(-1) / (2 * c) - 0.5 * x.shape[-1] * math.log(c) + 0.5 * (y**2).sum(-1)
+
+
+def exact_critic_rows(
+    levels: tuple[float, ...] = (2, 4, 6, 8, 10),
+    dim: int = 20,
+    batch: int = 64,
+    batches: int = 300,
+    pairs: int = 400_000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Each bound at the exact critic f = log r on ``batches`` batches of ``batch`` pairs (float64): mean and
+    variance over the batches; NWJ at f + 1 (its optimal critic), "JS readout" NWJ(f) at the JS optimum
+    f = log r. clip_bias_τ = −log E_Q[clip(r, e^−τ, e^τ)] over ``pairs`` independent (x, y): the amount
+    by which SMILE(τ) exceeds I at the exact critic before any mini-batch effect."""
+    import math
+
+    import torch
+
+    from rlinfo.estimators import dv, infonce, nwj, smile
+
+    gen = torch.Generator().manual_seed(seed)
+    bounds = {"dv": dv, "nwj": lambda f: nwj(f + 1), "infonce": infonce, "smile_1": lambda f: smile(f, 1.0),
+              "smile_5": lambda f: smile(f, 5.0), "js_readout": nwj}  # fmt: skip
+    rows = []
+    for mi in levels:
+        rho = math.sqrt(1 - math.exp(-2 * mi / dim))
+        values: dict[str, list[float]] = {k: [] for k in bounds}
+        for _ in range(batches):
+            x = torch.randn(batch, dim, dtype=torch.float64, generator=gen)
+            y = rho * x + math.sqrt(1 - rho**2) * torch.randn(batch, dim, dtype=torch.float64, generator=gen)
+            f = log_ratio(x[:, None], y[None], rho)  # [batch, batch]: positives on the diagonal
+            for k, bound in bounds.items():
+                values[k].append(float(bound(f)))
+        x = torch.randn(pairs, dim, dtype=torch.float64, generator=gen)
+        y = torch.randn(pairs, dim, dtype=torch.float64, generator=gen)  # independent: samples of Q
+        log_r = log_ratio(x, y, rho)
+        row: dict[str, Any] = {"true_mi": mi}
+        for k, v in values.items():
+            t = torch.tensor(v, dtype=torch.float64)
+            row[f"{k}_mean"], row[f"{k}_variance"] = float(t.mean()), float(t.var())
+        for tau in (1, 5):
+            row[f"clip_bias_{tau}"] = -float(torch.log(log_r.clamp(-tau, tau).exp().mean()))
+        rows.append(row | {"dim": dim, "batch": batch, "batches": batches, "pairs": pairs, "seed": seed})
+    return rows
+
+
+def exact_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The exact-critic table: per true MI, each bound's ``mean (variance)`` and the two clipping biases."""
+    head = ["I", *(t for _, t in EXACT_BOUNDS), "clip bias τ=1", "clip bias τ=5"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [f"{r[k + '_mean']:.2f} ({r[k + '_variance']:.2g})" for k, _ in EXACT_BOUNDS]
+        lines.append(f"| {r['true_mi']:g} | " + " | ".join(cells)
+                     + f" | {r['clip_bias_1']:.2f} | {r['clip_bias_5']:.2f} |")  # fmt: skip
+    return lines
+
+
+def read_exact(path: Path) -> list[dict[str, Any]]:
+    floats = tuple(c for c in EXACT_COLUMNS if c not in ("dim", "batch", "batches", "pairs", "seed", *META))
+    return _read(path, floats, ("dim", "batch", "batches", "pairs", "seed"))
+
+
+def exact_block(path: Path = RESULTS / f"{EXACT}.csv") -> list[str]:
+    """The exact-critic table of ``path``, an empty line and its data line."""
+    rows = read_exact(path)
+    return [*exact_lines(rows), "", data_line(path, rows)]
+
+
+def write_exact(path: Path = RESULTS / f"{EXACT}.csv") -> list[dict[str, Any]]:
+    """Compute the exact-critic rows and write them with the command, machine and date."""
+    import time
+
+    from benchmarks.machine import describe
+    from benchmarks.runs import write_csv
+
+    meta = {"command": EXACT_COMMAND, "machine": describe(), "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    rows = [r | meta for r in exact_critic_rows()]
+    write_csv(path, EXACT_COLUMNS, [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.items()}
+                                    for r in rows])  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The MI tables that need no training run.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("exact", help=f"bounds at the exact critic -> docs/results/{EXACT}.csv (seconds)")
+    parser.parse_args(argv)
+    write_exact()
+    print("\n".join(exact_block()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

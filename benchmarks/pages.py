@@ -6,9 +6,9 @@
 Whole pages: docs/results/ant_skills.md (benchmarks/results.py), docs/results/urlb_lite.md (once
 docs/results/urlb_lite.csv exists, benchmarks/urlb_lite.py), docs/results/entropy.md (once
 docs/results/entropy.csv exists, benchmarks/entropy.py) and docs/results/locomotion_benchmark.md.
-Blocks: the lines of docs/benchmarks.md between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``
-are what ``BLOCKS[NAME]()`` returns. Figures are redrawn by the plain command only: their bytes depend on
-the matplotlib version, so ``--check`` compares the Markdown.
+Blocks: the lines of docs/benchmarks.md and docs/estimators.md between ``<!-- generated: NAME -->`` and
+``<!-- end generated -->`` are what ``BLOCKS[NAME]()`` returns. Figures are redrawn by the plain command
+only: their bytes depend on the matplotlib version, so ``--check`` compares the Markdown.
 """
 
 from __future__ import annotations
@@ -23,10 +23,21 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import entropy, integrations, locomotion, mi, quickstart, results, tabular_maxent, urlb_lite
+from benchmarks import (
+    entropy,
+    integrations,
+    locomotion,
+    mi,
+    quickstart,
+    results,
+    tabular_maxent,
+    urlb_lite,
+)
 
 RESULTS = results.RESULTS
 BENCHMARKS = Path("docs/benchmarks.md")
+ESTIMATORS = Path("docs/estimators.md")  # the MI tables beside the estimators' reference
+BLOCK_PAGES = (BENCHMARKS, ESTIMATORS)  # pages holding generated blocks
 BLOCK = re.compile(r"(<!-- generated: (\S+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
 
 
@@ -234,6 +245,7 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "ppo_cartpole": partial(final_scores, "ppo_cartpole", "return"),
     "mi_staircase": mi.staircase_block,
     "mi_consistency": mi.consistency_block,
+    "mi_exact_critic": mi.exact_block,
     "maze_coverage": partial(skill_table, "maze_coverage", (("coverage", "coverage"),)),
     "maze_skills": partial(skill_table, "maze_skills", (
         ("coverage", "coverage"), ("goal_EndSuccess3", "goals: end ≤ 3 away"),
@@ -260,16 +272,16 @@ def block_figures() -> str:
     return ", ".join(map(str, drawn)) or "no block figures"
 
 
-def fill(text: str) -> str:
-    """``text`` with every generated block replaced by what its function returns now."""
+def fill(path: Path) -> str:
+    """The text of ``path`` with every generated block replaced by what its function returns now."""
 
     def render(match: re.Match[str]) -> str:
         name = match.group(2)
         if name not in BLOCKS:
-            raise SystemExit(f"{BENCHMARKS}: unknown generated block {name!r} (known: {', '.join(BLOCKS)})")
+            raise SystemExit(f"{path}: unknown generated block {name!r} (known: {', '.join(BLOCKS)})")
         return match.group(1) + "\n".join(BLOCKS[name]()) + "\n" + match.group(4)
 
-    return BLOCK.sub(render, text)
+    return BLOCK.sub(render, path.read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------- pages
@@ -290,8 +302,10 @@ def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | No
     out: dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | None]] = {
         RESULTS / "ant_skills.md": (results.page_text, results.page_figure),
         RESULTS / "locomotion_benchmark.md": (locomotion_page, locomotion_figure),
-        BENCHMARKS: (lambda: fill(BENCHMARKS.read_text(encoding="utf-8")), block_figures),
+        BENCHMARKS: (partial(fill, BENCHMARKS), block_figures),
     }
+    if ESTIMATORS.is_file():
+        out[ESTIMATORS] = (partial(fill, ESTIMATORS), None)
     if (RESULTS / "entropy.csv").is_file():
         out[RESULTS / "entropy.md"] = (entropy.page_text, entropy.page_figure)
     if (RESULTS / "urlb_lite.csv").is_file():
@@ -300,11 +314,11 @@ def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | No
 
 
 def differences(path: Path, generated: str) -> list[str]:
-    """What differs between the committed file and ``generated``: the file, or each block of benchmarks.md."""
+    """What differs between the committed file and ``generated``: the file, or each block of a block page."""
     committed = path.read_text(encoding="utf-8") if path.is_file() else ""
     if committed == generated:
         return []
-    if path != BENCHMARKS:
+    if path not in BLOCK_PAGES:
         return [str(path)]
     new = {m.group(2): m.group(3) for m in BLOCK.finditer(generated)}
     old = BLOCK.finditer(committed)

@@ -42,7 +42,7 @@ def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
     pytest.importorskip("rliable")
     (tmp_path / "docs" / "results").mkdir(parents=True)
     (tmp_path / "docs" / "img").mkdir()
-    for name in ("ant_skills.csv", "ant_skills_v1.csv", "random_baseline.csv"):
+    for name in ("ant_skills.csv", "ant_skills_v1.csv", "ant_skills_phi.csv", "random_baseline.csv"):
         shutil.copy(ROOT / "docs" / "results" / name, tmp_path / "docs" / "results" / name)
     monkeypatch.chdir(tmp_path)
     assert results.page() == 0

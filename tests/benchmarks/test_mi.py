@@ -136,3 +136,31 @@ def test_the_committed_csvs_give_the_documented_tables():
     consistency = mi.consistency_block()
     assert [line.split(" | ")[0] for line in consistency[2:5]] == ["| InfoNCE", "| NWJ", "| SMILE (τ=5)"]
     assert consistency[-1].startswith("Data: [docs/results/mi_consistency.csv](results/mi_consistency.csv)")
+
+
+def test_log_ratio_is_the_gaussian_log_density_ratio():
+    import math
+
+    import torch
+
+    torch.manual_seed(0)
+    d, rho = 3, 0.8
+    x, y = torch.randn(5, d, dtype=torch.float64), torch.randn(7, d, dtype=torch.float64)
+    cond = torch.distributions.Normal(rho * x[:, None], math.sqrt(1 - rho**2))
+    marginal = torch.distributions.Normal(torch.zeros(()), torch.ones(()))
+    expected = cond.log_prob(y[None]).sum(-1) - marginal.log_prob(y).sum(-1)[None]
+    assert torch.allclose(mi.log_ratio(x[:, None], y[None], rho), expected, atol=1e-10)
+
+
+def test_exact_critic_bounds_sit_where_theory_puts_them():
+    """At I = 2 nats DV and NWJ at the exact critic are unbiased, InfoNCE is below I and log B, and clipping
+    at τ = 5 barely matters (bias ≥ 0, small); the table prints each as mean (variance)."""
+    import math
+
+    (row,) = mi.exact_critic_rows(levels=(2.0,), batches=60, pairs=40_000)
+    assert abs(row["dv_mean"] - 2) < 0.15 and abs(row["nwj_mean"] - 2) < 0.15
+    assert row["infonce_mean"] < 2 and row["infonce_mean"] < math.log(64)
+    assert 0 <= row["clip_bias_5"] < row["clip_bias_1"] < 1
+    assert all(row[f"{k}_variance"] > 0 for k, _ in mi.EXACT_BOUNDS)
+    line = mi.exact_lines([row])[2]
+    assert line.startswith(f"| 2 | {row['dv_mean']:.2f} ({row['dv_variance']:.2g}) |")
