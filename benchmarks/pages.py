@@ -25,11 +25,14 @@ import numpy as np
 
 from benchmarks import (
     entropy,
+    exploration,
     integrations,
     locomotion,
     mi,
     quickstart,
     results,
+    slim,
+    speed_tables,
     tabular_maxent,
     urlb_lite,
 )
@@ -239,6 +242,8 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "quickstart": lambda: [*quickstart.table(quickstart.read_rows(RESULTS / "quickstart.csv")), "",
                            "Data: [docs/results/quickstart.csv](results/quickstart.csv)."],
     "entropy": entropy_table,
+    "exploration": exploration.block,
+    "slim_tabletop": slim.block,
     "tabular_maxent": partial(tabular_maxent_table, "tabular_maxent"),
     "tabular_maxent_600k": partial(tabular_maxent_table, "tabular_maxent_600k"),
     "sweep_maze": partial(final_scores, "sweep_maze", "coverage"),
@@ -246,6 +251,11 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "mi_staircase": mi.staircase_block,
     "mi_consistency": mi.consistency_block,
     "mi_exact_critic": mi.exact_block,
+    "speed": speed_tables.speed_block,
+    "update_benchmark": speed_tables.update_block,
+    "overhead": speed_tables.overhead_block,
+    "precision": speed_tables.precision_block,
+    "precision_rounding": speed_tables.rounding_block,
     "maze_coverage": partial(skill_table, "maze_coverage", (("coverage", "coverage"),)),
     "maze_skills": partial(skill_table, "maze_skills", (
         ("coverage", "coverage"), ("goal_EndSuccess3", "goals: end ≤ 3 away"),
@@ -264,6 +274,8 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
 FIGURES: dict[str, Callable[[], Path]] = {
     "maze_coverage": partial(skill_figure, "maze_coverage", Path("docs/img/maze_coverage.png")),
     "maze_skills": partial(skill_figure, "maze_skills", Path("docs/img/maze_skills.png")),
+    "exploration": exploration.figure,
+    "slim_tabletop": slim.figure,
 }
 
 

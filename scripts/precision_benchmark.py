@@ -147,7 +147,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--steps", type=int, default=30_000, help="env steps per SAC run")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1], help="SAC seeds (none: no SAC runs)")
     parser.add_argument("--threads", type=int, default=1, help="train.threads of the SAC runs")
     parser.add_argument("--metra-runs", nargs="*", default=[], help="NAME=RUN_DIR of metra_ant runs")
     parser.add_argument("--reward-rounding", type=Path, nargs="*", default=[], help="skill runs to score")
@@ -168,10 +168,18 @@ def main() -> None:
             rows.append({"experiment": "metra_ant coverage_cells", "variant": name, "seed": seed,
                          "step": step, "wall_s": wall, "value": value})  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "precision.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["experiment", "variant", "seed", "step", "wall_s", "value"])
-        writer.writeheader()
-        writer.writerows(rows)
+    if rows:
+        with open(args.out / "precision.csv", "w", newline="") as f:
+            columns = ["experiment", "variant", "seed", "step", "wall_s", "value"]
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    if rounding:  # one row per scored run: docs/results/precision_rounding.csv
+        with open(args.out / "precision_rounding.csv", "w", newline="") as f:
+            fields = ["run", *next(iter(rounding.values()))]
+            writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({"run": str(run_dir), **measured} for run_dir, measured in rounding.items())
     lines = ["| experiment | variant | seeds | last step | final value (per seed) | mean of the last 5 logs "
              "| wall (min) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for experiment in dict.fromkeys(r["experiment"] for r in rows):
@@ -193,7 +201,8 @@ def main() -> None:
     text = "\n".join(lines)
     (args.out / "precision.md").write_text(text + "\n")
     print(text)
-    figure(rows, args.out / "precision.png")
+    if rows:
+        figure(rows, args.out / "precision.png")
 
 
 def figure(rows: list[dict[str, Any]], path: Path) -> None:
