@@ -5,7 +5,8 @@
 
 Whole pages: docs/results/ant_skills.md (benchmarks/results.py), docs/results/urlb_lite.md (once
 docs/results/urlb_lite.csv exists, benchmarks/urlb_lite.py), docs/results/entropy.md (once
-docs/results/entropy.csv exists, benchmarks/entropy.py) and docs/results/locomotion_benchmark.md.
+docs/results/entropy.csv exists, benchmarks/entropy.py), docs/results/speed_e2e.md
+(benchmarks/speed_tables.py) and docs/results/locomotion_benchmark.md.
 Blocks: the lines of docs/benchmarks.md and docs/estimators.md between ``<!-- generated: NAME -->`` and
 ``<!-- end generated -->`` are what ``BLOCKS[NAME]()`` returns. Figures are redrawn by the plain command
 only: their bytes depend on the matplotlib version, so ``--check`` compares the Markdown.
@@ -320,6 +321,8 @@ def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | No
         out[ESTIMATORS] = (partial(fill, ESTIMATORS), None)
     if (RESULTS / "entropy.csv").is_file():
         out[RESULTS / "entropy.md"] = (entropy.page_text, entropy.page_figure)
+    if (RESULTS / "speed_e2e.csv").is_file():
+        out[RESULTS / "speed_e2e.md"] = (speed_tables.e2e_text, speed_tables.e2e_figure)
     if (RESULTS / "urlb_lite.csv").is_file():
         out[RESULTS / "urlb_lite.md"] = (urlb_lite.page_text, urlb_lite.page_figure)
     return out

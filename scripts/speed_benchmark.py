@@ -57,7 +57,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the timing harness)
-from benchmarks import timing  # noqa: E402
+from benchmarks import speed_tables, timing  # noqa: E402
 from rlinfo.run.callbacks import Callback  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and metra_ant
@@ -540,39 +540,11 @@ def e2e_main(args: argparse.Namespace) -> None:
 
 
 def e2e_report(path: Path, image: Path) -> str:
-    """speed_e2e.md (beside the CSV) and the figure, from the CSV alone: each ``rlinfo, X`` against
-    ``SB3, X``."""
-    import csv
-
-    runs = timing.read_rounds(path)
-    with path.open(encoding="utf-8", newline="") as f:
-        first = next(csv.DictReader(f))
-    rows = [r for r in timing.summary(runs) if r["measure"] == "s"]
-    rows.sort(key=lambda r: (r["contender"].partition(", ")[2], r["contender"].startswith("SB3")))  # pairs
-    updates = {
-        c: "/".join(sorted({f"{x:.0f}" for x in v})) for (c, m), v in runs.values.items() if m == "updates"
-    }
-    pairs = [(c, "SB3" + c.removeprefix("rlinfo")) for c in runs.contenders if c.startswith("rlinfo")]
-    ratios = [timing.ratio(runs, a, b, "s") for a, b in pairs]
-    results = Path(__file__).resolve().parents[1] / "docs" / "results"
-    where = f"[docs/results/{path.name}](results/{path.name})" if path.resolve().parent == results else path
-    per_round = partial(timing.spread_cell, digits=3)
-    lines = [
-        timing.markdown(rows, {"contender": "contender", "updates": lambda r: updates[r["contender"]],
-                               "wall time (s), median (min–max)": timing.spread_cell}), "",
-        timing.markdown(ratios, {"wall time": "contender",
-                                 "ratio of medians": lambda r: f"{r['of_medians']:.3f}",
-                                 "per-round ratio, median (min–max)": per_round}), "",
-        f"Data: {where} · `{first['command']}` · {first['machine']} · {first['date']} · Python "
-        f"{first['python']}, torch {first['torch']} · code {first.get('revision') or '—'} · "
-        f"{len(runs.orders)} rounds, alternating.",
-    ]  # fmt: skip
-    text = "\n".join(lines)
-    path.with_suffix(".md").write_text(text + "\n")
+    """speed_e2e.md (beside the CSV) and the figure, from the CSV alone (benchmarks/speed_tables.py)."""
+    text = speed_tables.e2e_text(path)
+    path.with_suffix(".md").write_text(text)
     print(text)
-    title = f"rlinfo train vs SB3 SAC, end to end: median of {len(runs.orders)} rounds, whiskers min–max"
-    label = lambda r: r["contender"].replace(", ", "\n")  # noqa: E731
-    timing.figure(rows, image, "wall time, process start to exit (s)", title, label=label)
+    speed_tables.e2e_figure(path, image)
     return text
 
 

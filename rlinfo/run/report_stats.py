@@ -59,9 +59,14 @@ def bootstrap(scores: np.ndarray, fn: Any, reps: int, seed: int = 0) -> tuple[np
     import warnings
 
     library, _ = import_rliable()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # arch's notice about its random_state keyword
-        point, interval = library.get_interval_estimates(
-            {"m": scores}, fn, reps=reps, random_state=np.random.RandomState(seed)
-        )
+    outside = np.random.get_state()
+    np.random.seed(seed)  # rliable's StratifiedBootstrap draws from the global RNG, not from random_state
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # arch's notice about its random_state keyword
+            point, interval = library.get_interval_estimates(
+                {"m": scores}, fn, reps=reps, random_state=np.random.RandomState(seed)
+            )
+    finally:
+        np.random.set_state(outside)  # the caller's global RNG as it was
     return np.atleast_1d(point["m"]), np.asarray(interval["m"]).reshape(2, -1)

@@ -159,3 +159,23 @@ def test_label_names_groups_by_one_key_where_other_keys_vary(runs, tmp_path, cap
     assert [(r["method"], r["runs"]) for r in labelled] == [("metra agent.name=sac", "3")]
     assert main(["report", str(tmp_path / "in"), "--label", "agent.nope", "--out", str(tmp_path / "x")]) == 2
     assert "--label: no run has the config key 'agent.nope'" in capsys.readouterr().err
+
+
+def test_bootstrap_intervals_do_not_depend_on_the_global_rng():
+    """rliable's stratified bootstrap draws from NumPy's global RNG: the interval must come from the seed
+    alone, and the caller's global RNG must be left as it was."""
+    import numpy as np
+
+    pytest.importorskip("rliable")
+    from rliable import metrics
+
+    from rlinfo.run.report_stats import bootstrap
+
+    scores = np.array([[0.34], [0.40], [0.27]])
+    intervals = set()
+    for i in range(20):
+        np.random.seed(i)
+        state = np.random.get_state()[1].copy()
+        intervals.add(tuple(bootstrap(scores, metrics.aggregate_iqm, 500)[1].ravel()))
+        assert (np.random.get_state()[1] == state).all()
+    assert len(intervals) == 1
