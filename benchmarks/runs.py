@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +92,18 @@ def merge_csv(
     ordered = [rows[k] for k in sorted(rows)]
     write_csv(path, columns, ordered)
     return ordered
+
+
+def collect_main(
+    argv: list[str] | None, doc: str, collect: Callable[[list[Path], Path], int], out: Path
+) -> int:
+    """``python -m benchmarks.<name> collect SWEEP_DIR... [--out DIR]``: measure the sweeps' finished runs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=" ".join(doc.split("\n\n")[0].split()))
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect", help=f"measure the finished runs of sweep folders into {out}")
+    c.add_argument("sweep_dirs", nargs="+", type=Path)
+    c.add_argument("--out", type=Path, default=out)
+    args = parser.parse_args(argv)
+    return collect(args.sweep_dirs, args.out)

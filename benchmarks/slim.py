@@ -15,13 +15,20 @@ visit (all skills together); **moving skills**, the fraction of skills whose fin
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.runs import finished_runs, merge_csv, read_csv, training_time, trial_name, write_csv
+from benchmarks.runs import (
+    collect_main,
+    finished_runs,
+    merge_csv,
+    read_csv,
+    training_time,
+    trial_name,
+    write_csv,
+)
 
 RESULTS = Path("docs/results")
 FIGURE = Path("docs/img/slim_tabletop_objects.png")
@@ -212,13 +219,7 @@ def figure(out: Path = RESULTS, path: Path = FIGURE) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("collect", help="measure finished runs into docs/results/slim_tabletop*.csv")
-    c.add_argument("sweep_dirs", nargs="+", type=Path)
-    c.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    return collect(args.sweep_dirs, args.out)
+    return collect_main(argv, __doc__ or "", collect, RESULTS)
 
 
 if __name__ == "__main__":

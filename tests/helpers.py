@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import torch
 
 from rlinfo.types import Batch
@@ -17,3 +20,12 @@ def skill_batch(obs, next_obs, skill) -> Batch:
         terminated=torch.zeros(len(obs), dtype=torch.bool),
         skill=torch.as_tensor(skill, dtype=torch.float32),
     )
+
+
+def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
+    """``rows`` as a CSV with the first row's keys as header (hand-built inputs of the table tests)."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import write_csv
+
 from benchmarks import mi, pages
 from benchmarks.machine import describe
 
@@ -21,14 +23,6 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         return list(reader.fieldnames or []), list(reader)
-
-
-def write(path: Path, rows: list[dict[str, object]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
 
 
 def test_script_writes_both_csvs_at_a_tiny_budget(tmp_path):
@@ -92,7 +86,7 @@ def consistency_rows() -> list[dict[str, object]]:
 
 def test_staircase_table_from_a_hand_built_csv(tmp_path, monkeypatch):
     monkeypatch.setattr(mi, "RESULTS", tmp_path)  # as if it were docs/results/
-    path = write(tmp_path / "mi_staircase.csv", staircase_rows())
+    path = write_csv(tmp_path / "mi_staircase.csv", staircase_rows())
     assert mi.staircase_block(path) == [
         "| estimator | critic | I = 2 | I = 10 |",
         "|---|---|---|---|",
@@ -108,7 +102,7 @@ def test_staircase_table_from_a_hand_built_csv(tmp_path, monkeypatch):
 
 def test_consistency_table_from_a_hand_built_csv(tmp_path, monkeypatch):
     monkeypatch.setattr(mi, "RESULTS", tmp_path)
-    path = write(tmp_path / "mi_consistency.csv", consistency_rows())
+    path = write_csv(tmp_path / "mi_consistency.csv", consistency_rows())
     assert mi.consistency_block(path) == [
         "| estimator | Î(X;Y) (true 2) | data processing ratio (ideal 1) | additivity ratio (ideal 2) |",
         "|---|---|---|---|",
@@ -122,7 +116,7 @@ def test_consistency_table_from_a_hand_built_csv(tmp_path, monkeypatch):
 
 
 def test_a_csv_outside_docs_results_is_named_by_its_path(tmp_path):
-    path = write(tmp_path / "mi_consistency.csv", consistency_rows())
+    path = write_csv(tmp_path / "mi_consistency.csv", consistency_rows())
     assert mi.consistency_block(path)[-1] == (
         f"Data: {path} · `python scripts/mi_benchmark.py` · AMD EPYC, 2 cores · 2026-12-06."
     )

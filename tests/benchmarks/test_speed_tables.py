@@ -3,18 +3,9 @@ ratios within one run, and per-seed finals."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from helpers import write_csv
 
 from benchmarks import speed_tables
-
-
-def write(path: Path, rows: list[dict[str, object]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
 
 
 def test_speed_table_ratio_and_matmul_share_come_from_the_same_run(tmp_path):
@@ -28,7 +19,7 @@ def test_speed_table_ratio_and_matmul_share_come_from_the_same_run(tmp_path):
         {"measure": m, "threads": 2, "median": v, "min": v - 1, "max": v + 1, "rounds": 2}
         for m, v in medians.items()
     ]
-    lines = speed_tables.speed_block(write(tmp_path / "speed_benchmark.csv", rows))
+    lines = speed_tables.speed_block(write_csv(tmp_path / "speed_benchmark.csv", rows))
     assert lines[0] == "| measure | 2 threads |"
     assert "| rlinfo SAC, env steps/s | 150.0 (149.0–151.0) |" in lines
     assert "| matmul rate, 1024³ bfloat16 (GFLOP/s) | — |" in lines  # not measured in this run
@@ -51,7 +42,7 @@ def test_update_table_gain_and_faults(tmp_path):
         }
         for v, ms, f in [("bmm", 10.0, 60.3), ("head", 9.0, 70.0), ("head+kept", 8.0, 0.4)]
     ]
-    lines = speed_tables.update_block(write(tmp_path / "update_benchmark.csv", rows))
+    lines = speed_tables.update_block(write_csv(tmp_path / "update_benchmark.csv", rows))
     assert lines[2] == (
         "| 256 units (sac_half_cheetah) | float32 | 10.00 (9.00–11.00) | 9.00 (8.00–10.00) | "
         "8.00 (7.00–9.00) | 1.25× | 60 → 0 |"
@@ -71,7 +62,7 @@ def test_precision_table_finals_and_mean_of_the_last_five(tmp_path):
         for seed in (0, 1)
         for i in range(6)
     ]
-    lines = speed_tables.precision_block(write(tmp_path / "precision_benchmark.csv", rows))
+    lines = speed_tables.precision_block(write_csv(tmp_path / "precision_benchmark.csv", rows))
     # seed 0's last five: 20..60, mean 40; seed 1's: 41; the mean over seeds 40.5
     assert (
         lines[2]
@@ -91,5 +82,5 @@ def test_rounding_table_ratio(tmp_path):
             "error, hidden layers bfloat16": 0.006,
         }
     ]
-    lines = speed_tables.rounding_block(write(tmp_path / "precision_rounding.csv", rows))
+    lines = speed_tables.rounding_block(write_csv(tmp_path / "precision_rounding.csv", rows))
     assert lines[2] == "| runs/x | 1,000 | 1600 | 0.100 ± 0.400 | 0.0600 | 0.0060 | 10.0× |"
