@@ -121,6 +121,7 @@ def overhead_block(path: Path = RESULTS / "overhead_benchmark.csv") -> list[str]
 
 
 # ----------------------------------------------------------------------------- precision
+PRECISION_VARIANTS = {"bfloat16 every layer (before)": "bfloat16, every layer"}  # as the CSV names it
 PRECISION_EXPERIMENTS = {
     "sac_half_cheetah episodic_return": "SAC on half_cheetah, episodic return",
     "metra_ant coverage_cells": "METRA on Ant, policy state coverage (cells)",
@@ -143,7 +144,8 @@ def precision_block(path: Path = RESULTS / "precision_benchmark.csv") -> list[st
                            for c in ordered.values())  # fmt: skip
         tail = [sum(r["value"] for r in c[-5:]) / len(c[-5:]) for c in ordered.values()]
         mean = sum(tail) / len(tail)
-        lines.append(f"| {PRECISION_EXPERIMENTS.get(experiment, experiment)} | {variant} | "
+        name = PRECISION_VARIANTS.get(variant, variant)
+        lines.append(f"| {PRECISION_EXPERIMENTS.get(experiment, experiment)} | {name} | "
                      f"{', '.join(map(str, ordered))} | {last:,} | {finals} | {mean:.1f} |")  # fmt: skip
     return [*lines, "", data_line(path.stem)]
 
