@@ -248,8 +248,13 @@ def paper_check(compared: dict[str, Any], floor: float | None) -> str:
     if not pairs:
         return "The paper's ordering is checked once two of its methods reach 1M steps."
     seeds = min(done[m]["seeds"] for pair in pairs for m in pair)
-    verdicts = [f"{a} above {b}: {'holds' if done[a]['coverage'] > done[b]['coverage'] else 'does not hold'} "
-                f"({done[a]['coverage']:.0f} vs {done[b]['coverage']:.0f})" for a, b in pairs]  # fmt: skip
+    def verdict(a: str, b: str) -> str:
+        ca, cb = done[a]["coverage"], done[b]["coverage"]
+        if floor is not None and ca < floor and cb < floor:  # neither moves: no ordering to read
+            return f"{a} above {b}: not measurable ({ca:.0f} vs {cb:.0f}, both below random actions)"
+        return f"{a} above {b}: {'holds' if ca > cb else 'does not hold'} ({ca:.0f} vs {cb:.0f})"
+
+    verdicts = [verdict(a, b) for a, b in pairs]
     below = [m for m in done if floor is not None and done[m]["coverage"] < floor]
     text = f"At 1M steps ({seeds} seed{'s' * (seeds != 1)}), the paper's ordering: {'; '.join(verdicts)}."
     if below:

@@ -69,5 +69,9 @@ def test_the_papers_ordering_is_checked_pair_by_pair_at_1m_and_against_random():
     )
     compared["diayn"] = {"step": 1_000_000, "coverage": 9.0, "seeds": 1}
     assert "lsd above diayn: does not hold (5 vs 9)" in results.paper_check(compared, None)
+    # both below random actions: neither moves, so their order says nothing
+    assert "lsd above diayn: not measurable (5 vs 9, both below random actions)" in results.paper_check(
+        compared, 63.0
+    )
     alone = results.paper_check({"metra": compared["metra"]}, 63.0)
     assert alone.startswith("The paper's ordering is checked")
