@@ -277,6 +277,7 @@ FIGURES: dict[str, Callable[[], Path]] = {
     "maze_skills": partial(skill_figure, "maze_skills", Path("docs/img/maze_skills.png")),
     "exploration": exploration.figure,
     "slim_tabletop": slim.figure,
+    "precision_benchmark": speed_tables.precision_figure,
 }
 
 

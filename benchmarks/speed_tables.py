@@ -150,6 +150,36 @@ def precision_block(path: Path = RESULTS / "precision_benchmark.csv") -> list[st
     return [*lines, "", data_line(path.stem)]
 
 
+PRECISION_FIGURE = Path("docs/img/precision_benchmark.png")
+
+
+def precision_figure(rows: list[dict[str, Any]] | None = None, path: Path = PRECISION_FIGURE) -> Path:
+    """One panel per experiment: each precision's curve per seed against env steps."""
+    from rlinfo.evaluation.plots import plt
+    from rlinfo.files import save_figure
+
+    if rows is None:
+        path_csv = RESULTS / "precision_benchmark.csv"
+        rows = read_csv(path_csv, ints=("seed", "step"), floats=("wall_s", "value"))
+    experiments = list(dict.fromkeys(r["experiment"] for r in rows))
+    fig, axes = plt.subplots(1, len(experiments), figsize=(4.6 * len(experiments), 3.6), squeeze=False)
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    for ax, experiment in zip(axes[0], experiments, strict=True):
+        for variant, color in zip(variants, plt.get_cmap("tab10").colors, strict=False):
+            here = [r for r in rows if (r["experiment"], r["variant"]) == (experiment, variant)]
+            for i, seed in enumerate(sorted({r["seed"] for r in here})):
+                mine = [r for r in here if r["seed"] == seed]
+                ax.plot([r["step"] for r in mine], [r["value"] for r in mine], color=color, alpha=0.8,
+                        label=PRECISION_VARIANTS.get(variant, variant) if i == 0 else None)  # fmt: skip
+        title, _, measure = PRECISION_EXPERIMENTS.get(experiment, experiment).partition(", ")
+        ax.set(xlabel="env steps", ylabel=measure or experiment)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, path, dpi=110)
+
+
 def rounding_block(path: Path = RESULTS / "precision_rounding.csv") -> list[str]:
     """How far bfloat16 moves a trained run's reward, mean |r_bf16 − r_float32| on its policy's transitions,
     with every layer in bfloat16 and with the hidden layers only (first and last float32)."""

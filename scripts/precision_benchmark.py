@@ -40,6 +40,9 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the figure)
+from benchmarks import speed_tables  # noqa: E402
+
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -202,39 +205,7 @@ def main() -> None:
     (args.out / "precision.md").write_text(text + "\n")
     print(text)
     if rows:
-        figure(rows, args.out / "precision.png")
-
-
-def figure(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    experiments = list(dict.fromkeys(r["experiment"] for r in rows))
-    panels = [(e, "step") for e in experiments]  # wall-clock: scripts/speed_benchmark.py, without pauses
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
-    for ax, (experiment, x) in zip(axes[0], panels, strict=True):
-        variants = list(dict.fromkeys(r["variant"] for r in rows))
-        for variant, color in zip(variants, plt.get_cmap("tab10").colors, strict=False):
-            labelled = False
-            for seed in sorted({r["seed"] for r in rows if r["experiment"] == experiment}):
-                mine = [
-                    r
-                    for r in rows
-                    if (r["experiment"], r["variant"], r["seed"]) == (experiment, variant, seed)
-                ]
-                if mine:
-                    xs = [r[x] / (60 if x == "wall_s" else 1) for r in mine]
-                    ax.plot(xs, [r["value"] for r in mine], color=color, alpha=0.8,
-                            label=None if labelled else variant)  # fmt: skip
-                    labelled = True
-        ax.set_xlabel("env steps" if x == "step" else "training wall-clock (min)")
-        ax.set_title(experiment, fontsize=9)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        speed_tables.precision_figure(rows, args.out / "precision.png")
 
 
 if __name__ == "__main__":
