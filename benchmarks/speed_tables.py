@@ -191,7 +191,7 @@ def rounding_block(path: Path = RESULTS / "precision_rounding.csv") -> list[str]
         reward = f"{float(r['reward mean']):.3f} ± {float(r['reward std']):.3f}"
         errors = f"{every:.4f} | {hidden:.4f} | {every / hidden:.1f}×"
         lines.append(f"| {r['run']} | {r['step']:,} | {r['transitions']} | {reward} | {errors} |")
-    return [*lines, "", data_line(path.stem) + " `python scripts/precision_benchmark.py --seeds "
+    return [*lines, "", data_line(path.stem) + " `python scripts/precision_benchmark.py "
             "--reward-rounding RUN_DIR` writes it."]
 
 

@@ -1,7 +1,8 @@
 """Does ``train.precision=bfloat16`` learn as well as float32? Learning curves of both, same seeds.
 
-1. SAC on half_cheetah (the ``sac_half_cheetah`` preset, task reward): episodic return against env
-   steps, float32 and bfloat16, ``--seeds`` seeds each, ``--steps`` env steps per run;
+1. SAC on half_cheetah, if ``--sac-sweep DIR`` names the folder of ``rlinfo sweep
+   benchmarks/precision_sac.yaml`` (the ``sac_half_cheetah`` preset in float32 and bfloat16): each
+   finished run's episodic return against env steps;
 2. METRA on Ant, if ``--metra-runs NAME=RUN_DIR ...`` names finished or running ``metra_ant`` runs
    (NAME the precision; the seed is read from the run's config.yaml): their policy state coverage
    (``eval/coverage_cells``) against env steps (the table's wall-clock includes any time a run was
@@ -10,13 +11,13 @@
 3. with ``--reward-rounding RUN_DIR``: how far bfloat16 moves a trained skill method's reward on
    transitions of its own policy (8 episodes, stochastic actions): mean |r_bf16 − r_float32| with
    ``train.precision=bfloat16`` (hidden layers in bfloat16, first and last layers float32) and with
-   every layer in bfloat16 (rlinfo's rule before), against the reward's own spread.
+   every layer in bfloat16 (the alternative rule), against the reward's own spread.
 
-Every SAC run is one ``rlinfo train`` subprocess in ``<out>/runs/sac_<precision>_s<seed>``; a run with
-an ``eval.json`` is not run again, so the script resumes where it stopped. Curves are read back from
-the runs' TensorBoard scalars.
+Curves are read back from the runs' TensorBoard scalars; the runs themselves are ``rlinfo sweep`` /
+``rlinfo train`` runs (resumable as any run).
 
-    python scripts/precision_benchmark.py --steps 30000 --seeds 0 1 --threads 1 \\
+    rlinfo sweep benchmarks/precision_sac.yaml
+    python scripts/precision_benchmark.py --sac-sweep runs/precision_sac \\
         --metra-runs float32=bench_out/locomotion/runs/metra_ant_s0 \\
                      bfloat16=bench_out/precision/metra_ant_bf16_s0 \\
                      bfloat16=bench_out/precision/metra_ant_bf16_s1 \\
@@ -31,7 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,8 +42,6 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the figure)
 from benchmarks import speed_tables  # noqa: E402
-
-PRECISIONS = ("float32", "bfloat16")
 
 
 def scalars(run_dir: Path, tag: str) -> list[tuple[int, float, float]]:
@@ -58,21 +56,6 @@ def scalars(run_dir: Path, tag: str) -> list[tuple[int, float, float]]:
     clock = "charts/sps" if "charts/sps" in events.Tags()["scalars"] else tag  # logged from the run's start
     start = min(p.wall_time for p in events.Scalars(clock))
     return [(p.step, p.wall_time - start, p.value) for p in points]
-
-
-def sac_run(out: Path, precision: str, seed: int, steps: int, threads: int) -> Path:
-    run_dir = out / "runs" / f"sac_{precision}_s{seed}"
-    if (run_dir / "eval.json").exists():
-        return run_dir
-    rlinfo = Path(sys.executable).parent / "rlinfo"
-    resume = (run_dir / "checkpoints" / "latest.json").exists()
-    args = ["train", "--resume", str(run_dir), f"total_steps={steps}"] if resume else [
-        "train", "sac_half_cheetah", f"total_steps={steps}", f"seed={seed}", f"train.precision={precision}",
-        f"train.threads={threads}", f"run_root={out / 'runs'}", f"run_name={run_dir.name}",
-        "train.progress=false", "train.log_every=1000"]  # fmt: skip
-    print("[run]", "rlinfo", *args, flush=True)
-    subprocess.run([str(rlinfo) if rlinfo.exists() else "rlinfo", *args], check=True)
-    return run_dir
 
 
 @contextmanager
@@ -149,21 +132,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=30_000, help="env steps per SAC run")
-    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1], help="SAC seeds (none: no SAC runs)")
-    parser.add_argument("--threads", type=int, default=1, help="train.threads of the SAC runs")
+    parser.add_argument("--sac-sweep", type=Path, help="the runs of benchmarks/precision_sac.yaml")
     parser.add_argument("--metra-runs", nargs="*", default=[], help="NAME=RUN_DIR of metra_ant runs")
     parser.add_argument("--reward-rounding", type=Path, nargs="*", default=[], help="skill runs to score")
     parser.add_argument("--out", type=Path, default=Path("bench_out/precision"))
     args = parser.parse_args()
     rounding = {run_dir: reward_rounding(run_dir) for run_dir in args.reward_rounding}
     rows: list[dict[str, Any]] = []
-    for seed in args.seeds:
-        for precision in PRECISIONS:
-            run_dir = sac_run(args.out, precision, seed, args.steps, args.threads)
-            for step, wall, value in scalars(run_dir, "charts/episodic_return"):
-                rows.append({"experiment": "sac_half_cheetah episodic_return", "variant": precision,
-                             "seed": seed, "step": step, "wall_s": wall, "value": value})  # fmt: skip
+    sac_runs = sorted(p.parent for p in args.sac_sweep.glob("*/eval.json")) if args.sac_sweep else []
+    for run_dir in sac_runs:  # finished runs, in name order
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        precision, seed = config["train"]["precision"], int(config["seed"])
+        for step, wall, value in scalars(run_dir, "charts/episodic_return"):
+            rows.append({"experiment": "sac_half_cheetah episodic_return", "variant": precision,
+                         "seed": seed, "step": step, "wall_s": wall, "value": value})  # fmt: skip
     for item in args.metra_runs:
         name, _, path = item.partition("=")
         seed = int(yaml.safe_load((Path(path) / "config.yaml").read_text()).get("seed", 0))

@@ -18,13 +18,13 @@ TINY = {
     "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"],
                         ["mi_staircase.csv", "mi_consistency.csv", "mi_staircase.png"]),
     "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"], ["*.csv"]),
-    "precision_benchmark.py": (["--steps", "300", "--seeds", "0"], ["precision.csv", "precision.png"]),
     "overhead_benchmark.py": (["--steps", "20", "--profile-updates", "2", "--rounds", "1", "--cold-rounds",
                                "2", "--no-compile"], ["overhead.csv", "overhead.png"]),
     "speed_benchmark.py": (["--rounds", "1", "--steps", "100", "--learning-starts", "100", "--ant-iterations",
                             "1"], ["speed.csv", "speed.png"]),
 }  # fmt: skip
 OWN_TESTS = {"locomotion_benchmark.py": "tests/benchmarks/test_locomotion_benchmark.py",
+             "precision_benchmark.py": "tests/benchmarks/test_precision_benchmark.py",
              "reference_check.py": "tests/rewards/test_reference_check.py"}  # fmt: skip
 
 
