@@ -1,6 +1,7 @@
-"""The long-run locomotion benchmark's tables and figure, from its rows (one per run and evaluation:
-method, env, seed, step, wall_s, metric, value), so that ``scripts/locomotion_benchmark.py`` (from its runs)
-and ``python -m benchmarks.pages`` (from docs/results/locomotion_benchmark.csv) draw the same ones."""
+"""The long-run locomotion benchmark's tables and figure, from docs/results/locomotion_benchmark.csv (one row
+per run and evaluation: method, env, seed, step, wall_s, metric, value; ``benchmarks/locomotion.yaml`` is
+the sweep and ``python -m benchmarks.results collect runs/locomotion --out
+docs/results/locomotion_benchmark.csv`` collects it), drawn by ``python -m benchmarks.pages``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ KEY_METRICS = ("coverage_cells", "EndSuccess3", "HitSuccess3", "alignment_cos", 
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a CSV the script wrote, with seeds, steps and numbers as numbers."""
+    """The rows of the CSV, with seeds, steps and numbers as numbers."""
     with path.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for r in rows:

@@ -23,8 +23,7 @@ TINY = {
     "speed_benchmark.py": (["--rounds", "1", "--steps", "100", "--learning-starts", "100", "--ant-iterations",
                             "1"], ["speed.csv", "speed.png"]),
 }  # fmt: skip
-OWN_TESTS = {"locomotion_benchmark.py": "tests/benchmarks/test_locomotion_benchmark.py",
-             "precision_benchmark.py": "tests/benchmarks/test_precision_benchmark.py",
+OWN_TESTS = {"precision_benchmark.py": "tests/benchmarks/test_precision_benchmark.py",
              "reference_check.py": "tests/rewards/test_reference_check.py"}  # fmt: skip
 
 
