@@ -278,6 +278,7 @@ FIGURES: dict[str, Callable[[], Path]] = {
     "exploration": exploration.figure,
     "slim_tabletop": slim.figure,
     "precision_benchmark": speed_tables.precision_figure,
+    "tabular_maxent": tabular_maxent.figure,
 }
 
 

@@ -10,12 +10,13 @@ exact trajectory entropy of the final policy, and two oracles on the true model:
 visitation entropy over policy mixtures, Frank–Wolfe; the best any explorer can reach) and MTEE
 (maximum trajectory entropy, soft VI; what UCBVI-Ent converges to).
 
-    python scripts/tabular_maxent.py                       # ~3-4 min on one CPU core
+    python scripts/tabular_maxent.py --out docs/results     # ~3-4 min on one CPU core
     python scripts/tabular_maxent.py --grid-episodes 30000  # the paper's 600k grid-world samples
 
-Prints a Markdown table (benchmarks/tabular_maxent.py) and writes <out>/curves.csv, summary.csv (with the
-command, machine and date; committed as docs/results/tabular_maxent.csv), summary.md and tabular_maxent.png
-(copied to docs/img/tabular_maxent.png unless --img '').
+Prints a Markdown table (benchmarks/tabular_maxent.py) and writes to ``--out`` tabular_maxent.csv (the
+summary, with the command, machine and date), tabular_maxent_curves.csv (entropy against samples),
+tabular_maxent_counts.csv (state visits per run); the figure (benchmarks/tabular_maxent.py,
+from those CSVs) goes to ``--img`` (default docs/img/tabular_maxent.png; '' puts it in ``--out``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import functools  # noqa: E402
-import shutil  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -37,6 +37,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the table, the CSV columns)
+from benchmarks.tabular_maxent import figure as tabular_figure  # noqa: E402
 from benchmarks.tabular_maxent import markdown  # noqa: E402
 from benchmarks.timing import meta  # noqa: E402
 from rlinfo.tabular import (  # noqa: E402
@@ -66,7 +67,6 @@ METHODS: dict[str, dict[str, Callable[[], object]]] = {
         "Random": RandomPolicy,
     },
 }
-COLORS = {"EntGame": "C0", "EntGame (clip)": "C9", "UCBVI-Ent": "C1", "Random": "C7"}
 MVEE_ITERS = 300  # Frank–Wolfe iterations of the MVEE oracle (gap ~0.016 nats on the grid world)
 
 
@@ -80,7 +80,7 @@ def mvee(mdp_name: str) -> tuple[np.ndarray, float]:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=Path("bench_out/tabular_maxent"))
-    p.add_argument("--img", default="docs/img/tabular_maxent.png", help="copy of the figure ('' to skip)")
+    p.add_argument("--img", default="docs/img/tabular_maxent.png", help="figure ('': in --out)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--envs", nargs="+", choices=list(ENVS), default=list(ENVS))
     p.add_argument("--grid-episodes", type=int, default=5000, help="episodes of H = 20 (paper: 30000)")
@@ -146,7 +146,7 @@ Results = dict[str, dict[str, list[RunResult]]]
 
 
 def write_csv(results: Results, rows: list[dict[str, object]], out: Path) -> None:
-    with open(out / "curves.csv", "w", newline="") as f:
+    with open(out / "tabular_maxent_curves.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["env", "method", "seed_index", "samples", "visitation_entropy"])
         for env, by_method in results.items():
@@ -154,59 +154,18 @@ def write_csv(results: Results, rows: list[dict[str, object]], out: Path) -> Non
                 for i, r in enumerate(runs):
                     pairs = zip(r.samples, r.entropy, strict=True)
                     w.writerows([env, method, i, int(n), f"{e:.6f}"] for n, e in pairs)
+    with open(out / "tabular_maxent_counts.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["env", "method", "seed_index", "state", "count"])
+        for env, by_method in results.items():
+            for method, runs in by_method.items():
+                for i, r in enumerate(runs):
+                    w.writerows([env, method, i, s, int(c)] for s, c in enumerate(r.state_counts) if c)
     stamped = [{**r, **meta()} for r in rows]  # + command, machine, date, python and torch versions
-    with open(out / "summary.csv", "w", newline="") as f:
+    with open(out / "tabular_maxent.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(stamped[0]))
         w.writeheader()
         w.writerows(stamped)
-
-
-def plot(results: dict[str, dict[str, list[RunResult]]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
-    fig = plt.figure(figsize=(20, 8), layout="constrained")
-    gs = fig.add_gridspec(2, 5)
-    for col, env in ((slice(0, 2), "gridworld"), (slice(2, 4), "double_chain")):
-        if env not in results:
-            continue
-        ax = fig.add_subplot(gs[0, col])
-        for method, runs in results[env].items():
-            ent = np.stack([r.entropy for r in runs])
-            x, m, s = runs[0].samples, ent.mean(axis=0), ent.std(axis=0)
-            ax.plot(x, m, label=method, color=COLORS[method])
-            ax.fill_between(x, m - s, m + s, color=COLORS[method], alpha=0.2)
-        mdp = ENVS[env]()
-        ax.axhline(np.log(mdp.n_states), ls="--", color="k", label="log |S|")
-        ax.axhline(entropy(mvee(mdp.name)[0]), ls=":", color="C3", label="MVEE oracle")
-        ax.set(xscale="log", xlabel="samples (episodes × H)", ylabel="visitation entropy (nats)", title=env)
-        ax.legend(fontsize=8)
-    if "double_chain" in results:
-        ax = fig.add_subplot(gs[0, 4])
-        for method, runs in results["double_chain"].items():
-            d = np.mean([r.state_counts / r.state_counts.sum() for r in runs], axis=0)
-            ax.plot(d, marker=".", label=method, color=COLORS[method])
-        ax.set(xlabel="state", ylabel="visitation d(s)", title="double chain: visitation")
-        ax.legend(fontsize=8)
-    if "gridworld" in results:
-        mdp = gridworld()
-        maps = {m: rs[0].state_counts / rs[0].state_counts.sum() for m, rs in results["gridworld"].items()}
-        maps["MVEE oracle"] = mvee(mdp.name)[0]
-        maps["MTEE oracle"] = policy_visitation(mdp, mtee_oracle_policy(mdp)).mean(axis=0)
-        norm = LogNorm(vmin=1e-5, vmax=max(v.max() for v in maps.values()))
-        heat_axes = []
-        for i, (method, d) in enumerate(list(maps.items())[:5]):
-            ax = fig.add_subplot(gs[1, i])
-            heat_axes.append(ax)
-            im = ax.imshow(np.maximum(d, 1e-5).reshape(mdp.grid_shape), norm=norm, cmap="viridis")
-            ax.set(title=f"{method}: H(d) = {entropy(d):.2f}", xticks=[], yticks=[])
-        fig.colorbar(im, ax=heat_axes, shrink=0.8, label="visitation d(s) (seed 0; oracles exact)")
-    fig.suptitle("Tabular max-entropy exploration (Tiapkin et al., 2023)")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
 
 def main() -> None:
@@ -218,14 +177,11 @@ def main() -> None:
     table = markdown(rows)
     print(table)
     print(f"wall time {time.time() - start:.0f} s")
-    (args.out / "summary.md").write_text(table)
     write_csv(results, rows, args.out)
-    fig_path = args.out / "tabular_maxent.png"
-    plot(results, fig_path)
-    if args.img:
-        Path(args.img).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(fig_path, args.img)
-    print(f"wrote {args.out}/curves.csv, summary.csv, summary.md, tabular_maxent.png")
+    figure = Path(args.img) if args.img else args.out / "tabular_maxent.png"
+    tabular_figure(args.out / "tabular_maxent_curves.csv", args.out / "tabular_maxent_counts.csv", figure)
+    print(f"wrote {args.out}/tabular_maxent.csv, tabular_maxent_curves.csv, tabular_maxent_counts.csv "
+          f"and {figure}")
 
 
 if __name__ == "__main__":

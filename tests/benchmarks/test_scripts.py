@@ -14,7 +14,8 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 # script -> (tiny-budget arguments, files its output folder must hold)
 TINY = {
     "tabular_maxent.py": (["--seeds", "0", "--grid-episodes", "20", "--chain-episodes", "20", "--img", "",
-                           "--no-progress"], ["summary.csv", "curves.csv"]),
+                           "--no-progress"], ["tabular_maxent.csv", "tabular_maxent_curves.csv",
+                                              "tabular_maxent_counts.csv", "tabular_maxent.png"]),
     "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"],
                         ["mi_staircase.csv", "mi_consistency.csv", "mi_staircase.png"]),
     "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"], ["*.csv"]),
