@@ -179,7 +179,7 @@ def curve(seeds: dict[int, dict[int, dict[str, float]]], metric: str, x: str) ->
     """Per evaluation step reached by every seed: x (steps, or mean wall-clock hours), mean, min, max."""
     steps = sorted(set.intersection(*[set(s) for s in seeds.values()]))
     steps = [t for t in steps if all(metric in seeds[s][t] for s in seeds)]
-    v = np.array([[seeds[s][t][metric] for s in seeds] for t in steps]).reshape(len(steps), -1)
+    v = np.array([[seeds[s][t][metric] for s in seeds] for t in steps]).reshape(len(steps), len(seeds))
     xs = np.array(steps, dtype=float) if x == "step" else np.array(
         [np.mean([seeds[s][t]["wall_s"] for s in seeds]) / 3600 for t in steps])  # fmt: skip
     return xs, v.mean(1) if len(v) else v, v.min(1) if len(v) else v, v.max(1) if len(v) else v

@@ -75,3 +75,13 @@ def test_the_papers_ordering_is_checked_pair_by_pair_at_1m_and_against_random():
     )
     alone = results.paper_check({"metra": compared["metra"]}, 63.0)
     assert alone.startswith("The paper's ordering is checked")
+
+
+def test_a_metric_a_method_never_reports_gives_an_empty_curve():
+    """CIC has no goal skill: its goal-reaching panel is empty, not an error."""
+    seeds = {0: {64_000: {"coverage_cells": 5.0, "wall_s": 60.0}},
+             1: {64_000: {"coverage_cells": 7.0, "wall_s": 90.0}}}  # fmt: skip
+    xs, mean, low, high = results.curve(seeds, "goal_near_HitSuccess3", "step")
+    assert len(xs) == len(mean) == len(low) == len(high) == 0
+    xs, mean, low, high = results.curve(seeds, "coverage_cells", "wall")
+    assert list(mean) == [6.0] and list(low) == [5.0] and list(high) == [7.0] and xs[0] == 75.0 / 3600
