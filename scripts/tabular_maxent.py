@@ -28,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
-import functools  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -38,7 +37,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the table, the CSV columns)
 from benchmarks.tabular_maxent import figure as tabular_figure  # noqa: E402
-from benchmarks.tabular_maxent import markdown  # noqa: E402
+from benchmarks.tabular_maxent import markdown, mvee  # noqa: E402
 from benchmarks.timing import meta  # noqa: E402
 from rlinfo.tabular import (  # noqa: E402
     EntGame,
@@ -50,7 +49,6 @@ from rlinfo.tabular import (  # noqa: E402
     entropy,
     gridworld,
     mtee_oracle_policy,
-    mvee_oracle,
     policy_visitation,
     run,
     trajectory_entropy,
@@ -67,16 +65,6 @@ METHODS: dict[str, dict[str, Callable[[], object]]] = {
         "Random": RandomPolicy,
     },
 }
-MVEE_ITERS = 300  # Frank–Wolfe iterations of the MVEE oracle (gap ~0.016 nats on the grid world)
-
-
-@functools.cache
-def mvee(mdp_name: str) -> tuple[np.ndarray, float]:
-    """MVEE oracle (d̄, Frank–Wolfe gap) of an environment, computed once."""
-    mdp = {m().name: m() for m in ENVS.values()}[mdp_name]
-    return mvee_oracle(mdp, MVEE_ITERS)
-
-
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=Path("bench_out/tabular_maxent"))
