@@ -40,8 +40,13 @@ def attribution(run_dir: Path) -> dict[str, Any] | None:
     import torch
 
     import rlinfo
+    from rlinfo.rewards import reward_class
     from rlinfo.run.build import make_envs
+    from rlinfo.run.rundir import load_run_config
 
+    name = load_run_config(run_dir).reward.name
+    if name == "none" or not hasattr(reward_class(name), "phi"):
+        return None  # no φ: skip before building the run's networks
     run = rlinfo.load(run_dir)
     phi = getattr(run.reward_module, "phi", None)
     if phi is None or run.skill_space is None:
