@@ -219,6 +219,12 @@ MAX_YAML_DEPTH = 32
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML has it: ~10x faster
 
 
+def _too_deep(where: str, mark: Any) -> ConfigError:
+    line = mark.line + 1
+    return ConfigError(f"{where} nests deeper than {MAX_YAML_DEPTH} levels at line {line}: not an "
+        "rlinfo config")
+
+
 def _parse_yaml(text: str, where: str) -> dict[str, Any]:
     """``yaml.safe_load`` of a config text; one-line errors naming ``where``.
 
@@ -233,10 +239,7 @@ def _parse_yaml(text: str, where: str) -> dict[str, Any]:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
-                    raise ConfigError(
-                        f"{where} nests deeper than {MAX_YAML_DEPTH} levels at line "
-                        f"{event.start_mark.line + 1}: not an rlinfo config"
-                    )
+                    raise _too_deep(where, event.start_mark)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
@@ -248,8 +251,10 @@ def _parse_yaml(text: str, where: str) -> dict[str, Any]:
         data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if mark and "maximum nesting depth" in problem:  # libyaml >= 0.2.5 scans ahead to its own limit
+            raise _too_deep(where, mark) from None
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"malformed YAML in {where}{at}: {problem}") from None
     if data is None:
         return {}
