@@ -220,9 +220,9 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyY
 
 
 def _too_deep(where: str, mark: Any) -> ConfigError:
-    line = mark.line + 1
-    return ConfigError(f"{where} nests deeper than {MAX_YAML_DEPTH} levels at line {line}: not an "
-        "rlinfo config")
+    return ConfigError(
+        f"{where} nests deeper than {MAX_YAML_DEPTH} levels at line {mark.line + 1}: not an rlinfo config"
+    )
 
 
 def _parse_yaml(text: str, where: str) -> dict[str, Any]:
