@@ -109,6 +109,100 @@ def consistency_block(path: Path = RESULTS / f"{CONSISTENCY}.csv") -> list[str]:
     return [*consistency_lines(rows), "", data_line(path, rows)]
 
 
+# ----------------------------------------------------------------------------- traces and figure
+TRACES = "mi_traces"
+TRACE_WINDOW = 100  # steps summarised per row of mi_traces.csv
+TRACE_COLUMNS = ("estimator", "critic", "step", "p10", "median", "p90", *META)
+FIGURE = ROOT / "docs" / "img" / "mi_staircase.png"
+
+
+def trace_rows(traces: dict[str, Any], window: int = TRACE_WINDOW) -> list[dict[str, Any]]:
+    """Per ``"critic:estimator"`` trace of per-step estimates, one row per ``window`` steps: the step the
+    window ends at and the 10th, 50th and 90th percentiles of its finite estimates (a compact record of
+    the whole training curve, from which the figure is drawn)."""
+    import numpy as np
+
+    rows = []
+    for key, values in traces.items():
+        critic, estimator = key.split(":")
+        window = min(window, len(values))
+        for end in range(window, len(values) + 1, window):
+            chunk = values[end - window : end]
+            finite = chunk[np.isfinite(chunk)]
+            p10, p50, p90 = np.percentile(finite, (10, 50, 90)) if finite.size else (np.nan,) * 3
+            rows.append({"estimator": estimator, "critic": critic, "step": end, "p10": round(float(p10), 4),
+                         "median": round(float(p50), 4), "p90": round(float(p90), 4)})  # fmt: skip
+    return rows
+
+
+def read_traces(path: Path) -> list[dict[str, Any]]:
+    return _read(path, ("p10", "median", "p90"), ("step",))
+
+
+def staircase_figure(
+    traces: Path = RESULTS / f"{TRACES}.csv",
+    staircase: Path = RESULTS / f"{STAIRCASE}.csv",
+    consistency: Path = RESULTS / f"{CONSISTENCY}.csv",
+    image: Path = FIGURE,
+) -> Path:
+    """One panel per estimator: each critic's windowed median estimate with its 10–90% band against the
+    true MI's staircase and log(batch); a last panel with the self-consistency ratios (if measured)."""
+    import math
+
+    from rlinfo.evaluation.plots import plt
+    from rlinfo.files import save_figure
+
+    rows, levels = read_traces(traces), read_staircase(staircase)
+    cons = read_consistency(consistency) if Path(consistency).is_file() else []
+    names = list(dict.fromkeys(r["estimator"] for r in rows))
+    per_level, batch = levels[0]["steps"], levels[0]["batch"]
+    truth = list(dict.fromkeys(r["true_mi"] for r in levels))
+    ncol = 4
+    nrow = math.ceil((len(names) + bool(cons)) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.7 * nrow), squeeze=False)
+    colors = {"separable": "tab:blue", "joint": "tab:orange"}
+    stairs_x = [x for k in range(len(truth)) for x in (k * per_level, (k + 1) * per_level)]
+    stairs_y = [y for y in truth for _ in range(2)]
+    for ax, name in zip(axes.flat, names, strict=False):
+        for critic, color in colors.items():
+            mine = [r for r in rows if (r["estimator"], r["critic"]) == (name, critic)]
+            if not mine:
+                continue
+            steps = [r["step"] for r in mine]
+            ax.fill_between(steps, [r["p10"] for r in mine], [r["p90"] for r in mine], color=color, alpha=0.2,
+                            lw=0)  # fmt: skip
+            ax.plot(steps, [r["median"] for r in mine], color=color, lw=1.2, label=critic)
+        ax.plot(stairs_x, stairs_y, color="black", lw=1.0)
+        ax.axhline(math.log(batch), color="gray", ls="--", lw=0.8)
+        ax.set_ylim(-1, max(truth) + 3)
+        ax.set_title(label(name), fontsize=10)
+        ax.set_xticks([k * per_level for k in range(len(truth) + 1)])
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="upper left")
+    if cons:
+        ax = axes.flat[len(names)]
+        xs = list(range(len(cons)))
+        for shift, key, name in ((-0.2, "data_processing_ratio", "data processing (ideal 1)"),
+                                 (0.2, "additivity_ratio", "additivity (ideal 2)")):  # fmt: skip
+            ax.bar([x + shift for x in xs], [r[key] for r in cons], 0.4, label=name)
+        ax.axhline(1, color="tab:blue", ls=":", lw=1)
+        ax.axhline(2, color="tab:orange", ls=":", lw=1)
+        ax.set_xticks(xs, [label(r["estimator"]) for r in cons], fontsize=7)
+        ax.set_ylim(0, 2.6)
+        ax.tick_params(labelsize=7)
+        ax.set_title("Self-consistency (separable)", fontsize=10)
+        ax.legend(fontsize=6, loc="upper left")
+    for ax in axes.flat[len(names) + bool(cons) :]:
+        ax.axis("off")
+    window = rows[1]["step"] - rows[0]["step"] if len(rows) > 1 else rows[0]["step"]
+    fig.supxlabel(f"training step (black: true MI, dashed: log {batch}; line: median, band: 10–90% of each "
+                  f"{window} steps)", fontsize=9)  # fmt: skip
+    fig.supylabel("MI estimate (nats)", fontsize=9)
+    fig.tight_layout()
+    Path(image).parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, Path(image), dpi=72)
+
+
 # ----------------------------------------------------------------------------- exact critic
 EXACT = "mi_exact_critic"
 # (CSV column, table title, the bound evaluated at the exact critic f = log r)

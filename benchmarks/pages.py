@@ -135,6 +135,23 @@ def final_scores(name: str, metric: str) -> list[str]:
     return [*table(head, body), "", data_line(name, rows)]
 
 
+def sweep_figure(name: str, metric: str) -> Path:
+    """``rlinfo report``'s interval figure, drawn from a collected sweep's CSV alone: each method's IQM of
+    ``metric`` at the last evaluation with its 95% stratified-bootstrap interval
+    (docs/img/<name>_intervals.png)."""
+    from rlinfo.run.report_plots import intervals_figure
+    from rlinfo.run.report_stats import Row
+
+    rows, finals = results.read_csv(RESULTS / f"{name}.csv"), []
+    for env in sorted({r["env"] for r in rows}):
+        for method, seeds in sorted(results.by_run(rows, env).items()):
+            scores = np.array([steps[max(steps)][metric] for _, steps in sorted(seeds.items())])
+            iqm, low, high, kind = results.summary(list(scores))
+            extra = {} if kind == "IQM" else {"interval": "range"}
+            finals.append(Row(env, method, sorted(seeds), scores, iqm, low, high, extra))
+    return intervals_figure(Path(f"docs/img/{name}_intervals.png"), finals, metric)
+
+
 METHOD_ORDER = ("diayn", "metra", "lsd", "csf", "dads", "becl", "cic")
 
 
@@ -253,6 +270,7 @@ BLOCKS: dict[str, Callable[[], list[str]]] = {
     "mi_consistency": mi.consistency_block,
     "mi_exact_critic": mi.exact_block,
     "speed": speed_tables.speed_block,
+    "speed_e2e": speed_tables.e2e_lines,
     "update_benchmark": speed_tables.update_block,
     "overhead": speed_tables.overhead_block,
     "precision": speed_tables.precision_block,
@@ -278,6 +296,11 @@ FIGURES: dict[str, Callable[[], Path]] = {
     "exploration": exploration.figure,
     "slim_tabletop": slim.figure,
     "precision_benchmark": speed_tables.precision_figure,
+    "sweep_maze": partial(sweep_figure, "sweep_maze", "coverage"),
+    "mi_traces": mi.staircase_figure,
+    "speed_benchmark": speed_tables.speed_figure,
+    "update_benchmark": speed_tables.update_figure,
+    "overhead_benchmark": speed_tables.overhead_figure,
     "tabular_maxent": tabular_maxent.figure,
 }
 

@@ -1,11 +1,14 @@
 """The speed and precision tables of docs/benchmarks.md, from the CSVs their scripts write:
 
-    speed_block()      docs/results/speed_benchmark.csv      (scripts/speed_benchmark.py)
-    update_block()     docs/results/update_benchmark.csv     (scripts/update_benchmark.py)
-    overhead_block()   docs/results/overhead_benchmark.csv   (scripts/overhead_benchmark.py)
-    precision_block()  docs/results/precision_benchmark.csv  (scripts/precision_benchmark.py)
+    speed_block(), speed_figure()        docs/results/speed_benchmark.csv     (scripts/speed_benchmark.py)
+    update_block(), update_figure()      docs/results/update_benchmark.csv    (scripts/update_benchmark.py)
+    overhead_block(), overhead_figure()  docs/results/overhead_benchmark.csv  (scripts/overhead_benchmark.py)
+    precision_block(), precision_figure()  docs/results/precision_benchmark.csv
+    e2e_text(), e2e_figure()             docs/results/speed_e2e.csv  (scripts/speed_benchmark.py --e2e)
 
-Timings are "median (min–max)" over the script's rounds.
+The speed, update and e2e CSVs hold one row per (round, contender, measure) of the timing harness
+(``benchmarks/timing.py``); timings are shown as "median (min–max)" over the rounds, and a speed as
+the per-round ratio to a peer measured in the same rounds. The scripts print the same tables.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks import timing
 from benchmarks.runs import read_csv
 
 RESULTS = Path("docs/results")
@@ -32,67 +36,182 @@ def data_line(name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- speed
-# (table row, the CSV measure; digits)
+SPEED = RESULTS / "speed_benchmark.csv"
+SPEED_FIGURE = Path("docs/img/speed_benchmark.png")
+RATE = "env steps/s"
+# (table row, contender without its thread count, measure, digits)
 SPEED_ROWS = (
-    ("matmul rate, 1024³ float32 (GFLOP/s)", "matmul GFLOP/s", 1),
-    ("matmul rate, 1024³ bfloat16 (GFLOP/s)", "matmul bfloat16 GFLOP/s", 1),
-    ("rlinfo SAC, env steps/s", "rlinfo SAC steps_per_s", 1),
-    ("rlinfo SAC with `train.overlap=true`", "rlinfo SAC overlapped steps_per_s", 1),
-    ("rlinfo SAC with `train.precision=bfloat16`", "rlinfo SAC bfloat16 steps_per_s", 1),
-    ("stable-baselines3 SAC, env steps/s", "SB3 SAC steps_per_s", 1),
-    ("one SAC update's matmuls alone, replayed (ms)", "rlinfo SAC matmul_ms_per_update", 2),
-    ("the same in bfloat16 (ms)", "rlinfo SAC bfloat16 matmul_ms_per_update", 2),
-    ("metra_ant env steps/s", "metra_ant env_steps_per_s", 1),
-    ("metra_ant with `train.overlap=true`", "metra_ant overlapped env_steps_per_s", 1),
-    ("metra_ant with `train.precision=bfloat16`", "metra_ant bfloat16 env_steps_per_s", 1),
+    ("matmul rate, 1024³ float32 (GFLOP/s)", "matmul float32", "GFLOP/s", 1),
+    ("matmul rate, 1024³ bfloat16 (GFLOP/s)", "matmul bfloat16", "GFLOP/s", 1),
+    ("rlinfo SAC, env steps/s", "rlinfo SAC", RATE, 1),
+    ("rlinfo SAC with `train.overlap=true`", "rlinfo SAC overlapped", RATE, 1),
+    ("rlinfo SAC with `train.precision=bfloat16`", "rlinfo SAC bfloat16", RATE, 1),
+    ("stable-baselines3 SAC, env steps/s", "SB3 SAC", RATE, 1),
+    ("one SAC update's matmuls alone, replayed (ms)", "rlinfo SAC", "matmul ms per update", 2),
+    ("the same in bfloat16 (ms)", "rlinfo SAC bfloat16", "matmul ms per update", 2),
+    ("metra_ant env steps/s", "metra_ant", RATE, 1),
+    ("metra_ant with `train.overlap=true`", "metra_ant overlapped", RATE, 1),
+    ("metra_ant with `train.precision=bfloat16`", "metra_ant bfloat16", RATE, 1),
+    ("metra_ant update GFLOP/s, float32", "metra_ant", "update GFLOP/s", 1),
 )
 
 
-def speed_block(path: Path = RESULTS / "speed_benchmark.csv") -> list[str]:
-    """Each measure on 1 and 2 threads, then rlinfo SAC against SB3 and metra_ant's update rate as a
-    fraction of the matmul rate, both from the same run."""
-    rows = read_csv(path, ints=("threads", "rounds"), floats=("median", "min", "max"))
-    at = {(r["measure"], r["threads"]): r for r in rows}
-    threads = sorted({r["threads"] for r in rows})
-    head = ["measure", *(f"{t} thread{'s' * (t > 1)}" for t in threads)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for label, measure, digits in SPEED_ROWS:
-        cells = [spread(at[measure, t]["median"], at[measure, t]["min"], at[measure, t]["max"], digits)
-                 if (measure, t) in at else "—" for t in threads]  # fmt: skip
+def named(name: str, threads: int) -> str:
+    """A contender's name with its torch thread count: ``rlinfo SAC, 2 threads``."""
+    return f"{name}, {threads} thread{'s' * (threads > 1)}"
+
+
+def thread_counts(runs: timing.Timing) -> list[int]:
+    return sorted({int(c.rpartition(", ")[2].split()[0]) for c in runs.contenders})
+
+
+def source_line(path: Path, runs: timing.Timing) -> str:
+    """Where a harness CSV lives and how it was made: command, machine, date, rounds."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as f:
+        first = next(csv.DictReader(f))
+    rounds = f"{len(runs.orders)} round{'s' * (len(runs.orders) > 1)}"
+    return (f"Data: [docs/results/{path.name}](results/{path.name}) · `{first['command']}` · "
+            f"{first['machine']} · {first['date']} · torch {first['torch']} · {rounds}, alternating.")
+
+
+def speed_summary(runs: timing.Timing) -> dict[str, float]:
+    """What the speed run means, from its medians: rlinfo against SB3 at each one's best thread count, the
+    machine's ceiling for SAC at UTD 1 (matmul rate / FLOPs per update), the floor set by the update's
+    own matmuls, and the float32 metra_ant updates' share of the matmul rate."""
+    med, threads = runs.medians(), thread_counts(runs)
+
+    def best(names: tuple[str, ...], measure: str = RATE) -> str:
+        return max((named(n, t) for n in names for t in threads), key=lambda c: med[(c, measure)])
+
+    best_rlinfo, best_sb3 = best(("rlinfo SAC", "rlinfo SAC overlapped")), best(("SB3 SAC",))
+    best_bf16, sb3 = best(("rlinfo SAC bfloat16",)), med[(best_sb3, RATE)]
+    peak = med[(best(("matmul float32",), "GFLOP/s"), "GFLOP/s")]
+    ceiling = peak / med[(named("rlinfo SAC", threads[0]), "GFLOP per update")]
+    replays = {named("rlinfo SAC", t): med[(named("rlinfo SAC", t), "matmul ms per update")] for t in threads}
+    fastest = min(replays, key=replays.get)  # the thread count whose replay is quickest
+    floor = 1e3 / replays[fastest]
+    best_ant = best(("metra_ant", "metra_ant overlapped"))
+    ant_matmul = named("matmul float32", int(best_ant.rpartition(", ")[2].split()[0]))
+    return {
+        f"rlinfo SAC / SB3 SAC env steps/s, each at its best setting ({best_rlinfo}; {best_sb3})":
+            med[(best_rlinfo, RATE)] / sb3,
+        f"rlinfo SAC bfloat16 / SB3 SAC env steps/s ({best_bf16}; {best_sb3})": med[(best_bf16, RATE)] / sb3,
+        "SAC at UTD 1, the machine's ceiling: matmul GFLOP/s ÷ GFLOP per update (env steps/s)": ceiling,
+        "SB3 SAC env steps/s as a fraction of that ceiling": sb3 / ceiling,
+        f"SAC at UTD 1 if an update were its matmuls alone (env steps/s; {fastest.rpartition(', ')[2]})":
+            floor,
+        "2 × SB3 SAC as a fraction of that": 2 * sb3 / floor,
+        f"metra_ant float32 update GFLOP/s ÷ matmul GFLOP/s ({best_ant})":
+            med[(best_ant, "update GFLOP/s")] / med[(ant_matmul, "GFLOP/s")],
+        "metra_ant: GFLOP per update": med[(named("metra_ant", threads[0]), "GFLOP per update")],
+    }  # fmt: skip
+
+
+def speed_block(path: Path = SPEED) -> list[str]:
+    """Each measure per thread count (median, min–max over rounds), rlinfo SAC against SB3 SAC as
+    per-round ratios, and :func:`speed_summary`; all from one run of ``scripts/speed_benchmark.py``."""
+    runs = timing.read_rounds(path)
+    threads, values = thread_counts(runs), runs.values
+    lines = header("measure", *(f"{t} thread{'s' * (t > 1)}" for t in threads))
+    for label, name, measure, digits in SPEED_ROWS:
+        cells = [spread(*(timing.stats(values[named(name, t), measure])[k] for k in ("median", "min", "max")),
+                        digits) if (named(name, t), measure) in values else "—" for t in threads]  # fmt: skip
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    ratio = [f"{at['rlinfo SAC steps_per_s', t]['median'] / at['SB3 SAC steps_per_s', t]['median']:.2f}×"
-             for t in threads]  # fmt: skip
-    lines.append("| rlinfo SAC ÷ stable-baselines3 SAC (medians) | " + " | ".join(ratio) + " |")
-    share = [f"{at['metra_ant update_gflops', t]['median']:.1f} "
-             f"({at['metra_ant update_gflops', t]['median'] / at['matmul GFLOP/s', t]['median']:.2f})"
-             for t in threads]  # fmt: skip
-    lines.append("| metra_ant update GFLOP/s, float32 (fraction of the float32 matmul rate) | "
-                 + " | ".join(share) + " |")  # fmt: skip
-    return [*lines, "", data_line(path.stem)]
+    variants = dict.fromkeys(c.rpartition(", ")[0] for c in runs.contenders if c.startswith("rlinfo SAC"))
+    for name in variants:
+        if all((named(name, t), RATE) in values for t in threads):
+            ratios = [timing.ratio(runs, named(name, t), named("SB3 SAC", t), RATE) for t in threads]
+            cells = [spread(r["median"], r["min"], r["max"], 2) + "×" for r in ratios]
+            lines.append(f"| {name} ÷ SB3 SAC, per round | " + " | ".join(cells) + " |")
+    summary = [{"summary": k, "value": v} for k, v in speed_summary(runs).items()]
+    return [*lines, "", timing.markdown(summary, ["summary", "value"]), "", source_line(path, runs)]
+
+
+def speed_figure(path: Path = SPEED, image: Path = SPEED_FIGURE) -> Path:
+    """SAC env steps/s against the machine's ceiling, the matmul floor and 2 × SB3; metra_ant env steps/s."""
+    from rlinfo.evaluation.plots import plt
+    from rlinfo.files import save_figure
+
+    runs = timing.read_rounds(path)
+    order = list(dict.fromkeys(name for _, name, _, _ in SPEED_ROWS))
+    rows = sorted((r for r in timing.summary(runs) if r["measure"] == RATE), key=lambda r: (
+        order.index(r["contender"].rpartition(", ")[0]), r["contender"]))  # fmt: skip
+    summary = list(speed_summary(runs).values())
+    best_sb3 = max(r["median"] for r in rows if r["contender"].startswith("SB3"))
+    refs = {"machine ceiling (matmul rate)": summary[2], "the update's matmuls alone": summary[4],
+            "2 × SB3": 2 * best_sb3}  # fmt: skip
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+    sac = [r for r in rows if "SAC" in r["contender"]]
+    timing.bars(axes[0], sac, "SAC env steps / s (UTD 1, half_cheetah)", refs=refs)
+    axes[0].set_ylim(0, 1.5 * max(refs.values()))
+    ant = [r for r in rows if r["contender"].startswith("metra_ant")]
+    timing.bars(axes[1], ant, "metra_ant env steps / s")
+    fig.suptitle(f"median of {len(runs.orders)} alternating rounds; whiskers: min–max", fontsize=10)
+    fig.tight_layout()
+    image.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, image, dpi=110)
 
 
 # ----------------------------------------------------------------------------- update
+UPDATE = RESULTS / "update_benchmark.csv"
+UPDATE_FIGURE = Path("docs/img/update_benchmark.png")
 UPDATE_NETWORKS = {256: "256 units (sac_half_cheetah)", 1024: "1024 units (the metra_ant agent)"}
+UPDATE_VARIANTS = ("bmm", "head", "head+kept")  # cumulative: baddbmm head; multiply-and-sum; + kept memory
 
 
-def update_block(path: Path = RESULTS / "update_benchmark.csv") -> list[str]:
-    """ms per SAC update with each critic head and with freed memory kept, per network and precision."""
-    floats = ("ms_per_update", "min", "max", "faults_per_update")
-    rows = read_csv(path, ints=("hidden", "threads"), floats=floats)
-    at = {(r["hidden"], r["precision"], r["variant"]): r for r in rows}
+def update_cases(runs: timing.Timing) -> list[tuple[int, str]]:
+    """(hidden units, precision) of each case, from contenders named ``"<hidden> <precision> <variant>"``."""
+    cases = {(int(c.split()[0]), c.split()[1]) for c in runs.contenders}
+    return sorted(cases, key=lambda case: (case[0], case[1] != "float32"))
+
+
+def update_block(path: Path = UPDATE) -> list[str]:
+    """ms per SAC update with each critic head and with freed memory kept, per network and precision;
+    the speed-up of all together as per-round ratios."""
+    runs = timing.read_rounds(path)
     lines = header("network", "precision", "`baddbmm` head (ms per update)", "multiply-and-sum head",
-                   "+ kept memory", "speed-up, all", "page faults per update")  # fmt: skip
-    for hidden, precision in dict.fromkeys((r["hidden"], r["precision"]) for r in rows):
-        bmm, head, kept = (at[hidden, precision, v] for v in ("bmm", "head", "head+kept"))
-        cells = [spread(r["ms_per_update"], r["min"], r["max"], 2) for r in (bmm, head, kept)]
-        gain = bmm["ms_per_update"] / kept["ms_per_update"]
-        faults = f"{bmm['faults_per_update']:.0f} → {kept['faults_per_update']:.0f}"
+                   "+ kept memory", "speed-up, all (per round)", "page faults per update")  # fmt: skip
+    med = runs.medians()
+    for hidden, precision in update_cases(runs):
+        case = f"{hidden} {precision}"
+        cells = []
+        for variant in UPDATE_VARIANTS:
+            s = timing.stats(runs.values[f"{case} {variant}", "ms"])
+            cells.append(spread(s["median"], s["min"], s["max"], 2))
+        gain = timing.ratio(runs, f"{case} bmm", f"{case} head+kept", "ms")
+        faults = f"{med[f'{case} bmm', 'faults']:.0f} → {med[f'{case} head+kept', 'faults']:.0f}"
         network = UPDATE_NETWORKS.get(hidden, f"{hidden} units")
-        lines.append(f"| {network} | {precision} | " + " | ".join(cells) + f" | {gain:.2f}× | {faults} |")
-    return [*lines, "", data_line(path.stem)]
+        lines.append(f"| {network} | {precision} | " + " | ".join(cells)
+                     + f" | {spread(gain['median'], gain['min'], gain['max'], 2)}× | {faults} |")  # fmt: skip
+    return [*lines, "", source_line(path, runs)]
+
+
+def update_figure(path: Path = UPDATE, image: Path = UPDATE_FIGURE) -> Path:
+    """ms per update of each variant, one panel per network width."""
+    from rlinfo.evaluation.plots import plt
+    from rlinfo.files import save_figure
+
+    runs = timing.read_rounds(path)
+    rank = {"float32": 0, "bfloat16": 1} | {v: i for i, v in enumerate(UPDATE_VARIANTS)}
+    rows = sorted((r for r in timing.summary(runs) if r["measure"] == "ms"),
+                  key=lambda r: [rank.get(w, 0) for w in r["contender"].split()[1:]])  # fmt: skip
+    widths = sorted({int(r["contender"].split()[0]) for r in rows})
+    fig, axes = plt.subplots(1, len(widths), figsize=(5 * len(widths), 3.8), squeeze=False)
+    for ax, hidden in zip(axes[0], widths, strict=True):
+        shown = [r for r in rows if int(r["contender"].split()[0]) == hidden]
+        timing.bars(ax, shown, "ms per update", label=lambda r: "\n".join(r["contender"].split()[1:]))
+        ax.set_title(f"SAC update, {hidden}-unit networks", fontsize=10)
+    fig.suptitle(f"median of {len(runs.orders)} rounds; whiskers: min–max", fontsize=10)
+    fig.tight_layout()
+    image.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, image, dpi=110)
 
 
 # ----------------------------------------------------------------------------- overhead
+OVERHEAD = RESULTS / "overhead_benchmark.csv"
+OVERHEAD_FIGURE = Path("docs/img/overhead_benchmark.png")
 OVERHEAD_LABELS = {
     "collect": "collect (act, env step, store)",
     "update: matmul": "update: matrix multiplies",
@@ -104,20 +223,59 @@ OVERHEAD_LABELS = {
     "collect after walking 200k dicts": "collect after walking 200,000 Python dicts",
     "critic loss + backward, compiled": "critic loss + backward, `torch.compile`",
 }
+OVERHEAD_PANELS = (("step", "ms per env step", "one SAC step"),
+                   ("cold", "ms per collect", "the same collect after other work"),
+                   ("compile", "ms per call", "critic loss + backward: torch.compile"))  # fmt: skip
 
 
-def overhead_block(path: Path = RESULTS / "overhead_benchmark.csv") -> list[str]:
-    """Each section's measures in float32 and bfloat16."""
-    rows = read_csv(path, ints=("threads",), floats=("value",))
-    values: dict[tuple[str, str, str], dict[str, float]] = defaultdict(dict)
+def read_overhead(path: Path) -> list[dict[str, Any]]:
+    """The rows of the overhead CSV; ``min`` and ``max`` are None where a measure has one value."""
+    rows = read_csv(path, ints=("threads",))
     for r in rows:
-        values[r["section"], r["measure"], r["unit"]][r["precision"]] = r["value"]
-    lines = ["| section | measure | unit | float32 | bfloat16 |", "|---|---|---|---|---|"]
-    for (section, measure, unit), v in values.items():
-        digits = 0 if unit == "ops" else 2
-        cells = " | ".join(f"{v[p]:.{digits}f}" if p in v else "—" for p in ("float32", "bfloat16"))
-        lines.append(f"| {section} | {OVERHEAD_LABELS.get(measure, measure)} | {unit} | {cells} |")
-    return [*lines, "", data_line(path.stem)]
+        r.update({k: float(r[k]) if r.get(k) else None for k in ("median", "min", "max")})
+    return rows
+
+
+def overhead_block(path: Path = OVERHEAD) -> list[str]:
+    """Each section's measures in float32 and bfloat16: median (min–max over rounds) where measured over
+    rounds, else the one value (the profiler's split of the median update)."""
+    rows = read_overhead(path)
+    cells: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+    for r in rows:
+        digits = 0 if r["unit"] == "ops" else 2
+        cell = (f"{r['median']:.{digits}f}" if r["min"] is None
+                else spread(r["median"], r["min"], r["max"], digits))  # fmt: skip
+        cells[r["section"], r["measure"], r["unit"]][r["precision"]] = cell
+    lines = header("section", "measure", "unit", "float32", "bfloat16")
+    for (section, measure, unit), v in cells.items():
+        values = " | ".join(v.get(p, "—") for p in ("float32", "bfloat16"))
+        lines.append(f"| {section} | {OVERHEAD_LABELS.get(measure, measure)} | {unit} | {values} |")
+    first = rows[0]
+    return [*lines, "", f"Data: [docs/results/{path.name}](results/{path.name}) · `{first['command']}` · "
+            f"{first['machine']} · {first['date']} · torch {first['torch']} · {first['threads']} threads."]
+
+
+def overhead_label(row: dict[str, Any]) -> str:
+    short = row["measure"].removeprefix("collect ").removeprefix("critic loss + backward, ")
+    return f"{row['precision']}\n{short}"
+
+
+def overhead_figure(path: Path = OVERHEAD, image: Path = OVERHEAD_FIGURE) -> Path:
+    """One panel per section: each measure in each precision, median and min–max."""
+    from rlinfo.evaluation.plots import plt
+    from rlinfo.files import save_figure
+
+    rows = [{**r, "min": "" if r["min"] is None else r["min"], "max": "" if r["max"] is None else r["max"]}
+            for r in read_overhead(path) if r["unit"] != "ops"]  # fmt: skip
+    panels = [p for p in OVERHEAD_PANELS if any(r["section"] == p[0] for r in rows)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+    for ax, (section, ylabel, title) in zip(axes[0], panels, strict=True):
+        shown = [r for r in rows if r["section"] == section]
+        timing.bars(ax, shown, ylabel, label=overhead_label)
+        ax.set_title(f"{title}, {rows[0]['threads']} thread(s)", fontsize=10)
+    fig.tight_layout()
+    image.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, image, dpi=110)
 
 
 # ----------------------------------------------------------------------------- precision
@@ -200,13 +358,13 @@ E2E = RESULTS / "speed_e2e.csv"
 E2E_FIGURE = Path("docs/img/speed_e2e.png")
 
 
-def e2e_text(path: Path = E2E) -> str:
-    """docs/results/speed_e2e.md from the CSV of ``scripts/speed_benchmark.py --e2e``: each ``rlinfo, X``
-    run's wall time against ``SB3, X``'s, medians over the alternating rounds and per-round ratios."""
+def e2e_lines(path: Path = E2E, link: str = "results/") -> list[str]:
+    """The two tables of ``scripts/speed_benchmark.py --e2e``'s CSV: each contender's wall time (median,
+    min–max over the alternating rounds) with its update count, and each ``rlinfo, X`` run against
+    ``SB3, X`` as the ratio of medians and per-round ratios; then the data line (``link``: the CSV's
+    folder as seen from the page)."""
     import csv
     from functools import partial
-
-    from benchmarks import timing
 
     runs = timing.read_rounds(path)
     with path.open(encoding="utf-8", newline="") as f:
@@ -216,32 +374,32 @@ def e2e_text(path: Path = E2E) -> str:
     counts = {c: v for (c, m), v in runs.values.items() if m == "updates"}
     updates = {c: "/".join(sorted({f"{x:.0f}" for x in v})) for c, v in counts.items()}
     pairs = [(c, "SB3" + c.removeprefix("rlinfo")) for c in runs.contenders if c.startswith("rlinfo")]
-    ratios = [timing.ratio(runs, a, b, "s") for a, b in pairs]
+    ratios = [timing.ratio(runs, a, b, "s") for a, b in sorted(pairs)]
     per_round = partial(timing.spread_cell, digits=3)
-    lines = [
-        "# `rlinfo train` against stable-baselines3 SAC, end to end",
-        "",
-        "<!-- generated by `python -m benchmarks.pages` from docs/results/speed_e2e.csv; do not edit by "
-        "hand -->",
-        "",
+    return [
         timing.markdown(rows, {"contender": "contender", "updates": lambda r: updates[r["contender"]],
                                "wall time (s), median (min–max)": timing.spread_cell}), "",
         timing.markdown(ratios, {"wall time": "contender",
                                  "ratio of medians": lambda r: f"{r['of_medians']:.3f}",
                                  "per-round ratio, median (min–max)": per_round}), "",
-        f"![wall time per contender](../img/{E2E_FIGURE.name})",
-        "",
-        f"Data: [docs/results/{path.name}]({path.name}) · `{first['command']}` · {first['machine']} · "
+        f"Data: [docs/results/{path.name}]({link}{path.name}) · `{first['command']}` · {first['machine']} · "
         f"{first['date']} · Python {first['python']}, torch {first['torch']} · code "
         f"{first.get('revision') or '—'} · {len(runs.orders)} rounds, alternating.",
     ]  # fmt: skip
+
+
+def e2e_text(path: Path = E2E) -> str:
+    """docs/results/speed_e2e.md: :func:`e2e_lines` under a title, with the figure."""
+    *tables, data = e2e_lines(path, link="")
+    title = "# `rlinfo train` against stable-baselines3 SAC, end to end"
+    note = f"<!-- generated by `python -m benchmarks.pages` from docs/results/{path.name}; do not edit by "
+    note += "hand -->"
+    lines = [title, "", note, "", *tables, f"![wall time per contender](../img/{E2E_FIGURE.name})", "", data]
     return "\n".join(lines) + "\n"
 
 
 def e2e_figure(path: Path = E2E, image: Path = E2E_FIGURE) -> Path:
     """The wall time of each contender, median and min–max over rounds."""
-    from benchmarks import timing
-
     runs = timing.read_rounds(path)
     rows = [r for r in timing.summary(runs) if r["measure"] == "s"]
     title = f"rlinfo train vs SB3 SAC, end to end: median of {len(runs.orders)} rounds, whiskers min–max"

@@ -14,13 +14,16 @@ most 2 busy at once here), which on a small shared CPU is much faster than one m
     python scripts/mi_benchmark.py           # full run: docs/results/mi_*.csv, docs/img/mi_staircase.png
     python scripts/mi_benchmark.py --steps-per-level 200 --consistency-steps 200 --out bench_out/mi  # smoke
 
-Writes <out>/mi_staircase.csv (one row per estimator, critic and true MI: mean and variance of the estimate,
-steps per level, batch, seed) and <out>/mi_consistency.csv (one row per estimator: the estimate of I(X; Y) and
-the two ratios), both with the command, machine and date (columns: benchmarks/mi.py); the figure
-(``--figure``), and the raw per-step estimates (traces.npz) with the printed report (staircase.md) in
-``--raw``. With the default ``--out`` (docs/results) the figure is docs/img/mi_staircase.png and the raw
-files go to bench_out/mi/; with another ``--out`` everything goes there. The two tables it prints are
-benchmarks/mi.py's, made from the CSVs just written: the blocks of docs/benchmarks.md.
+Writes <out>/mi_staircase.csv (one row per estimator, critic and true MI: mean and variance of the
+estimate, steps per level, batch, seed), <out>/mi_consistency.csv (one row per estimator: the estimate of
+I(X; Y) and the two ratios) and <out>/mi_traces.csv (per estimator and critic, every 100 steps: the
+10th, 50th and 90th percentiles of the estimates), all with the command, machine and date (columns:
+benchmarks/mi.py); the figure (``--figure``, drawn from those CSVs alone, as ``python -m
+benchmarks.pages`` draws it); and the raw per-step estimates (traces.npz) with the printed report
+(staircase.md) in ``--raw``. With the default ``--out`` (docs/results) the figure is
+docs/img/mi_staircase.png and the raw files go to bench_out/mi/; with another ``--out`` everything goes
+there. The two tables it prints are benchmarks/mi.py's, made from the CSVs just written: the blocks of
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -189,66 +192,6 @@ def consistency_rows(cons: dict[str, np.ndarray], a: argparse.Namespace) -> list
     return rows
 
 
-def ema(v: np.ndarray, span: int = 200) -> np.ndarray:
-    alpha, out, acc = 2.0 / (span + 1.0), np.empty_like(v), v[0]
-    for i, x in enumerate(v):
-        acc = alpha * x + (1 - alpha) * acc if np.isfinite(x) else acc
-        out[i] = acc
-    return out
-
-
-def plot(traces: dict[str, np.ndarray], cons_rows: list[dict], a: argparse.Namespace, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(dict.fromkeys(k.split(":")[1] for k in traces))
-    ncol = 4
-    nrow = math.ceil((len(names) + (1 if cons_rows else 0)) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.7 * nrow), squeeze=False)
-    steps = np.arange(len(a.levels) * a.steps_per_level)
-    truth = np.repeat(a.levels, a.steps_per_level)
-    colors = {"separable": "tab:blue", "joint": "tab:orange"}
-    for ax, name in zip(axes.flat, names, strict=False):
-        for critic in ("separable", "joint"):
-            if f"{critic}:{name}" not in traces:
-                continue
-            v = traces[f"{critic}:{name}"]
-            ax.plot(steps[::4], v[::4], color=colors[critic], alpha=0.2, lw=0.4, rasterized=True)
-            ax.plot(steps, ema(v), color=colors[critic], lw=1.2, label=critic)
-        ax.plot(steps, truth, color="black", lw=1.0)
-        ax.axhline(math.log(a.batch), color="gray", ls="--", lw=0.8)
-        ax.set_ylim(-1, max(a.levels) + 3)
-        ax.set_title(LABELS[name], fontsize=10)
-        ax.set_xticks(np.arange(len(a.levels) + 1) * a.steps_per_level)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, loc="upper left")
-    if cons_rows:
-        ax = axes.flat[len(names)]
-        xs = np.arange(len(cons_rows))
-        processing = [r["data_processing_ratio"] for r in cons_rows]
-        ax.bar(xs - 0.2, processing, 0.4, label="data processing (ideal 1)")
-        ax.bar(xs + 0.2, [r["additivity_ratio"] for r in cons_rows], 0.4, label="additivity (ideal 2)")
-        ax.axhline(1, color="tab:blue", ls=":", lw=1)
-        ax.axhline(2, color="tab:orange", ls=":", lw=1)
-        ax.set_xticks(xs, [LABELS[r["estimator"]] for r in cons_rows], fontsize=7)
-        ax.set_ylim(0, 2.6)
-        ax.tick_params(labelsize=7)
-        ax.set_title("Self-consistency (separable)", fontsize=10)
-        ax.legend(fontsize=6, loc="upper left")
-    for ax in axes.flat[len(names) + (1 if cons_rows else 0) :]:
-        ax.axis("off")
-    fig.supxlabel(
-        f"training step (black: true MI, dashed: log {a.batch}; faint: raw, solid: EMA span 200)", fontsize=9
-    )
-    fig.supylabel("MI estimate (nats)", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
-
-
 def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...], run: dict[str, str]) -> None:
     """``rows`` with the run's command, machine and date, in ``columns`` order (atomically)."""
     from rlinfo.files import write_text
@@ -352,8 +295,11 @@ def main(argv: list[str] | None = None) -> None:
     if cons_rows:
         written.append(a.out / f"{tables.CONSISTENCY}.csv")
         write_csv(written[1], cons_rows, tables.CONSISTENCY_COLUMNS, run)
+    written.append(a.out / f"{tables.TRACES}.csv")
+    write_csv(written[-1], tables.trace_rows(traces), tables.TRACE_COLUMNS, run)
     np.savez_compressed(a.raw / "traces.npz", **{k.replace(":", "__"): v for k, v in traces.items()})
-    plot(traces, cons_rows, a, a.figure)
+    csvs = (a.out / f"{name}.csv" for name in (tables.TRACES, tables.STAIRCASE, tables.CONSISTENCY))
+    tables.staircase_figure(*csvs, a.figure)
     report = (
         f"## Gaussian staircase (d = {a.dim}, batch {a.batch}, {a.steps_per_level} steps per level)\n\n"
         f"Mean (variance) over the last {min(1000, a.steps_per_level)} steps of each level, nats.\n\n"

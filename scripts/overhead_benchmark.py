@@ -23,7 +23,10 @@ rounds in this process (the timing harness, ``benchmarks/timing.py``):
     python scripts/overhead_benchmark.py                  # about 4 minutes on a 2-core CPU
     python scripts/overhead_benchmark.py --steps 300 --rounds 2 --no-compile
 
-Writes <out>/overhead.csv, overhead.md and overhead.png (default out: bench_out/overhead_benchmark).
+Writes <out>/overhead_benchmark.csv (per section, precision and measure: median, min and max over
+rounds; default out: bench_out/overhead_benchmark) and ``--figure`` (default
+<out>/overhead_benchmark.png), and prints the table (``benchmarks/speed_tables.py``; with ``--out
+docs/results``, ``python -m benchmarks.pages`` puts it on docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the timing harness)
-from benchmarks import timing  # noqa: E402
+from benchmarks import speed_tables, timing  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
@@ -148,6 +151,7 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile comparison")
     parser.add_argument("--note", default="", help='said after the machine in the CSV, e.g. "shared machine"')
     parser.add_argument("--out", type=Path, default=Path("bench_out/overhead_benchmark"))
+    parser.add_argument("--figure", type=Path, help="the figure (default <out>/overhead_benchmark.png)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
@@ -168,48 +172,20 @@ def main() -> None:
         for part in ("matmul", "adam", "other"):
             add("step", precision, f"update: {part}", "ms per env step", {"median": update * shares[part]})
         add("step", precision, "aten ops per update", "ops", {"median": shares["ops"]})
-        for (name, _), values in cold_collects(trainer, args.cold_rounds).values.items():
-            add("cold", precision, f"collect {name}", "ms", timing.stats(values))
+        cold = cold_collects(trainer, args.cold_rounds)
+        for name in cold.contenders:
+            add("cold", precision, f"collect {name}", "ms", timing.stats(cold.values[(name, "value")]))
         trainer.close()
     if not args.no_compile:
         for precision in PRECISIONS:
-            for (name, _), values in compiled_critic(precision, args.threads, args.rounds).values.items():
-                add("compile", precision, f"critic loss + backward, {name}", "ms", timing.stats(values))
-    timing.write_csv(args.out / "overhead.csv", rows, note=args.note)
-    value = {(r["section"], r["precision"], r["measure"]): r for r in rows}
-    table = [{"section": r["section"], "measure": r["measure"], "unit": r["unit"],
-              **{p: timing.spread_cell(value[(r["section"], p, r["measure"])], 3) for p in PRECISIONS}}
-             for r in rows if r["precision"] == PRECISIONS[0]]  # fmt: skip
-    title = f"SAC at UTD 1 on half_cheetah, {args.threads} thread(s); median (min–max) over rounds"
-    text = title + "\n\n" + timing.markdown(table, ["section", "measure", "unit", *PRECISIONS])
-    (args.out / "overhead.md").write_text(text + "\n")
-    print(text)
-    figure(rows, args.out / "overhead.png", args.threads, not args.no_compile)
-
-
-def short(measure: str) -> str:
-    return measure.removeprefix("collect ").removeprefix("critic loss + backward, ")
-
-
-def figure(rows: list[dict[str, Any]], path: Path, threads: int, compiled: bool) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rlinfo.files import save_figure
-
-    panels = [("step", "ms per env step", f"one SAC step, {threads} thread(s)"),
-              ("cold", "ms per collect", "the same collect after other work"),
-              ("compile", "ms per call", "critic loss + backward: torch.compile")]  # fmt: skip
-    panels = panels if compiled else panels[:2]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2))
-    for ax, (section, ylabel, title) in zip(axes, panels, strict=True):
-        shown = [r for r in rows if r["section"] == section and r["unit"] != "ops"]
-        timing.bars(ax, shown, ylabel, label=lambda r: f"{r['precision']}\n{short(r['measure'])}")
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+            runs = compiled_critic(precision, args.threads, args.rounds)
+            for name in runs.contenders:
+                add("compile", precision, f"critic loss + backward, {name}", "ms",
+                    timing.stats(runs.values[(name, "value")]))  # fmt: skip
+    path = args.out / "overhead_benchmark.csv"
+    timing.write_csv(path, rows, note=args.note)
+    print("\n".join(speed_tables.overhead_block(path)))
+    speed_tables.overhead_figure(path, args.figure or args.out / "overhead_benchmark.png")
 
 
 if __name__ == "__main__":

@@ -35,9 +35,11 @@ update) and once per ``--e2e-learning-starts`` value (100: 1,000 updates).
     python scripts/speed_benchmark.py --rounds 1 --steps 300 --learning-starts 200 --ant-iterations 1
     python scripts/speed_benchmark.py --e2e --rounds 5 --note "shared machine" --out docs/results
 
-Writes <out>/speed.csv, speed.md and speed.png (default out: bench_out/speed_benchmark); with ``--e2e``
-<out>/speed_e2e.csv (one row per round and contender), speed_e2e.md and ``--e2e-figure``
-(default <out>/speed_e2e.png).
+Writes <out>/speed_benchmark.csv (one row per round, contender and measure; default out:
+bench_out/speed_benchmark) and ``--figure`` (default <out>/speed_benchmark.png), and prints the table;
+with ``--e2e`` <out>/speed_e2e.csv, speed_e2e.md and ``--e2e-figure`` (default <out>/speed_e2e.png).
+With ``--out docs/results``, ``python -m benchmarks.pages`` puts the tables and figures on the pages
+(``benchmarks/speed_tables.py`` makes them from the CSV alone).
 """
 
 from __future__ import annotations
@@ -66,11 +68,8 @@ VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and 
     " bfloat16": {"precision": "bfloat16"},
 }
 HALF_CHEETAH = {"hidden": 256, "batch": 256, "lr": 3e-4, "gamma": 0.99, "tau": 5e-3, "buffer": 100_000}
-RATE = "env steps/s"
-
-
-def named(name: str, threads: int) -> str:
-    return f"{name}, {threads} thread{'s' * (threads > 1)}"
+RATE = speed_tables.RATE
+named = speed_tables.named
 
 
 def matmul_gflops(threads: int, n: int = 1024, reps: int = 20, dtype: torch.dtype = torch.float32) -> dict:
@@ -302,6 +301,7 @@ def main() -> None:
     parser.add_argument("--learning-starts", type=int, default=1000)
     parser.add_argument("--ant-iterations", type=int, default=2, help="metra_ant rollout + update rounds")
     parser.add_argument("--out", type=Path, default=Path("bench_out/speed_benchmark"))
+    parser.add_argument("--figure", type=Path, help="the figure (default <out>/speed_benchmark.png)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda: the GPU table (scripts/gpu_check.sh)")
     parser.add_argument("--note", default="", help='said after the machine in the CSV, e.g. "shared machine"')
     parser.add_argument("--e2e", action="store_true", help="rlinfo train against SB3, end to end (above)")
@@ -334,50 +334,15 @@ def main() -> None:
             contenders[named(f"metra_ant{name}", threads)] = partial(
                 metra_ant, threads, args.ant_iterations, **variant
             )
-    runs = timing.measure(contenders, args.rounds)
-    rows = [r for r in timing.summary(runs) if r["measure"] != f"{RATE}, whole run"]
-    rows += [timing.ratio(runs, named(f"rlinfo SAC{name}", t), named("SB3 SAC", t), RATE)
-             for name in VARIANTS for t in (1, 2)]  # fmt: skip
-    med = runs.medians()
+    path = args.out / "speed_benchmark.csv"
 
-    def best(names: list[str], measure: str = RATE) -> str:
-        return max((named(n, t) for n in names for t in (1, 2)), key=lambda c: med[(c, measure)])
+    def write(runs: timing.Timing) -> None:  # after every round: a killed run keeps its finished rounds
+        timing.write_csv(path, timing.per_round(runs), note=args.note)
 
-    best_rlinfo, best_sb3 = best(["rlinfo SAC", "rlinfo SAC overlapped"]), best(["SB3 SAC"])
-    best_bf16, sb3 = best(["rlinfo SAC bfloat16"]), med[(best_sb3, RATE)]
-    peak = med[(best(["matmul float32"], "GFLOP/s"), "GFLOP/s")]
-    ceiling = peak / med[(named("rlinfo SAC", 1), "GFLOP per update")]  # env steps/s at the matmul rate
-    floor = 1e3 / med[(named("rlinfo SAC", 2), "matmul ms per update")]  # ... doing nothing but its matmuls
-    best_ant = best(["metra_ant", "metra_ant overlapped"])  # float32
-    ant_threads = 2 if best_ant.endswith("2 threads") else 1
-    fraction = med[(best_ant, "update GFLOP/s")] / med[(named("matmul float32", ant_threads), "GFLOP/s")]
-    from rlinfo.buffers import ReplayBuffer
-
-    summary = {
-        f"rlinfo / SB3 SAC env steps/s (each at its best setting: {best_rlinfo}; {best_sb3})":
-            med[(best_rlinfo, RATE)] / sb3,
-        f"rlinfo SAC with train.precision=bfloat16 / SB3 SAC env steps/s ({best_bf16}; {best_sb3})":
-            med[(best_bf16, RATE)] / sb3,
-        "SAC UTD 1 ceiling: matmul GFLOP/s / GFLOP per update (env steps/s)": ceiling,
-        "SB3 SAC env steps/s as a fraction of that ceiling": sb3 / ceiling,
-        "SAC UTD 1 floor: env steps/s if an update were its matmuls alone (2 threads)": floor,
-        "2x SB3 as a fraction of that floor": 2 * sb3 / floor,
-        f"metra_ant update GFLOP/s / matmul GFLOP/s ({best_ant})": fraction,
-        f"metra_ant env steps/s (best: {best_ant})": med[(best_ant, RATE)],
-        "metra_ant bfloat16 env steps/s (2 threads)": med[(named("metra_ant bfloat16", 2), RATE)],
-        "replay bytes per Ant transition (skill_dim 2)": ReplayBuffer.bytes_per_row(29, 8, 2),
-        "peak RSS (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }  # fmt: skip
-    timing.write_csv(args.out / "speed.csv", rows, note=args.note)
-    text = "\n".join([
-        timing.markdown(rows, {"contender": "contender", "measure": "measure",
-                               "median (min–max)": timing.spread_cell, "rounds": "rounds"}), "",
-        timing.markdown([{"summary": k, "value": v} for k, v in summary.items()], ["summary", "value"]),
-    ])  # fmt: skip
-    (args.out / "speed.md").write_text(text + "\n")
-    print(text)
-    refs = {"machine ceiling (matmul rate)": ceiling, "the update's matmuls alone": floor, "2 x SB3": 2 * sb3}
-    figure(rows, args.out / "speed.png", refs)
+    timing.measure(contenders, args.rounds, on_round=write)
+    print("\n".join(speed_tables.speed_block(path)))
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    speed_tables.speed_figure(path, args.figure or args.out / "speed_benchmark.png")
 
 
 def gpu_main(args: argparse.Namespace) -> None:
@@ -405,26 +370,6 @@ def gpu_main(args: argparse.Namespace) -> None:
     print(text)
     shown = [r for r in rows if r["measure"] == RATE and "SAC" in r["contender"]]
     timing.figure(shown, args.out / "gpu_speed.png", f"SAC env steps / s (UTD 1, half_cheetah, {device})")
-
-
-def figure(rows: list[dict[str, Any]], path: Path, refs: dict[str, float]) -> None:
-    """SAC env steps/s against the ceiling, the matmul floor and 2x SB3; metra_ant env steps/s."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rlinfo.files import save_figure
-
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
-    sac = [r for r in rows if r["measure"] == RATE and "SAC" in r["contender"]]
-    timing.bars(axes[0], sac, "SAC env steps / s (UTD 1, half_cheetah)", refs=refs)
-    axes[0].set_ylim(0, 1.5 * max(refs.values()))
-    ant = [r for r in rows if r["measure"] == RATE and r["contender"].startswith("metra_ant")]
-    timing.bars(axes[1], ant, "metra_ant env steps / s")
-    fig.suptitle("median over rounds; whiskers: min–max", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
 
 
 # ----------------------------------------------------------------------------- --e2e

@@ -20,7 +20,10 @@ bfloat16 hidden layers (``train.precision=bfloat16``).
     python scripts/update_benchmark.py                  # about 6 minutes on a 2-core CPU
     python scripts/update_benchmark.py --rounds 1 --inner-rounds 2 --updates 10
 
-Writes <out>/update.csv, update.md and update.png (default out: bench_out/update_benchmark).
+Writes <out>/update_benchmark.csv (one row per round, variant and measure, from each child's medians;
+default out: bench_out/update_benchmark) and ``--figure`` (default <out>/update_benchmark.png), and
+prints the table (``benchmarks/speed_tables.py``; with ``--out docs/results``, ``python -m
+benchmarks.pages`` puts it on docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -31,11 +34,10 @@ import subprocess
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmarks/ (the timing harness)
-from benchmarks import timing  # noqa: E402
+from benchmarks import speed_tables, timing  # noqa: E402
 
 CHILD = """
 import json, resource, sys
@@ -95,6 +97,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--note", default="", help='said after the machine in the CSV, e.g. "shared machine"')
     parser.add_argument("--out", type=Path, default=Path("bench_out/update_benchmark"))
+    parser.add_argument("--figure", type=Path, help="the figure (default <out>/update_benchmark.png)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     contenders = {}
@@ -105,59 +108,24 @@ def main() -> None:
                 measure, malloc, hidden, precision, args.threads, updates, args.inner_rounds
             )
     children = timing.measure(contenders, args.rounds)
-    # each variant's per-round value, from its child's medians: a Timing of its own
-    runs = timing.Timing(tuple(f"{h} {p} {v}" for h, p in CASES for v in VARIANTS), children.orders)
+    # each variant's per-round value, from its child's medians: a Timing of its own, each round's order
+    # that of the children (the two heads of one child in the order they alternate)
+    def variants(child: str) -> list[str]:
+        case, _, malloc = child.rpartition(" ")
+        return [f"{case} {v}" for v, (m, _) in VARIANTS.items() if m == malloc]
+
+    orders = [tuple(v for child in order for v in variants(child)) for order in children.orders]
+    runs = timing.Timing(tuple(f"{h} {p} {v}" for h, p in CASES for v in VARIANTS), orders)
     for hidden, precision in CASES:
         for variant, (malloc, head) in VARIANTS.items():
             for key in ("ms", "faults"):
                 child = children.values[(f"{hidden} {precision} {malloc}", f"{head} {key}")]
                 runs.values[(f"{hidden} {precision} {variant}", key)] = child
-    med, ms = runs.medians(), {key: timing.stats(v) for key, v in runs.values.items() if key[1] == "ms"}
-    rows = []
-    for hidden, precision in CASES:
-        for variant in VARIANTS:
-            name = f"{hidden} {precision} {variant}"
-            rounds, _, low, high, spread = ms[(name, "ms")].values()
-            rows.append({"hidden": hidden, "precision": precision, "variant": variant,
-                         "threads": args.threads, "ms_per_update": med[(name, "ms")], "min": low, "max": high,
-                         "spread": spread, "rounds": rounds,
-                         "faults_per_update": med[(name, "faults")]})  # fmt: skip
-    timing.write_csv(args.out / "update.csv", rows, note=args.note)
-    table = []
-    for hidden, precision in CASES:
-        case = f"{hidden} {precision}"
-        speedup = timing.ratio(runs, f"{case} bmm", f"{case} head+kept", "ms")
-        faults = [med[(f"{case} {v}", "faults")] for v in ("bmm", "head+kept")]
-        table.append({"network": f"{hidden} units", "precision": precision,
-                      **{v: timing.spread_cell(ms[(f"{case} {v}", "ms")], 3) for v in VARIANTS},
-                      "speed-up, all": timing.spread_cell(speedup, 3),
-                      "faults": f"{faults[0]:.0f} → {faults[1]:.0f}"})  # fmt: skip
-    title = f"ms per SAC update, median (min–max) over {args.rounds} rounds, {args.threads} thread(s)"
-    columns = {"network": "network", "precision": "precision", "bmm head": "bmm",
-               "multiply-and-sum head": "head", "+ kept memory": "head+kept",
-               "speed-up, all (per round)": "speed-up, all",
-               "page faults per update (bmm → head+kept)": "faults"}  # fmt: skip
-    text = title + "\n\n" + timing.markdown(table, columns)
-    (args.out / "update.md").write_text(text + "\n")
-    print(text)
-    figure(rows, args.out / "update.png", args.threads)
-
-
-def figure(rows: list[dict[str, Any]], path: Path, threads: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rlinfo.files import save_figure
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, hidden in zip(axes, (256, 1024), strict=True):
-        shown = [{**r, "median": r["ms_per_update"]} for r in rows if r["hidden"] == hidden]
-        timing.bars(ax, shown, "ms per update", label=lambda r: f"{r['precision']}\n{r['variant']}")
-        ax.set_title(f"SAC update, {hidden}-unit networks, {threads} thread(s)", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
+    rows = [{**r, "threads": args.threads} for r in timing.per_round(runs)]
+    path = args.out / "update_benchmark.csv"
+    timing.write_csv(path, rows, note=args.note)
+    print("\n".join(speed_tables.update_block(path)))
+    speed_tables.update_figure(path, args.figure or args.out / "update_benchmark.png")
 
 
 if __name__ == "__main__":

@@ -3,50 +3,88 @@ ratios within one run, and per-seed finals."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from helpers import write_csv
 
-from benchmarks import speed_tables
+from benchmarks import speed_tables, timing
 
 
-def test_speed_table_ratio_and_matmul_share_come_from_the_same_run(tmp_path):
-    medians = {
-        "matmul GFLOP/s": 200.0,
-        "rlinfo SAC steps_per_s": 150.0,
-        "SB3 SAC steps_per_s": 100.0,
-        "metra_ant update_gflops": 150.0,
-    }
-    rows = [
-        {"measure": m, "threads": 2, "median": v, "min": v - 1, "max": v + 1, "rounds": 2}
-        for m, v in medians.items()
-    ]
-    lines = speed_tables.speed_block(write_csv(tmp_path / "speed_benchmark.csv", rows))
-    assert lines[0] == "| measure | 2 threads |"
-    assert "| rlinfo SAC, env steps/s | 150.0 (149.0–151.0) |" in lines
-    assert "| matmul rate, 1024³ bfloat16 (GFLOP/s) | — |" in lines  # not measured in this run
-    assert "| rlinfo SAC ÷ stable-baselines3 SAC (medians) | 1.50× |" in lines
-    assert lines[-3].endswith("| 150.0 (0.75) |")
-    assert lines[-1] == "Data: [docs/results/speed_benchmark.csv](results/speed_benchmark.csv)."
+def harness_csv(path, values, rounds):
+    """``values`` {(contender, measure): [one value per round]} as the harness's per-round CSV."""
+    runs = timing.Timing(tuple(dict.fromkeys(c for c, _ in values)), timing.orders(
+        list(dict.fromkeys(c for c, _ in values)), rounds), dict(values))
+    timing.write_csv(path, timing.per_round(runs), command="python scripts/x.py")
+    return path
 
 
-def test_update_table_gain_and_faults(tmp_path):
-    rows = [
-        {
-            "hidden": 256,
-            "precision": "float32",
-            "variant": v,
-            "threads": 1,
-            "ms_per_update": ms,
-            "min": ms - 1,
-            "max": ms + 1,
-            "faults_per_update": f,
-        }
-        for v, ms, f in [("bmm", 10.0, 60.3), ("head", 9.0, 70.0), ("head+kept", 8.0, 0.4)]
-    ]
-    lines = speed_tables.update_block(write_csv(tmp_path / "update_benchmark.csv", rows))
+def speed_values():
+    """A whole speed run on 1 and 2 threads, two rounds (what scripts/speed_benchmark.py records)."""
+    rate, v = speed_tables.RATE, {}
+    for t in (1, 2):
+        named = partial(speed_tables.named, threads=t)
+        v[named("matmul float32"), "GFLOP/s"] = [100.0 * t, 110.0 * t]
+        v[named("matmul bfloat16"), "GFLOP/s"] = [400.0 * t, 400.0 * t]
+        for name, speed, ms in (("rlinfo SAC", 1.0, 4.0), ("rlinfo SAC overlapped", 0.9, 4.0),
+                                ("rlinfo SAC bfloat16", 2.0, 1.0)):  # fmt: skip
+            v[named(name), rate] = [speed * 100.0, speed * 120.0] if t == 1 else [speed * 150.0] * 2
+            v[named(name), "GFLOP per update"] = [0.5, 0.5]
+            v[named(name), "matmul ms per update"] = [ms / t, ms / t]
+        v[named("SB3 SAC"), rate] = [100.0, 100.0]
+        for name in ("metra_ant", "metra_ant overlapped", "metra_ant bfloat16"):
+            v[named(name), rate] = [200.0 * t, 200.0 * t]
+            v[named(name), "GFLOP per update"] = [13.0, 13.0]
+            v[named(name), "update GFLOP/s"] = [80.0 * t, 80.0 * t]
+    return v
+
+
+def test_speed_table_reads_the_rounds_and_takes_ratios_within_each_round(tmp_path):
+    path = harness_csv(tmp_path / "speed_benchmark.csv", speed_values(), rounds=2)
+    lines = speed_tables.speed_block(path)
+    assert lines[0] == "| measure | 1 thread | 2 threads |"
+    assert "| rlinfo SAC, env steps/s | 110.0 (100.0–120.0) | 150.0 (150.0–150.0) |" in lines
+    assert "| rlinfo SAC ÷ SB3 SAC, per round | 1.10 (1.00–1.20)× | 1.50 (1.50–1.50)× |" in lines
+    assert "| rlinfo SAC bfloat16 ÷ SB3 SAC, per round | 2.20 (2.00–2.40)× | 3.00 (3.00–3.00)× |" in lines
+    summary = speed_tables.speed_summary(timing.read_rounds(path))
+    ceiling, floor = list(summary.values())[2], list(summary.values())[4]
+    assert ceiling == 210.0 / 0.5  # the best float32 matmul rate over one update's FLOPs
+    assert floor == 1e3 / 2.0  # the quickest replay of the update's matmuls, 2 ms on 2 threads
+    assert list(summary.values())[0] == 1.5  # rlinfo's best (150, 2 threads) over SB3's best (100)
+    assert list(summary.values())[6] == 160.0 / 210.0  # metra_ant at 2 threads, its matmul rate there
+    assert lines[-1].startswith("Data: [docs/results/speed_benchmark.csv](results/speed_benchmark.csv) · "
+                                "`python scripts/x.py` · ")  # fmt: skip
+    assert lines[-1].endswith(" · 2 rounds, alternating.")
+    image = speed_tables.speed_figure(path, tmp_path / "speed.png")
+    assert image.stat().st_size > 10_000
+
+
+def test_update_table_speed_up_is_the_median_of_per_round_ratios(tmp_path):
+    ms = {"bmm": [10.0, 12.0, 16.0], "head": [9.0] * 3, "head+kept": [8.0] * 3}
+    faults = {"bmm": [60.3] * 3, "head": [70.0] * 3, "head+kept": [0.4] * 3}
+    values = {(f"256 float32 {v}", k): t[v] for k, t in (("ms", ms), ("faults", faults)) for v in ms}
+    path = harness_csv(tmp_path / "update_benchmark.csv", values, rounds=3)
+    lines = speed_tables.update_block(path)
     assert lines[2] == (
-        "| 256 units (sac_half_cheetah) | float32 | 10.00 (9.00–11.00) | 9.00 (8.00–10.00) | "
-        "8.00 (7.00–9.00) | 1.25× | 60 → 0 |"
+        "| 256 units (sac_half_cheetah) | float32 | 12.00 (10.00–16.00) | 9.00 (9.00–9.00) | "
+        "8.00 (8.00–8.00) | 1.50 (1.25–2.00)× | 60 → 0 |"
     )
+    assert speed_tables.update_figure(path, tmp_path / "update.png").stat().st_size > 10_000
+
+
+def test_overhead_table_shows_ranges_where_measured_over_rounds(tmp_path):
+    rows = [{"section": "step", "precision": p, "measure": "collect", "unit": "ms per env step", "threads": 2,
+             "rounds": 3, "median": m, "min": m - 0.1, "max": m + 0.2, "spread": 0.3} for p, m in
+            (("float32", 1.0), ("bfloat16", 1.5))]  # fmt: skip
+    rows.append({"section": "step", "precision": "float32", "measure": "aten ops per update", "unit": "ops",
+                 "threads": 2, "median": 781.6})  # fmt: skip
+    path = tmp_path / "overhead_benchmark.csv"
+    timing.write_csv(path, rows, command="python scripts/overhead_benchmark.py")
+    lines = speed_tables.overhead_block(path)
+    assert lines[2] == ("| step | collect (act, env step, store) | ms per env step | 1.00 (0.90–1.20) | "
+                        "1.50 (1.40–1.70) |")  # fmt: skip
+    assert lines[3] == "| step | aten ops dispatched per update | ops | 782 | — |"
+    assert "`python scripts/overhead_benchmark.py`" in lines[-1] and lines[-1].endswith("2 threads.")
+    assert speed_tables.overhead_figure(path, tmp_path / "overhead.png").stat().st_size > 10_000
 
 
 def test_precision_table_finals_and_mean_of_the_last_five(tmp_path):
