@@ -267,6 +267,11 @@ def page_figure(name: str = "ant_skills", env: str = "ant") -> Path:
     img = Path("docs/img") / f"{name}.png"
     runs = by_run(read_csv(RESULTS / f"{name}.csv"), env)
     figure(runs, read_csv(RESULTS / "random_baseline.csv"), env, img)
+    rollouts = RESULTS / f"{name}_rollouts.csv"
+    if rollouts.is_file():  # what the skills do (benchmarks/skill_rollouts.py)
+        from benchmarks import skill_rollouts
+
+        skill_rollouts.figure(rollouts, img.with_name(f"{name}_rollouts.png"), METHOD_ORDER)
     return img
 
 
@@ -317,6 +322,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         f"**Time to skill** (METRA's 3-seed IQM above 100 Ant cells): {time_to_skill(runs)}. For scale, "
         "the reference code's default run takes over a day on an RTX 4090.",
         "",
+        *rollouts_section(name),
         *phi_section(name),
         "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
         "numbers with fewer than 3 seeds carry no interval. One update of the comparison presets' METRA "
@@ -325,6 +331,21 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         *earlier_presets(name, env),
     ]
     return "\n".join(text) + "\n"
+
+
+def rollouts_section(name: str) -> list[str]:
+    """The figure of each method's final rollouts, once docs/results/<name>_rollouts.csv exists."""
+    if not (RESULTS / f"{name}_rollouts.csv").is_file():
+        return []
+    return [
+        f"**What the skills do** (docs/results/{name}_rollouts.csv, `python -m benchmarks.skill_rollouts "
+        f"runs/{name}`): the final evaluation's rollouts of each method's finished seed-0 run, repeated "
+        "from its last checkpoint, in the same window; each rollout is coloured by the direction of its "
+        "skill. Skills that travel fan out from the start; skills that hold postures or tumble stay near it.",
+        "",
+        f"![each method's final rollouts in the plane](../img/{name}_rollouts.png)",
+        "",
+    ]
 
 
 def phi_section(name: str) -> list[str]:

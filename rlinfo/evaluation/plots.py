@@ -72,18 +72,25 @@ def skills_figure(
 
     ``skills`` is [N, d] (d = 0: no skills). See the module docstring for the kinds of figure.
     """
+    fig, ax = plt.subplots(figsize=(6.4, 5.5), dpi=110)
+    draw_skills(fig, ax, xy, skills, discrete, layout)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def draw_skills(
+    fig: Any, ax: Any, xy: np.ndarray, skills: np.ndarray, discrete: bool = False, layout: Any | None = None
+) -> None:
+    """:func:`skills_figure`'s drawing on ``ax`` of ``fig`` (a panel of a larger figure)."""
     xy = np.asarray(xy, dtype=np.float64)
     skills = np.asarray(skills, dtype=np.float64).reshape(len(xy), -1)
     colors = skill_colors(skills, discrete)
-    fig, ax = plt.subplots(figsize=(6.4, 5.5), dpi=110)
     if is_one_dimensional(xy, layout):
         _plot_x_against_time(ax, xy, colors)
     else:
         _plot_xy(ax, xy, colors, layout)
     _colour_key(fig, ax, skills, discrete, colors)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 def _plot_xy(ax: Any, xy: np.ndarray, colors: np.ndarray, layout: Any | None) -> None:
