@@ -12,7 +12,6 @@ arguments of the class or function they are passed to, see :func:`validate_kwarg
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import re
 import types
@@ -26,7 +25,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from rlinfo.errors import ConfigError, did_you_mean, keyword_names
+from rlinfo.errors import ConfigError, did_you_mean, keyword_names, signatures
 
 
 @dataclass
@@ -513,7 +512,7 @@ def validate_kwargs(fn: Any, kwargs: dict[str, Any], path: str, reserved: tuple[
     bool, str; an int is accepted for a float). ``reserved`` names are filled in by rlinfo itself.
     """
     params = keyword_names(fn, exclude=reserved)
-    hints = typing.get_type_hints(fn.__init__ if inspect.isclass(fn) else fn)
+    hints = {k: v for f in reversed(signatures(fn)) for k, v in typing.get_type_hints(f).items()}
     for key, value in kwargs.items():
         if key in reserved:
             raise ConfigError(f"{path}.{key} is set by rlinfo and cannot be given")

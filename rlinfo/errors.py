@@ -25,11 +25,30 @@ def did_you_mean(
 
 
 def keyword_names(fn: Callable[..., Any], exclude: Iterable[str] = ()) -> list[str]:
-    """The parameters of ``fn`` (a function or a class's ``__init__``) that can be passed by keyword."""
+    """The parameters of ``fn`` (a function or a class's ``__init__``) that can be passed by keyword; for a
+    class whose ``__init__`` passes ``**kwargs`` on to its base class, the base's too (:func:`signatures`)."""
     skip = {"self", *exclude}
-    params = inspect.signature(fn).parameters.values()
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return [p.name for p in params if p.kind in kinds and p.name not in skip]
+    names = [p.name for f in signatures(fn) for p in inspect.signature(f).parameters.values()
+             if p.kind in kinds and p.name not in skip]  # fmt: skip
+    return list(dict.fromkeys(names))
+
+
+def signatures(fn: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """``[fn]`` for a function; for a class, its ``__init__`` and, while an ``__init__`` takes
+    ``**kwargs``, the next one up the class hierarchy (where those keywords go)."""
+    if not inspect.isclass(fn):
+        return [fn]
+    chain = []
+    for klass in fn.__mro__:
+        init = klass.__dict__.get("__init__")
+        if klass is object or init is None:
+            continue
+        chain.append(init)
+        kinds = {p.kind for p in inspect.signature(init).parameters.values()}
+        if inspect.Parameter.VAR_KEYWORD not in kinds:
+            break
+    return chain
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes some libraries put in messages

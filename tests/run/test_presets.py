@@ -164,6 +164,20 @@ def test_comparison_presets_mirror_the_reference():
     assert checked > 200
 
 
+@pytest.mark.parametrize("preset", ["csf_ant", "cic_ant"])
+def test_comparison_agents_take_sac_options_and_refuse_typos(preset):
+    """``agent.params`` reach SAC's constructor, through the successor-feature SAC's ``**kwargs`` too: the
+    tanh policy of the comparison presets is built; a misspelt key is a one-line config error."""
+    from rlinfo.config import ConfigError
+
+    cfg = load_config(preset, ["agent.hidden_dim=16"])
+    agent = build_agent(cfg.agent, 29, 8, -torch.ones(8), torch.ones(8), skill_dim=2)
+    assert any(isinstance(m, torch.nn.Tanh) for m in agent.actor.modules())
+    bad = load_config(preset, ["agent.hidden_dim=16", "agent.params.actor_activaton=tanh"]).agent
+    with pytest.raises(ConfigError, match="did you mean 'agent.params.actor_activation'"):
+        build_agent(bad, 29, 8, -torch.ones(8), torch.ones(8), skill_dim=2)
+
+
 def test_fidelity_check_catches_a_changed_value(monkeypatch):
     import rlinfo.config
 
