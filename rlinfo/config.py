@@ -67,6 +67,7 @@ class RewardConfig:
 
 
 PRECISIONS = ("float32", "bfloat16")  # train.precision (rlinfo.nn.compute_dtype)
+WARMUPS = ("random", "policy")  # train.warmup: who acts before learning_starts
 
 
 @dataclass
@@ -80,7 +81,10 @@ class TrainConfig:
     rollout_steps: int = 50
     grad_steps: int = 64
     buffer_size: int = 200_000
-    learning_starts: int = 4_000  # env steps of uniformly random actions before learning
+    learning_starts: int = 4_000  # env steps collected before the first update
+    # off-policy, before learning_starts: uniformly random actions ("random"), or the untrained policy's
+    # samples ("policy", as the METRA and CSF reference trainers collect their first 10,000 transitions)
+    warmup: str = "random"
     reward_update_every: int = 1  # reward-module updates every N agent updates
     log_every: int = 2_000  # env steps between TensorBoard writes
     checkpoint_every: int = 20_000  # env steps between checkpoints (0: only at the end)
@@ -467,6 +471,8 @@ def check_values(cfg: Config) -> None:
         raise ConfigError(f"agent.gamma must be in [0, 1], got {cfg.agent.gamma}")
     if not 0.0 < cfg.agent.tau <= 1.0:
         raise ConfigError(f"agent.tau must be in (0, 1], got {cfg.agent.tau}")
+    if cfg.train.warmup not in WARMUPS:
+        raise ConfigError(f"train.warmup must be one of {', '.join(WARMUPS)}, got {cfg.train.warmup!r}")
     if cfg.train.precision not in PRECISIONS:
         raise ConfigError(
             f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}"

@@ -12,7 +12,7 @@ from typing import Any
 from rlinfo.errors import ConfigError
 
 OFF_POLICY_ONLY = (("overlap", False), ("cuda_graph", False), ("precision", "float32"),
-                   ("time_limit_bootstrap", True))  # fmt: skip
+                   ("time_limit_bootstrap", True), ("warmup", "random"))  # fmt: skip
 SAC_ONLY = ("alpha_init", "learn_alpha", "target_entropy_scale")  # agent keys DDPG has no use for
 
 
@@ -89,7 +89,8 @@ def option_warnings(cfg: Any, device: Any) -> list[str]:
     if cfg.agent.name != "ppo" and cfg.total_steps <= cfg.train.learning_starts:
         out.append(
             f"total_steps={cfg.total_steps} <= train.learning_starts={cfg.train.learning_starts}: "
-            "no update will happen (the policy stays uniformly random)"
+            "no update will happen (the policy stays "
+            + ("uniformly random)" if cfg.train.warmup == "random" else "untrained)")
         )
     if cfg.train.precision == "bfloat16" and device.type == "cpu" and cpu_has_bfloat16() is False:
         out.append(

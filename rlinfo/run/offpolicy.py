@@ -1,9 +1,10 @@
 """Off-policy learning (SAC, multi-critic SAC, DDPG): what the loop calls ``collect`` and ``learn``.
 
 ``collect`` takes ``train.rollout_steps`` vector-env steps (uniformly random actions for the first
-``train.learning_starts`` env steps) and stores the real transitions, raw, with their skills, in the
-replay buffer (a time-limit truncation as a termination with ``train.time_limit_bootstrap: false``,
-as the METRA reference's trainer does). ``learn`` makes ``train.grad_steps`` updates, each:
+``train.learning_starts`` env steps, or the untrained policy's with ``train.warmup: policy``) and
+stores the real transitions, raw, with their skills, in the replay buffer (a time-limit truncation as a
+termination with ``train.time_limit_bootstrap: false``, as the METRA reference's trainer does).
+``learn`` makes ``train.grad_steps`` updates, each:
 
 1. sample a batch (with ``train.n_step = n > 1``: pairs (s_t, s_{t+k}), k ≤ n cut at episode ends,
    as URLB; the reward module and the relabelling see next_obs = s_{t+k}, the env's reward is the
@@ -97,19 +98,21 @@ class OffPolicy:
         return step + self.store(self.rollout(collector, step, total, self.agent.actor), collector)
 
     def rollout(self, collector: Collector, step: int, total: int, actor: torch.nn.Module) -> list[Step]:
-        """Up to ``rollout_steps`` vector steps from env step ``step``, acting with ``actor`` (uniformly
-        random actions before ``learning_starts``); the buffer is not touched."""
+        """Up to ``rollout_steps`` vector steps from env step ``step``, acting with ``actor`` (before
+        ``learning_starts``: uniformly random actions, or ``actor`` too with ``train.warmup=policy``); the
+        buffer is not touched."""
         gen = self.act_gen
 
         @torch.inference_mode()
         def policy(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
             return actor.sample(x, generator=gen)[0], {}
 
+        random_until = self.cfg.train.learning_starts if self.cfg.train.warmup == "random" else 0
         steps: list[Step] = []
         for _ in range(self.cfg.train.rollout_steps):
             if step >= total:
                 break
-            steps.append(collector.step(None if step < self.cfg.train.learning_starts else policy))
+            steps.append(collector.step(None if step < random_until else policy))
             step += int(steps[-1].valid.sum())
         return steps
 

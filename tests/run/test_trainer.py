@@ -176,6 +176,39 @@ def test_time_limit_truncations_are_stored_as_terminations_only_when_asked(boots
     assert int(terminated.sum()) == (0 if bootstrap else episodes)
 
 
+@pytest.mark.parametrize("warmup", ["random", "policy"])
+def test_the_steps_before_learning_starts_act_as_train_warmup_says(warmup):
+    """An actor made to always output ≈ (0.5, −0.5) (zero weights, its mean in the last bias, a tiny std):
+    with train.warmup=random the stored pre-learning actions are uniform over [−1, 1]², with
+    train.warmup=policy (the METRA and CSF reference trainers) they are the actor's."""
+    cfg = load_config("metra_maze", ["total_steps=200", "env.num_envs=4", "train.learning_starts=1000",
+                                     "train.progress=false", f"train.warmup={warmup}"])  # fmt: skip
+    trainer = Trainer(cfg)
+    try:
+        last = trainer.agent.actor.net[-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.copy_(torch.tensor([0.5493, -0.5493, -20.0, -20.0]))  # atanh(±0.5), log std (clamped)
+        trainer.train(final_evaluation=False)
+        actions = trainer.buffer.action[: len(trainer.buffer)]
+    finally:
+        trainer.close()
+    assert len(actions) == 200
+    if warmup == "policy":
+        torch.testing.assert_close(actions, torch.tensor([0.5, -0.5]).expand_as(actions), atol=0.05, rtol=0)
+    else:
+        assert actions.min() < -0.9 and actions.max() > 0.9 and actions.std(0).min() > 0.4
+
+
+def test_warmup_is_refused_for_ppo_and_for_unknown_values():
+    from rlinfo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="train.warmup must be one of random, policy, got 'agent'"):
+        load_config("metra_maze", ["train.warmup=agent"])
+    with pytest.raises(ConfigError, match="train.warmup=policy needs an off-policy agent"):
+        load_config("ppo_cartpole", ["train.warmup=policy"])
+
+
 def test_a_rollout_of_episode_length_plus_one_holds_one_whole_episode_per_env():
     """The METRA reference's epoch: every env collects one whole path, then the updates. With 25-step
     maze episodes and rollout_steps 26 (25 transitions and the reset step), every update phase starts
