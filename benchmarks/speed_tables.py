@@ -35,6 +35,17 @@ def data_line(name: str) -> str:
     return f"Data: [docs/results/{name}.csv](results/{name}.csv)."
 
 
+def finish(fig: Any, image: Path, title: str = "") -> Path:
+    """``fig`` with its title, laid out and saved to ``image`` (its folder made)."""
+    from rlinfo.files import save_figure
+
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    image.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, image, dpi=110)
+
+
 # ----------------------------------------------------------------------------- speed
 SPEED = RESULTS / "speed_benchmark.csv"
 SPEED_FIGURE = Path("docs/img/speed_benchmark.png")
@@ -132,7 +143,6 @@ def speed_block(path: Path = SPEED) -> list[str]:
 def speed_figure(path: Path = SPEED, image: Path = SPEED_FIGURE) -> Path:
     """SAC env steps/s against the machine's ceiling, the matmul floor and 2 × SB3; metra_ant env steps/s."""
     from rlinfo.evaluation.plots import plt
-    from rlinfo.files import save_figure
 
     runs = timing.read_rounds(path)
     order = list(dict.fromkeys(name for _, name, _, _ in SPEED_ROWS))
@@ -148,10 +158,7 @@ def speed_figure(path: Path = SPEED, image: Path = SPEED_FIGURE) -> Path:
     axes[0].set_ylim(0, 1.5 * max(refs.values()))
     ant = [r for r in rows if r["contender"].startswith("metra_ant")]
     timing.bars(axes[1], ant, "metra_ant env steps / s")
-    fig.suptitle(f"median of {len(runs.orders)} alternating rounds; whiskers: min–max", fontsize=10)
-    fig.tight_layout()
-    image.parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, image, dpi=110)
+    return finish(fig, image, f"median of {len(runs.orders)} alternating rounds; whiskers: min–max")
 
 
 # ----------------------------------------------------------------------------- update
@@ -191,7 +198,6 @@ def update_block(path: Path = UPDATE) -> list[str]:
 def update_figure(path: Path = UPDATE, image: Path = UPDATE_FIGURE) -> Path:
     """ms per update of each variant, one panel per network width."""
     from rlinfo.evaluation.plots import plt
-    from rlinfo.files import save_figure
 
     runs = timing.read_rounds(path)
     rank = {"float32": 0, "bfloat16": 1} | {v: i for i, v in enumerate(UPDATE_VARIANTS)}
@@ -203,10 +209,7 @@ def update_figure(path: Path = UPDATE, image: Path = UPDATE_FIGURE) -> Path:
         shown = [r for r in rows if int(r["contender"].split()[0]) == hidden]
         timing.bars(ax, shown, "ms per update", label=lambda r: "\n".join(r["contender"].split()[1:]))
         ax.set_title(f"SAC update, {hidden}-unit networks", fontsize=10)
-    fig.suptitle(f"median of {len(runs.orders)} rounds; whiskers: min–max", fontsize=10)
-    fig.tight_layout()
-    image.parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, image, dpi=110)
+    return finish(fig, image, f"median of {len(runs.orders)} rounds; whiskers: min–max")
 
 
 # ----------------------------------------------------------------------------- overhead
@@ -263,7 +266,6 @@ def overhead_label(row: dict[str, Any]) -> str:
 def overhead_figure(path: Path = OVERHEAD, image: Path = OVERHEAD_FIGURE) -> Path:
     """One panel per section: each measure in each precision, median and min–max."""
     from rlinfo.evaluation.plots import plt
-    from rlinfo.files import save_figure
 
     rows = [{**r, "min": "" if r["min"] is None else r["min"], "max": "" if r["max"] is None else r["max"]}
             for r in read_overhead(path) if r["unit"] != "ops"]  # fmt: skip
@@ -273,9 +275,7 @@ def overhead_figure(path: Path = OVERHEAD, image: Path = OVERHEAD_FIGURE) -> Pat
         shown = [r for r in rows if r["section"] == section]
         timing.bars(ax, shown, ylabel, label=overhead_label)
         ax.set_title(f"{title}, {rows[0]['threads']} thread(s)", fontsize=10)
-    fig.tight_layout()
-    image.parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, image, dpi=110)
+    return finish(fig, image)
 
 
 # ----------------------------------------------------------------------------- precision
@@ -314,7 +314,6 @@ PRECISION_FIGURE = Path("docs/img/precision_benchmark.png")
 def precision_figure(rows: list[dict[str, Any]] | None = None, path: Path = PRECISION_FIGURE) -> Path:
     """One panel per experiment: each precision's curve per seed against env steps."""
     from rlinfo.evaluation.plots import plt
-    from rlinfo.files import save_figure
 
     if rows is None:
         path_csv = RESULTS / "precision_benchmark.csv"
@@ -333,9 +332,7 @@ def precision_figure(rows: list[dict[str, Any]] | None = None, path: Path = PREC
         ax.set(xlabel="env steps", ylabel=measure or experiment)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, path, dpi=110)
+    return finish(fig, path)
 
 
 def rounding_block(path: Path = RESULTS / "precision_rounding.csv") -> list[str]:
