@@ -30,7 +30,7 @@ import argparse  # noqa: E402
 import csv  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -133,22 +133,26 @@ def _row(env, method, samples, n, fin, exact, te, mdp) -> dict[str, object]:  # 
 Results = dict[str, dict[str, list[RunResult]]]
 
 
+def each_run(results: Results) -> Iterator[tuple[str, str, int, RunResult]]:
+    """(env, method, seed index, run) of every run in ``results``."""
+    for env, by_method in results.items():
+        for method, runs in by_method.items():
+            for i, r in enumerate(runs):
+                yield env, method, i, r
+
+
 def write_csv(results: Results, rows: list[dict[str, object]], out: Path) -> None:
     with open(out / "tabular_maxent_curves.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["env", "method", "seed_index", "samples", "visitation_entropy"])
-        for env, by_method in results.items():
-            for method, runs in by_method.items():
-                for i, r in enumerate(runs):
-                    pairs = zip(r.samples, r.entropy, strict=True)
-                    w.writerows([env, method, i, int(n), f"{e:.6f}"] for n, e in pairs)
+        for env, method, i, r in each_run(results):
+            pairs = zip(r.samples, r.entropy, strict=True)
+            w.writerows([env, method, i, int(n), f"{e:.6f}"] for n, e in pairs)
     with open(out / "tabular_maxent_counts.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["env", "method", "seed_index", "state", "count"])
-        for env, by_method in results.items():
-            for method, runs in by_method.items():
-                for i, r in enumerate(runs):
-                    w.writerows([env, method, i, s, int(c)] for s, c in enumerate(r.state_counts) if c)
+        for env, method, i, r in each_run(results):
+            w.writerows([env, method, i, s, int(c)] for s, c in enumerate(r.state_counts) if c)
     stamped = [{**r, **meta()} for r in rows]  # + command, machine, date, python and torch versions
     with open(out / "tabular_maxent.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(stamped[0]))
