@@ -68,13 +68,10 @@ class XYInfo(gym.Wrapper):
 
 
 def accepted_kwargs(env_cls: type) -> list[str]:
-    """Keywords a gymnasium MuJoCo env class accepts (its own, ``MujocoEnv``'s, ``max_episode_steps``)."""
-    from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
-
-    skip = ("kwargs", "model_path", "observation_space")
-    names = [*keyword_names(env_cls, exclude=skip), *keyword_names(MujocoEnv, exclude=skip)]
-    own = ["max_episode_steps", *NORMALIZER_KWARGS]
-    return [*own, *dict.fromkeys(n for n in names if n not in skip)]
+    """Keywords a gymnasium MuJoCo env class accepts (its own, ``MujocoEnv``'s, which its ``**kwargs``
+    reach, and ``max_episode_steps``)."""
+    names = keyword_names(env_cls, exclude=("kwargs", "model_path", "observation_space"))
+    return ["max_episode_steps", *NORMALIZER_KWARGS, *names]
 
 
 def _make(name: str, env_id: str, defaults: dict[str, Any], planar: bool, kwargs: dict[str, Any]) -> gym.Env:
