@@ -118,19 +118,30 @@ def curve(method: str, env: str, metrics: tuple[tuple[str, str, str], ...], widt
     return [*lines, data_line("locomotion_benchmark", rows)]
 
 
+Final = tuple[str, str, list[int], list[float], tuple[float, float, float, str]]
+
+
+def finals(rows: list[dict[str, Any]], metric: str) -> list[Final]:
+    """Per env and method of a collected sweep: its seeds, ``metric`` at each seed's last evaluation, and
+    their IQM with the 95% stratified-bootstrap interval (``results.summary``)."""
+    out = []
+    for env in sorted({r["env"] for r in rows}):
+        for method, seeds in sorted(results.by_run(rows, env).items()):
+            values = [steps[max(steps)][metric] for _, steps in sorted(seeds.items())]
+            out.append((env, method, sorted(seeds), values, results.summary(values)))
+    return out
+
+
 def final_scores(name: str, metric: str) -> list[str]:
     """A collected sweep (benchmarks/results.py's CSV format): per env and method, the metric at each seed's
     last evaluation, its mean and its IQM with the 95% stratified-bootstrap interval, as ``rlinfo report``
     gives them."""
     rows = results.read_csv(RESULTS / f"{name}.csv")
     body = []
-    for env in sorted({r["env"] for r in rows}):
-        for method, seeds in sorted(results.by_run(rows, env).items()):
-            values = [steps[max(steps)][metric] for _, steps in sorted(seeds.items())]
-            iqm, low, high, _ = results.summary(values)
-            cells = [" / ".join(f"{v:.3g}" for v in values), f"{np.mean(values):.3f}", f"{iqm:.3f}",
-                     f"[{low:.3f}, {high:.3f}]"]  # fmt: skip
-            body.append([env, method, ",".join(map(str, sorted(seeds))), *cells])
+    for env, method, seeds, values, (iqm, low, high, _) in finals(rows, metric):
+        cells = [" / ".join(f"{v:.3g}" for v in values), f"{np.mean(values):.3f}", f"{iqm:.3f}",
+                 f"[{low:.3f}, {high:.3f}]"]  # fmt: skip
+        body.append([env, method, ",".join(map(str, seeds)), *cells])
     head = ["env", "method", "seeds", f"{metric}, per seed", f"mean {metric}", "IQM", "IQM 95% CI"]
     return [*table(head, body), "", data_line(name, rows)]
 
@@ -142,14 +153,11 @@ def sweep_figure(name: str, metric: str) -> Path:
     from rlinfo.run.report_plots import intervals_figure
     from rlinfo.run.report_stats import Row
 
-    rows, finals = results.read_csv(RESULTS / f"{name}.csv"), []
-    for env in sorted({r["env"] for r in rows}):
-        for method, seeds in sorted(results.by_run(rows, env).items()):
-            scores = np.array([steps[max(steps)][metric] for _, steps in sorted(seeds.items())])
-            iqm, low, high, kind = results.summary(list(scores))
-            extra = {} if kind == "IQM" else {"interval": "range"}
-            finals.append(Row(env, method, sorted(seeds), scores, iqm, low, high, extra))
-    return intervals_figure(Path(f"docs/img/{name}_intervals.png"), finals, metric)
+    rows, csv_rows = [], results.read_csv(RESULTS / f"{name}.csv")
+    for env, method, seeds, values, (iqm, low, high, kind) in finals(csv_rows, metric):
+        extra = {} if kind == "IQM" else {"interval": "range"}
+        rows.append(Row(env, method, seeds, np.array(values), iqm, low, high, extra))
+    return intervals_figure(Path(f"docs/img/{name}_intervals.png"), rows, metric)
 
 
 METHOD_ORDER = ("diayn", "metra", "lsd", "csf", "dads", "becl", "cic")
