@@ -15,7 +15,9 @@ replaces γ by a per-sample factor d [B] (γ^k for URLB-style k-step pairs (s, s
 The successor-feature critic of CSF is its own agent, :class:`rlinfo.agents.SuccessorFeatureSAC`.
 
 ``actor_activation="tanh"`` gives the actor tanh hidden layers (the METRA reference's policy; default
-ReLU as in the SAC paper); the critics keep ReLU.
+ReLU as in the SAC paper); the critics keep ReLU. ``init="garage"`` draws the weights as the METRA
+trainer's garage networks do (actor: Xavier-uniform hidden layers, Xavier-normal output; critics:
+Xavier-normal; zero biases) instead of PyTorch's default.
 
 ``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
 (:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask; SIREN and Lp-Reg are PPO-only,
@@ -36,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlinfo.agents.entropy import EntropyController, build_controller
-from rlinfo.nn import adam, ensemble_mlp, mlp
+from rlinfo.nn import NET_INITS, adam, ensemble_mlp, initialize, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # the actor's hidden activation: ReLU (SAC's paper), or tanh (the METRA reference's policy: garage's
@@ -113,8 +115,11 @@ class SAC(nn.Module):
         entropy: dict[str, Any] | None = None,
         critic_outputs: int = 1,
         actor_activation: str = "relu",
+        init: str = "torch",
     ) -> None:
         super().__init__()
+        if init not in NET_INITS:
+            raise ValueError(f"SAC: init must be one of {', '.join(NET_INITS)}, got {init!r}")
         low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
         high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
         self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha
@@ -126,6 +131,9 @@ class SAC(nn.Module):
             raise ValueError(f"SAC: {e}") from None
         # critic_outputs: 1 value per head; a subclass may widen it (successor features: the skill's dim)
         self.critic = ensemble_mlp(2, obs_dim + action_dim, critic_outputs, hidden_dim, num_layers)
+        if init == "garage":  # the METRA trainer's garage networks
+            initialize(self.actor.net, "xavier_uniform", output="xavier_normal")
+            initialize(self.critic, "xavier_normal")
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))
         self.optimizers = {

@@ -267,11 +267,12 @@ def page_figure(name: str = "ant_skills", env: str = "ant") -> Path:
     img = Path("docs/img") / f"{name}.png"
     runs = by_run(read_csv(RESULTS / f"{name}.csv"), env)
     figure(runs, read_csv(RESULTS / "random_baseline.csv"), env, img)
-    rollouts = RESULTS / f"{name}_rollouts.csv"
-    if rollouts.is_file():  # what the skills do (benchmarks/skill_rollouts.py)
-        from benchmarks import skill_rollouts
+    for prefix in [name] + [f"{name}_{version}" for version, _ in EARLIER]:
+        rollouts = RESULTS / f"{prefix}_rollouts.csv"
+        if rollouts.is_file():  # what the skills do (benchmarks/skill_rollouts.py)
+            from benchmarks import skill_rollouts
 
-        skill_rollouts.figure(rollouts, img.with_name(f"{name}_rollouts.png"), METHOD_ORDER)
+            skill_rollouts.figure(rollouts, img.with_name(f"{prefix}_rollouts.png"), METHOD_ORDER)
     return img
 
 
@@ -378,27 +379,35 @@ def page(name: str = "ant_skills", env: str = "ant") -> int:
     return 0
 
 
+# Earlier versions of the comparison presets: (suffix of the CSV, how they differed from the current ones)
+EARLIER = (
+    ("v1", "Before the reference check (docs/results/reference_check.md) they differed from the METRA "
+     "reference's trainer in three more ways: a ReLU policy (the reference's is tanh), bootstrapping at "
+     "time limits (the reference stores them as terminations) and METRA's constraint summed over "
+     "dimensions (the reference averages)."),
+    ("v2", "They used PyTorch's default initialisation, where the reference's garage networks draw Xavier "
+     "weights and zero biases, and uniformly random actions for the first 10,000 steps, where the "
+     "reference acts with its untrained policy."),
+)
+
+
 def earlier_presets(name: str, env: str) -> list[str]:
-    """A short section on the runs of the presets before the reference check (``<name>_v1.csv``)."""
-    rows = read_csv(RESULTS / f"{name}_v1.csv")
-    if not rows:
-        return []
-    lines = ["| method | env steps | coverage (cells) | upright fraction |", "|---|---|---|---|"]
-    for method, seeds in sorted(by_run(rows, env).items(), key=lambda kv: METHOD_ORDER.index(kv[0])):
-        for seed, steps in sorted(seeds.items()):
-            last, nan = steps[max(steps)], float("nan")
-            cells, upright = last.get("coverage_cells", nan), last.get("upright_fraction", nan)
-            lines.append(f"| {method} (seed {seed}) | {max(steps):,} | {cells:.0f} | {upright:.2f} |")
-    return [
-        "",
-        f"**Earlier presets** (docs/results/{name}_v1.csv). Before the reference check "
-        "(docs/results/reference_check.md) the comparison presets differed from the METRA reference's "
-        "trainer in three ways: a ReLU policy (the reference's is tanh), bootstrapping at time limits (the "
-        "reference stores them as terminations) and METRA's constraint summed over dimensions (the "
-        "reference averages). Their runs, stopped when the presets were corrected:",
-        "",
-        *lines,
-    ]
+    """A short section on the runs of each earlier version of the presets (``<name>_v1.csv``, …)."""
+    out: list[str] = []
+    for version, how in EARLIER:
+        rows = read_csv(RESULTS / f"{name}_{version}.csv")
+        if not rows:
+            continue
+        lines = ["| method | env steps | coverage (cells) | upright fraction |", "|---|---|---|---|"]
+        for method, seeds in sorted(by_run(rows, env).items(), key=lambda kv: METHOD_ORDER.index(kv[0])):
+            for seed, steps in sorted(seeds.items()):
+                last, nan = steps[max(steps)], float("nan")
+                cells, upright = last.get("coverage_cells", nan), last.get("upright_fraction", nan)
+                lines.append(f"| {method} (seed {seed}) | {max(steps):,} | {cells:.0f} | {upright:.2f} |")
+        out += ["", f"**Earlier presets, {version}** (docs/results/{name}_{version}.csv). {how} "
+                "Their runs, until the presets were corrected:", "", *lines, ""]  # fmt: skip
+        out += rollouts_section(f"{name}_{version}") + phi_section(f"{name}_{version}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

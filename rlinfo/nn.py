@@ -77,6 +77,15 @@ class MLP(nn.Sequential):
         return last(x.float())
 
 
+# Weight initialisations a reference trainer uses in place of PyTorch's default (kaiming-uniform with
+# a = √5, i.e. U(±1/√fan_in), and biases U(±1/√fan_in)); every one zeroes the biases.
+WEIGHT_INITS = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_}
+# the ``init`` key of agents and reward modules: "torch" (PyTorch's default) or "garage", the defaults of
+# the garage networks that the METRA trainer builds (and CSF's, built on it): Xavier-uniform weights for
+# φ and the policy's hidden layers, Xavier-normal for the policy's output and the critics, zero biases
+NET_INITS = ("torch", "garage")
+
+
 def mlp(
     in_dim: int,
     out_dim: int,
@@ -84,8 +93,11 @@ def mlp(
     num_layers: int = 2,
     activation: type[nn.Module] = nn.ReLU,
     layer_norm: bool = False,
+    init: str = "torch",
 ) -> MLP:
-    """A multi-layer perceptron with ``num_layers`` hidden layers of width ``hidden_dim``."""
+    """A multi-layer perceptron with ``num_layers`` hidden layers of width ``hidden_dim``. ``init``: one
+    of :data:`NET_INITS` ("garage": Xavier-uniform weights and zero biases in every layer, the default of
+    the garage MLPs that the METRA trainer builds φ, q(z|s) and skill dynamics with)."""
     layers: list[nn.Module] = []
     d = in_dim
     for _ in range(num_layers):
@@ -95,7 +107,8 @@ def mlp(
         layers.append(activation())
         d = hidden_dim
     layers.append(nn.Linear(d, out_dim))
-    return MLP(*layers)
+    net = MLP(*layers)
+    return initialize(net, "xavier_uniform") if init == "garage" else net
 
 
 class EnsembleLinear(nn.Module):
@@ -141,9 +154,30 @@ def ensemble_mlp(
     return MLP(*layers)
 
 
-def spectral_mlp(in_dim: int, out_dim: int, hidden_dim: int, num_layers: int) -> nn.Sequential:
-    """``mlp`` with spectral normalisation on every ``nn.Linear``: a 1-Lipschitz network."""
-    net = mlp(in_dim, out_dim, hidden_dim, num_layers)
+def initialize(net: nn.Module, hidden: str, output: str | None = None) -> nn.Module:
+    """Re-draw the weights of every linear layer of ``net`` (``nn.Linear`` or :class:`EnsembleLinear`,
+    each ensemble member as its own [in, out] matrix) with ``WEIGHT_INITS[hidden]``, the last layer with
+    ``WEIGHT_INITS[output or hidden]``, and zero every bias. Call it before spectral normalisation or a
+    target copy. Returns ``net``."""
+    for name in (hidden, output or hidden):
+        if name not in WEIGHT_INITS:
+            raise ValueError(f"initialisation must be one of {', '.join(WEIGHT_INITS)}, got {name!r}")
+    layers = [m for m in net.modules() if isinstance(m, nn.Linear | EnsembleLinear)]
+    for i, layer in enumerate(layers):
+        draw = WEIGHT_INITS[output or hidden] if i == len(layers) - 1 else WEIGHT_INITS[hidden]
+        with torch.no_grad():
+            for matrix in layer.weight if isinstance(layer, EnsembleLinear) else [layer.weight]:
+                draw(matrix)
+            layer.bias.zero_()
+    return net
+
+
+def spectral_mlp(
+    in_dim: int, out_dim: int, hidden_dim: int, num_layers: int, init: str = "torch"
+) -> nn.Sequential:
+    """``mlp`` (``init`` as there, drawn before the normalisation) with spectral normalisation on every
+    ``nn.Linear``: a 1-Lipschitz network."""
+    net = mlp(in_dim, out_dim, hidden_dim, num_layers, init=init)
     for i, layer in enumerate(net):
         if isinstance(layer, nn.Linear):
             net[i] = torch.nn.utils.parametrizations.spectral_norm(layer)

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rlinfo.nn import NET_INITS
 from rlinfo.skills import SkillSpace
 from rlinfo.types import Batch
 
@@ -50,15 +51,19 @@ def check_net_args(
     num_layers: int,
     lr: float,
     min_action_dim: int = 0,
+    init: str = "torch",
 ) -> None:
     """One-line ``ValueError`` for a bad network argument of a reward module: obs_dim ≥ 1, action_dim ≥
     ``min_action_dim`` (0: actions unused; 1: continuous actions; 2: discrete ones, one action is no
-    choice), hidden_dim ≥ 1, num_layers ≥ 0 (0: one linear layer), lr a finite number > 0."""
+    choice), hidden_dim ≥ 1, num_layers ≥ 0 (0: one linear layer), lr a finite number > 0, init one of
+    :data:`rlinfo.nn.NET_INITS`."""
     check_int(owner, "obs_dim", obs_dim, 1)
     check_int(owner, "action_dim", action_dim, min_action_dim)
     check_int(owner, "hidden_dim", hidden_dim, 1)
     check_int(owner, "num_layers", num_layers, 0)
     check_float(owner, "lr", lr, positive=True)
+    if init not in NET_INITS:
+        raise ValueError(f"{owner}: init must be one of {', '.join(NET_INITS)}, got {init!r}")
 
 
 class IntrinsicReward(nn.Module):

@@ -84,9 +84,10 @@ class CIC(SkillReward):
         knn_rms_stat: str = "mean",
         skill_dist: str = "box",
         skill_spectral_norm: bool = False,
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        check_net_args("CIC", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("CIC", obs_dim, action_dim, hidden_dim, num_layers, lr, init=init)
         check_int("CIC", "skill_dim", skill_dim, 1)
         check_int("CIC", "knn_k", knn_k, 1)
         check_float("CIC", "temperature", temperature)
@@ -100,10 +101,10 @@ class CIC(SkillReward):
         self.reward_kind, self.knn_k, self.knn_rms = reward, knn_k, knn_rms
         self.knn_clip, self.include_self, self.knn_rms_stat = float(knn_clip), include_self, knn_rms_stat
         self.skill_space = ContinuousSkills(skill_dim, skill_dist)
-        self.state_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)  # g
-        self.pred_net = mlp(2 * skill_dim, skill_dim, hidden_dim, num_layers)  # h: key
+        self.state_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers, init=init)  # g
+        self.pred_net = mlp(2 * skill_dim, skill_dim, hidden_dim, num_layers, init=init)  # h: key
         skill_mlp = spectral_mlp if skill_spectral_norm else mlp
-        self.skill_net = skill_mlp(skill_dim, skill_dim, hidden_dim, num_layers)  # p: query
+        self.skill_net = skill_mlp(skill_dim, skill_dim, hidden_dim, num_layers, init=init)  # p: query
         self.rms = RunningMeanStd() if knn_rms_stat == "variance" else RunningMean()
         self.optimizers["cic"] = adam(self.parameters(), lr)
 

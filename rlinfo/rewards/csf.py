@@ -50,9 +50,10 @@ class CSF(WDMSkillReward):
         num_negatives: int = 256,
         negatives: str = "prior",
         unit_goal_skill: bool = False,
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        check_net_args("CSF", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("CSF", obs_dim, action_dim, hidden_dim, num_layers, lr, init=init)
         check_int("CSF", "num_negatives", num_negatives, 1)
         check_float("CSF", "xi", xi, positive=False)
         if negatives not in NEGATIVES:
@@ -62,7 +63,7 @@ class CSF(WDMSkillReward):
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.discrete, self.xi = discrete, float(xi)
         self.num_negatives, self.negatives = num_negatives, negatives
-        self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
+        self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers, init=init)
         self.optimizers["phi"] = adam(self.phi_net.parameters(), lr)
 
     def cumulant(self, batch: Batch) -> Tensor:

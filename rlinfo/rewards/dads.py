@@ -93,9 +93,10 @@ class DADS(SkillReward):
         normalize: bool = True,
         num_prior_samples: int = 100,
         include_positive: bool = True,
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        check_net_args("DADS", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("DADS", obs_dim, action_dim, hidden_dim, num_layers, lr, init=init)
         check_int("DADS", "skill_dim", skill_dim, 2 if discrete else 1)
         check_int("DADS", "num_components", num_components, 1)
         check_int("DADS", "num_prior_samples", num_prior_samples, 1)
@@ -107,7 +108,7 @@ class DADS(SkillReward):
         self.normalize, self.num_prior_samples = normalize, num_prior_samples
         self.include_positive = include_positive
         heads = num_components * (1 + obs_dim * (2 if learn_variance else 1))  # logits, means, (stds)
-        self.dynamics = mlp(obs_dim + skill_dim, heads, hidden_dim, num_layers)
+        self.dynamics = mlp(obs_dim + skill_dim, heads, hidden_dim, num_layers, init=init)
         self.obs_rms = RunningMeanStd((obs_dim,))
         self.delta_rms = RunningMeanStd((obs_dim,))
         self.optimizers["dynamics"] = adam(self.dynamics.parameters(), lr)

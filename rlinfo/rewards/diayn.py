@@ -54,9 +54,10 @@ class DIAYN(SkillReward):
         hidden_dim: int = 256,
         num_layers: int = 2,
         lr: float = 3e-4,
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        check_net_args("DIAYN", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("DIAYN", obs_dim, action_dim, hidden_dim, num_layers, lr, init=init)
         check_int("DIAYN", "skill_dim", skill_dim, 2 if discrete else 1)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.discrete = bool(discrete)
@@ -67,10 +68,10 @@ class DIAYN(SkillReward):
             self.skill_space = ContinuousSkills(skill_dim, "gaussian")
             self.log_p_z = 0.0  # the reference's reward has no prior term
         # categorical: logits; Gaussian: μ_φ(s′), with σ_φ(s′) from a second network
-        self.discriminator = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
+        self.discriminator = mlp(obs_dim, skill_dim, hidden_dim, num_layers, init=init)
         params = list(self.discriminator.parameters())
         if not self.discrete:
-            self.log_std_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
+            self.log_std_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers, init=init)
             torch.nn.init.zeros_(self.log_std_net[-1].bias)  # σ starts near 1
             params += list(self.log_std_net.parameters())
         self.optimizers["discriminator"] = adam(params, lr)

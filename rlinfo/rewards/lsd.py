@@ -48,16 +48,17 @@ class LSD(WDMSkillReward):
         num_layers: int = 2,
         lr: float = 3e-5,
         unit_goal_skill: bool = False,
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        check_net_args("LSD", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("LSD", obs_dim, action_dim, hidden_dim, num_layers, lr, init=init)
         self.skill_space = wdm_skills("LSD", skill_dim, discrete, skill_dist)
         self.unit_goal_skill = bool(unit_goal_skill)
         self.obs_dim, self.action_dim, self.skill_dim = obs_dim, action_dim, skill_dim
         self.discrete = discrete
         # eval mode outside update(): reward() and skill_for_goal() use the current σ estimates
         # and leave the power-iteration vectors alone (no side effects); update() iterates once
-        self.phi_net = spectral_mlp(obs_dim, skill_dim, hidden_dim, num_layers).eval()
+        self.phi_net = spectral_mlp(obs_dim, skill_dim, hidden_dim, num_layers, init=init).eval()
         self.optimizers["phi"] = adam(self.phi_net.parameters(), lr)
 
     def loss(self, batch: Batch) -> tuple[Tensor, Tensor]:

@@ -61,9 +61,10 @@ class METRA(WDMSkillReward):
         dual_lambda_init: float = 30.0,
         dual_slack: float = 1e-3,
         constraint_reduction: str = "sum",
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        check_net_args("METRA", obs_dim, action_dim, hidden_dim, num_layers, lr)
+        check_net_args("METRA", obs_dim, action_dim, hidden_dim, num_layers, lr, init=init)
         check_float("METRA", "dual_lambda_init", dual_lambda_init, positive=True)
         check_float("METRA", "dual_slack", dual_slack, positive=False)
         if constraint_reduction not in CONSTRAINT_REDUCTIONS:
@@ -76,7 +77,7 @@ class METRA(WDMSkillReward):
         self.epsilon = float(dual_slack)
         self.constraint_reduction = constraint_reduction
         self.skill_space = wdm_skills("METRA", skill_dim, discrete, "sphere")
-        self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers)
+        self.phi_net = mlp(obs_dim, skill_dim, hidden_dim, num_layers, init=init)
         self.log_lambda = nn.Parameter(torch.tensor(math.log(dual_lambda_init)))
         self.optimizers["phi"] = adam(self.phi_net.parameters(), lr)
         self.optimizers["dual_lambda"] = adam([self.log_lambda], lr)

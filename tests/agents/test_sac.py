@@ -201,3 +201,36 @@ def test_actor_activation_tanh_is_the_metra_reference_policy():
     assert {type(m) for m in SAC(6, 2).actor.net if not isinstance(m, torch.nn.Linear)} == {torch.nn.ReLU}
     with pytest.raises(ValueError, match="^SAC: actor_activation must be one of relu, tanh, got 'gelu'$"):
         SAC(6, 2, actor_activation="gelu")
+
+
+def linears(net: torch.nn.Module) -> list[torch.nn.Module]:
+    from rlinfo.nn import EnsembleLinear
+
+    return [m for m in net.modules() if isinstance(m, torch.nn.Linear | EnsembleLinear)]
+
+
+def test_garage_init_draws_the_metra_trainers_weights():
+    """``init="garage"``: actor hidden layers Xavier-uniform (|w| ≤ √(6/(in+out)), std = bound/√3), its
+    output Xavier-normal (std √(2/(in+out)), tails past the uniform bound), each critic member
+    Xavier-normal, every bias zero, and the target critic a copy; PyTorch's default has non-zero biases."""
+    torch.manual_seed(0)
+    agent = SAC(200, 8, hidden_dim=400, init="garage")
+    *hidden, out = linears(agent.actor.net)
+    for layer in hidden:
+        n_in, n_out = layer.in_features, layer.out_features
+        bound = (6.0 / (n_in + n_out)) ** 0.5
+        assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.99 * bound
+        assert layer.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.02)
+    std = (2.0 / (400 + 16)) ** 0.5
+    assert out.weight.std().item() == pytest.approx(std, rel=0.05)
+    assert out.weight.abs().max() > 3**0.5 * std  # normal, not uniform
+    for layer in linears(agent.critic):
+        n_in, n_out = layer.weight.shape[1:]
+        for member in layer.weight:
+            assert member.std().item() == pytest.approx((2.0 / (n_in + n_out)) ** 0.5, rel=0.1)
+    assert all(not layer.bias.any() for layer in linears(agent.actor.net) + linears(agent.critic))
+    for p, q in zip(agent.critic.parameters(), agent.critic_target.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert all(layer.bias.any() for layer in linears(SAC(200, 8, hidden_dim=400).actor.net))
+    with pytest.raises(ValueError, match="^SAC: init must be one of torch, garage, got 'xavier'$"):
+        SAC(6, 2, init="xavier")

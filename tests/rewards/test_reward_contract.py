@@ -235,3 +235,25 @@ def test_missing_or_missized_skill_is_a_one_line_error(case):
             with pytest.raises(ValueError, match=words) as info:
                 fn(bad)
             assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["metra", "lsd", "diayn", "dads", "csf", "cic"])
+def test_garage_init_gives_xavier_uniform_weights_and_zero_biases(name):
+    """``init="garage"`` (the comparison presets): every linear layer of the module, spectral-normalised
+    ones before the normalisation, has Xavier-uniform weights (|w| ≤ √(6/(in+out))) and zero biases;
+    a misspelt name is one line."""
+    kwargs = {**ARGS[name], "hidden_dim": 64}
+    if name == "diayn":
+        kwargs["discrete"] = False  # both networks: μ(s′) and log σ(s′)
+    module = REWARDS[name](OBS_DIM, ACTION_DIM, init="garage", **kwargs)
+    layers = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(layers) >= 3
+    for layer in layers:
+        spectral = hasattr(layer, "parametrizations")
+        weight = layer.parametrizations.weight.original if spectral else layer.weight
+        bound = (6.0 / sum(weight.shape)) ** 0.5
+        assert weight.abs().max() <= bound and weight.abs().max() > 0.8 * bound
+        assert not layer.bias.any()
+    owner = module.__class__.__name__
+    with pytest.raises(ValueError, match=f"^{owner}: init must be one of torch, garage, got 'x'$"):
+        REWARDS[name](OBS_DIM, ACTION_DIM, init="x", **kwargs)
