@@ -267,6 +267,11 @@ def page_figure(name: str = "ant_skills", env: str = "ant") -> Path:
     img = Path("docs/img") / f"{name}.png"
     runs = by_run(read_csv(RESULTS / f"{name}.csv"), env)
     figure(runs, read_csv(RESULTS / "random_baseline.csv"), env, img)
+    scale = RESULTS / f"{env}_phi_scale.csv"
+    if scale.is_file():  # how large φ's steps get (benchmarks/phi_scale.py)
+        from benchmarks import phi_scale
+
+        phi_scale.figure(scale, img.with_name(f"{env}_phi_scale.png"))
     for prefix in [name] + [f"{name}_{version}" for version, _ in EARLIER]:
         rollouts = RESULTS / f"{prefix}_rollouts.csv"
         if rollouts.is_file():  # what the skills do (benchmarks/skill_rollouts.py)
@@ -325,6 +330,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         "",
         *rollouts_section(name),
         *phi_section(name),
+        *scale_section(env),
         "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
         "numbers with fewer than 3 seeds carry no interval. One update of the comparison presets' METRA "
         "and LSD equals the reference trainer's to float32 precision on a shared batch "
@@ -366,6 +372,29 @@ def phi_section(name: str) -> list[str]:
         *phi_attribution.table(rows),
         "",
         phi_attribution.summary(rows),
+        "",
+    ]
+
+
+def scale_section(env: str) -> list[str]:
+    """How large φ's steps get during training (benchmarks/phi_scale.py), once its CSV exists."""
+    from benchmarks import phi_scale
+
+    rows = phi_scale.load(RESULTS / f"{env}_phi_scale.csv")
+    if not rows:
+        return []
+    return [
+        f"**How large φ's steps get** (docs/results/{env}_phi_scale.csv, `python -m benchmarks.phi_scale "
+        "runs/ant_skills runs/ant_skills_v2 runs/diag`): the batch mean of ‖φ(s′) − φ(s)‖ over training. "
+        "CSF's contrastive loss pulls Δφ to 0 wherever behaviour does not depend on the skill "
+        "(docs/algorithms.md, CSF), so a CSF run whose steps keep shrinking has found no skills to contrast. "
+        "The runs in runs/diag are `csf_ant` itself (`rlinfo train csf_ant seed=0 total_steps=192000 "
+        "run_root=runs/diag run_name=csf_ant_garage`) and `csf_ant` with PyTorch's initialisation "
+        "(`reward.params.init=torch agent.params.init=torch run_name=csf_ant_warmup_policy`).",
+        "",
+        f"![φ's step size against env steps](../img/{env}_phi_scale.png)",
+        "",
+        *phi_scale.table(rows),
         "",
     ]
 

@@ -43,7 +43,7 @@ def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
     (tmp_path / "docs" / "results").mkdir(parents=True)
     (tmp_path / "docs" / "img").mkdir()
     csvs = ("ant_skills.csv", "ant_skills_v1.csv", "ant_skills_v2.csv", "ant_skills_v2_phi.csv",
-            "ant_skills_v2_rollouts.csv", "random_baseline.csv")
+            "ant_skills_v2_rollouts.csv", "ant_phi_scale.csv", "random_baseline.csv")
     for name in csvs:
         shutil.copy(ROOT / "docs" / "results" / name, tmp_path / "docs" / "results" / name)
     monkeypatch.chdir(tmp_path)
@@ -52,6 +52,7 @@ def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
     assert generated == (ROOT / "docs" / "results" / "ant_skills.md").read_text()
     assert (tmp_path / "docs" / "img" / "ant_skills.png").stat().st_size > 10_000
     assert (tmp_path / "docs" / "img" / "ant_skills_v2_rollouts.png").stat().st_size > 10_000
+    assert (tmp_path / "docs" / "img" / "ant_phi_scale.png").stat().st_size > 10_000
 
 
 def test_random_baseline_reproduces_its_committed_rows():
