@@ -16,8 +16,8 @@ The successor-feature critic of CSF is its own agent, :class:`rlinfo.agents.Succ
 
 ``actor_activation="tanh"`` gives the actor tanh hidden layers (the METRA reference's policy; default
 ReLU as in the SAC paper); the critics keep ReLU. ``init="garage"`` draws the weights as the METRA
-trainer's garage networks do (actor: Xavier-uniform hidden layers, Xavier-normal output; critics:
-Xavier-normal; zero biases) instead of PyTorch's default.
+trainer's garage networks do (actor: Xavier-uniform hidden layers, Xavier-normal ×0.1 output heads;
+critics: Xavier-normal; zero biases) instead of PyTorch's default.
 
 ``entropy={"name": ...}`` replaces the learned temperature by an entropy controller shared with PPO
 (:mod:`rlinfo.agents.entropy`: fixed, target, EPO, AEPO, peak mask; SIREN and Lp-Reg are PPO-only,
@@ -132,7 +132,7 @@ class SAC(nn.Module):
         # critic_outputs: 1 value per head; a subclass may widen it (successor features: the skill's dim)
         self.critic = ensemble_mlp(2, obs_dim + action_dim, critic_outputs, hidden_dim, num_layers)
         if init == "garage":  # the METRA trainer's garage networks
-            initialize(self.actor.net, "xavier_uniform", output="xavier_normal")
+            initialize(self.actor.net, "xavier_uniform", output="xavier_normal_0.1")
             initialize(self.critic, "xavier_normal")
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha_init)))

@@ -332,9 +332,10 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         *phi_section(name),
         *scale_section(env),
         "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
-        "numbers with fewer than 3 seeds carry no interval. One update of the comparison presets' METRA "
-        "and LSD equals the reference trainer's to float32 precision on a shared batch "
-        "([reference_check.md](reference_check.md)): a difference in learning is not in the loss code.",
+        "numbers with fewer than 3 seeds carry no interval. One update of the comparison presets' METRA, "
+        "LSD and CSF equals the reference trainers' to float32 precision on a shared batch once the "
+        "normaliser's numbers (within 6% of σ) are shared ([reference_check.md](reference_check.md)): "
+        "a difference in learning is not in the loss code.",
         *earlier_presets(name, env),
     ]
     return "\n".join(text) + "\n"
@@ -388,8 +389,9 @@ def scale_section(env: str) -> list[str]:
         "runs/ant_skills runs/ant_skills_v2 runs/diag`): the batch mean of ‖φ(s′) − φ(s)‖ over training. "
         "CSF's contrastive loss pulls Δφ to 0 wherever behaviour does not depend on the skill "
         "(docs/algorithms.md, CSF), so a CSF run whose steps keep shrinking has found no skills to contrast. "
-        "The runs in runs/diag are `csf_ant` itself (`rlinfo train csf_ant seed=0 total_steps=192000 "
-        "run_root=runs/diag run_name=csf_ant_garage`) and `csf_ant` with PyTorch's initialisation "
+        "The runs in runs/diag are `csf_ant` seed 0 (`rlinfo train csf_ant seed=0 total_steps=192000 "
+        "run_root=runs/diag run_name=csf_ant_garage`, drawn with the policy's output layer at 10× garage's "
+        "scale, plain Xavier-normal) and the same with PyTorch's initialisation "
         "(`reward.params.init=torch agent.params.init=torch run_name=csf_ant_warmup_policy`).",
         "",
         f"![φ's step size against env steps](../img/{env}_phi_scale.png)",

@@ -77,12 +77,19 @@ class MLP(nn.Sequential):
         return last(x.float())
 
 
+def _xavier_normal_tenth(weight: Tensor) -> Tensor:
+    """Xavier-normal weights scaled by 0.1: std = 0.1·√(2 / (fan_in + fan_out)) (garage's policy heads)."""
+    return nn.init.xavier_normal_(weight).mul_(0.1)
+
+
 # Weight initialisations a reference trainer uses in place of PyTorch's default (kaiming-uniform with
 # a = √5, i.e. U(±1/√fan_in), and biases U(±1/√fan_in)); every one zeroes the biases.
-WEIGHT_INITS = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_}
+WEIGHT_INITS = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_,
+                "xavier_normal_0.1": _xavier_normal_tenth}  # fmt: skip
 # the ``init`` key of agents and reward modules: "torch" (PyTorch's default) or "garage", the defaults of
 # the garage networks that the METRA trainer builds (and CSF's, built on it): Xavier-uniform weights for
-# φ and the policy's hidden layers, Xavier-normal for the policy's output and the critics, zero biases
+# φ and the policy's hidden layers, Xavier-normal ×0.1 for the policy's output heads (its
+# ``xavier_normal_ex``), Xavier-normal for the critics, zero biases
 NET_INITS = ("torch", "garage")
 
 

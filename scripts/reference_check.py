@@ -1,48 +1,59 @@
-"""Reference-vs-rlinfo check of METRA and LSD on Ant: same batch, same weights, same one update.
+"""Reference-vs-rlinfo check of METRA, LSD and CSF on Ant: same batch, same weights, same one update.
 
-    python scripts/reference_check.py --metra-dir PATH [--metra-commit SHA] [--hidden 1024] [--out DIR]
+    python scripts/reference_check.py --metra-dir PATH [--csf-dir PATH] [--metra-commit SHA]
+        [--csf-commit SHA] [--hidden 1024] [--algos metra lsd csf] [--out DIR]
 
-``PATH`` is a local checkout of seohongpark/METRA (``iod/``, ``garagei/``, ``garaged/src/garage``,
-``tests/main.py`` and ``README.md`` are read; nothing of it is copied into rlinfo). ``--out`` defaults to
-docs/results. For each of METRA (the README's Ant command) and LSD (the same command with ``--dual_reg 0
---spectral_normalization 1``) the script
+``--metra-dir`` is a local checkout of seohongpark/METRA (``iod/``, ``garagei/``, ``garaged/src/garage``,
+``tests/main.py`` and ``README.md`` are read), ``--csf-dir`` one of
+Princeton-RL/contrastive-successor-features (the same layout, ``run/train.py`` for the flag defaults and
+``scripts/pretrain/csf/csf_ant.sh`` for the Ant command); nothing of either is copied into rlinfo. Without
+``--csf-dir`` only METRA and LSD are checked.
+``--out`` defaults to docs/results. For each of METRA (the README's Ant command), LSD (the same command with
+``--dual_reg 0 --spectral_normalization 1``) and CSF (``csf_ant.sh``: ``--algo metra_sf``) the script
 
-1. builds the reference's networks exactly as ``tests/main.py`` builds them (``PolicyEx`` over a
-   ``GaussianMLPTwoHeadedModuleEx`` with ``TanhNormal``, a ``GaussianMLPIndependentStdModuleEx`` trajectory
-   encoder φ, two ``ContinuousMLPQFunctionEx`` critics, ``ParameterModule`` log λ and log α, one Adam per
-   group in an ``OptimizerGroupWrapper``) and the reference's own ``iod.metra.METRA`` algorithm object;
-2. builds rlinfo's parts with ``rlinfo.run.build.build`` from the ``metra_ant`` / ``lsd_ant`` presets and its
-   off-policy learner (``rlinfo.run.offpolicy.OffPolicy``);
+1. builds the reference's networks exactly as its trainer builds them (``tests/main.py``; CSF:
+   ``run/train.py``): ``PolicyEx`` over a ``GaussianMLPTwoHeadedModuleEx`` with ``TanhNormal``, a
+   ``GaussianMLPIndependentStdModuleEx`` trajectory encoder φ, two ``ContinuousMLPQFunctionEx`` critics (CSF:
+   with ``output_dim = dim_option``, the successor features ψ₁, ψ₂), ``ParameterModule`` log λ and log α, one
+   Adam per group in an ``OptimizerGroupWrapper``, and the reference's own algorithm object
+   (``iod.metra.METRA``; CSF: ``iod.metra_sf.MetraSf``);
+2. builds rlinfo's parts with ``rlinfo.run.build.build`` from the ``metra_ant`` / ``lsd_ant`` / ``csf_ant``
+   presets and its off-policy learner (``rlinfo.run.offpolicy.OffPolicy``);
 3. copies the reference's weights into rlinfo's networks (φ, critics and target critics, actor, log λ,
    log α), so both start from identical parameters (METRA: φ's output weights first scaled so that the batch's
    RMS ‖Δφ‖ is 1, where the constraint binds as in training; at initialisation ‖Δφ‖ ≪ 1 and the constraint
    term is the constant slack ε for every transition);
 4. feeds both the same batch of 256 real Ant transitions (29-d METRA observations from rlinfo's Ant env with
    uniformly random actions, 4 episodes of 200 steps, one unit-length 2-D skill per episode, the 4 episode
-   ends always included), normalised with the preset normaliser ŝ = (s − μ)/(σ + 1e-8);
-5. runs one gradient step on each side with the same torch RNG state for SAC's two action samples:
-   the reference's own loop body ``METRA._train_components`` (φ step, λ step, reward relabel, critics,
-   policy, α, Polyak) and rlinfo's own ``OffPolicy.learn_batch`` (reward-module update, relabel, SAC update);
-6. compares, quantity by quantity: the reward r = Δφᵀz inside φ's loss, φ's loss, λ's loss, the relabelled
-   reward after the φ step, the critic target (mean), the critic loss, the policy's mean log π, the policy
-   loss, the α loss, each group's gradient (Adam's first moment after the step, / (1 − β₁)) and every
-   parameter group after the step.
+   ends always included), normalised with the preset normaliser ŝ = (s − μ)/(σ + 1e-8), and the episode ends
+   as each side's buffer stores them (reference: dones = 1 on each path's last transition; rlinfo: terminated
+   there when the preset sets ``train.time_limit_bootstrap: false``);
+5. runs one gradient step on each side with the same torch RNG state, so SAC's two action samples (and CSF's
+   256 negative skills, the first draw on both sides: ``torch.randn(256, 2)`` normalised) are the same:
+   the reference's own loop body ``_train_components`` (METRA/LSD: φ step, λ step, reward relabel, critics,
+   policy, α, Polyak; CSF: φ step, ψ step, Polyak, policy, α) and rlinfo's own ``OffPolicy.learn_batch``
+   (reward-module update, relabel, agent update);
+6. compares, quantity by quantity (METRA/LSD): the reward r = Δφᵀz inside φ's loss, φ's loss, λ's loss, the
+   relabelled reward after the φ step, the critic target (mean), the critic loss, the policy's mean log π, the
+   policy loss, the α loss; (CSF): φ's positive term Δφᵀz and log-sum-exp term per sample, φ's loss, the
+   cumulant Δφ after the φ step, the ψ TD target (mean), the ψ loss, log π, the policy and α losses; and for
+   all three each group's gradient (Adam's first moment after the step, / (1 − β₁)) and every parameter group
+   after the step.
 
-Scenarios. ``preset`` runs both as configured (reference: its README command, its own normaliser numbers and
-dones as its replay buffer stores them; rlinfo: the preset). ``aligned`` removes every difference this
-script knows a cause for, using each project's own options or inputs (reference ``--model_master_nonlinearity
-relu``; rlinfo ``reward.params.constraint_reduction=mean``; the same normalised observations and dones on both
-sides; the spectral-norm power-iteration vectors u, v set to the top singular vectors on both sides; and, as
-the reference has no option for them, two diagnostic patches while it runs: its ``TanhNormal.log_prob`` with
-the exact tanh correction (``exact_tanh_log_prob``) and, for LSD, its relabel with φ in eval mode
-(``run_reference(relabel_in_eval=True)``)).
+Scenarios. ``preset`` runs both as configured (reference: its Ant command, its own normaliser numbers; rlinfo:
+the preset). ``aligned`` removes every difference this script knows a cause for (``CAUSES``), using each
+project's own inputs (the same normalised observations on both sides; the spectral-norm power-iteration
+vectors u, v set to the top singular vectors on both sides) and, as the reference has no option for them, two
+diagnostic patches while it runs: its ``TanhNormal.log_prob`` with the exact tanh correction
+(``exact_tanh_log_prob``) and, for LSD, its relabel with φ in eval mode
+(``run_reference(relabel_in_eval=True)``).
 ``aligned+<cause>`` re-enables one cause at a time, so each difference of ``preset`` is attributed to the
 causes that produce it. A quantity is *equal* when |rlinfo − reference| ≤ ATOL + RTOL·|reference| (scalars,
 per-sample vectors: max over samples). Parameters after the step: see ``compare_params`` (the first Adam step
 is ±lr wherever |g| ≫ 1e-8, so it compares gradient signs; the few elements with |g| ≲ 1e-7, where float32
 rounding of g can move the step anywhere in [−lr, lr], are counted rather than compared).
 
-What is stubbed (tiny stand-ins defined below, installed in ``sys.modules`` before importing the reference;
+What is stubbed (tiny stand-ins defined below, installed in ``sys.modules`` before importing a reference;
 none is reached by the loss, optimiser or network code that runs):
 
 - package ``__init__`` files that import the reference's whole experiment stack (gym, akro, dowel, the
@@ -51,6 +62,8 @@ none is reached by the loss, optimiser or network code that runs):
   unchanged (``garage.torch`` and every other package ``__init__`` run as they are);
 - ``garage.TrajectoryBatch`` and ``garagei.log_performance_ex``: placeholders (used only by ``train_once`` /
   ``_evaluate_policy`` for logging, never called here);
+- CSF only: ``garagei.experiment.option_local_runner`` (its ``iod/metra.py`` imports ``OptionLocalRunner`` for
+  type hints only; the real module pulls in the sampler and runner stack): a placeholder class;
 - ``dowel`` and ``dowel_wrapper`` (the logger; ``Histogram``, ``get_tabular``): placeholders;
 - ``akro`` (garage's spaces; ``akro.Image`` is read only in ``StochasticPolicy.get_action``): placeholder;
 - ``moviepy.editor`` and ``sklearn.decomposition`` (videos and PCA plots in ``iod/utils.py``), and
@@ -60,6 +73,11 @@ none is reached by the loss, optimiser or network code that runs):
   ``_clip_actions``, unused with ``TanhNormal``): a ``SimpleNamespace``;
 - the replay buffer: a stand-in whose ``sample_transitions`` returns the fixed batch, so the reference's
   own ``_sample_replay_buffer`` and ``_train_components`` run with one optimisation epoch.
+
+The two references share top-level package names (``garage``, ``garagei``, ``iod``), so they run one after
+the other in the same process: the METRA checkout's modules are removed from ``sys.modules`` (and its
+path from ``sys.path``) after the METRA and LSD checks, before the CSF checkout is imported
+(``unload_reference``).
 
 rlinfo's side is built with these overrides, none of which touches an update: ``device=cpu``,
 ``env.num_envs=1``, ``train.buffer_size=1000``, ``train.learning_starts=100`` and ``train.threads=1``.
@@ -267,21 +285,31 @@ def _path_only(name: str, path: Path) -> types.ModuleType:
     return m
 
 
-def load_reference(metra_dir: Path) -> types.SimpleNamespace:
-    """Import the reference's algorithm, network and optimiser code from the checkout (stubs: see the module
-    docstring)."""
-    metra_dir = metra_dir.resolve()
-    garage_dir = metra_dir / "garaged" / "src" / "garage"
-    for need in (metra_dir / "iod" / "metra.py", garage_dir / "torch" / "modules", metra_dir / "garagei"):
+REFERENCE_PACKAGES = ("garage", "garagei", "iod", "dowel", "dowel_wrapper", "global_context")
+
+
+def load_reference(ref_dir: Path, kind: str = "metra") -> types.SimpleNamespace:
+    """Import a reference's algorithm, network and optimiser code from its checkout (stubs: see the module
+    docstring). ``kind``: "metra" (seohongpark/METRA, ``iod.metra.METRA``) or "csf"
+    (Princeton-RL/contrastive-successor-features, also ``iod.metra_sf.MetraSf``)."""
+    ref_dir = ref_dir.resolve()
+    garage_dir = ref_dir / "garaged" / "src" / "garage"
+    algo_file = ref_dir / "iod" / ("metra_sf.py" if kind == "csf" else "metra.py")
+    option = "--csf-dir" if kind == "csf" else "--metra-dir"
+    repo = {"metra": "seohongpark/METRA", "csf": "Princeton-RL/contrastive-successor-features"}[kind]
+    for need in (algo_file, garage_dir / "torch" / "modules", ref_dir / "garagei"):
         if not need.exists():
-            raise SystemExit(f"--metra-dir {metra_dir}: {need} not found (a checkout of seohongpark/METRA?)")
-    for name in ("garage", "garagei", "iod", "dowel", "dowel_wrapper", "global_context"):
+            raise SystemExit(f"{option} {ref_dir}: {need} not found (a checkout of {repo}?)")
+    for name in REFERENCE_PACKAGES:
         if name in sys.modules:
             raise SystemExit(f"module {name!r} already imported: run the reference check in a fresh process")
     _path_only("garage", garage_dir).TrajectoryBatch = _Placeholder  # type: ignore[attr-defined]
     _path_only("garage.np", garage_dir / "np")
     _path_only("garage.np.algos", garage_dir / "np" / "algos")
-    _path_only("garagei", metra_dir / "garagei").log_performance_ex = _unused("garagei.log_performance_ex")  # type: ignore[attr-defined]
+    _path_only("garagei", ref_dir / "garagei").log_performance_ex = _unused("garagei.log_performance_ex")  # type: ignore[attr-defined]
+    if kind == "csf":  # imported by its iod/metra.py for type hints only
+        _path_only("garagei.experiment", ref_dir / "garagei" / "experiment")
+        _module("garagei.experiment.option_local_runner", OptionLocalRunner=_Placeholder)
     # third-party stand-ins live in sys.modules only while the reference is imported (its modules keep their
     # references); afterwards they are removed so that nothing else in this process ever sees them
     third_party = ["akro", "dowel", "dowel_wrapper"]
@@ -304,15 +332,26 @@ def load_reference(metra_dir: Path) -> types.SimpleNamespace:
             for child in children:
                 third_party.append(f"{missing}.{child}")
                 _module(f"{missing}.{child}", Ellipse=_Placeholder, figure=_Placeholder)
-    sys.path.append(str(metra_dir))  # appended: the checkout's top-level names never shadow installed ones
+    sys.path.append(str(ref_dir))  # appended: the checkout's top-level names never shadow installed ones
     try:
-        return _import_reference(metra_dir, garage_dir)
+        return _import_reference(ref_dir, garage_dir, kind)
     finally:
         for name in third_party:
             sys.modules.pop(name, None)
 
 
-def _import_reference(metra_dir: Path, garage_dir: Path) -> types.SimpleNamespace:
+def unload_reference(R: types.SimpleNamespace) -> None:
+    """Remove a reference's modules from ``sys.modules`` and its checkout from ``sys.path``, so that another
+    checkout with the same package names can be imported next. Objects already built (and the functions in
+    ``R``) keep working: they hold their modules."""
+    for name in list(sys.modules):
+        if name.split(".")[0] in REFERENCE_PACKAGES:
+            del sys.modules[name]
+    while str(R.dir) in sys.path:
+        sys.path.remove(str(R.dir))
+
+
+def _import_reference(ref_dir: Path, garage_dir: Path, kind: str) -> types.SimpleNamespace:
     import garage.torch  # noqa: F401  (the real package __init__: torch only)
 
     _path_only("garage.torch.policies", garage_dir / "torch" / "policies")
@@ -329,6 +368,11 @@ def _import_reference(metra_dir: Path, garage_dir: Path) -> types.SimpleNamespac
     from iod.metra import METRA
     from iod.utils import get_normalizer_preset
 
+    algo_cls = METRA
+    if kind == "csf":
+        from iod.metra_sf import MetraSf
+
+        algo_cls = MetraSf
     return types.SimpleNamespace(
         TanhNormal=TanhNormal,
         GaussianMLPIndependentStdModuleEx=GaussianMLPIndependentStdModuleEx,
@@ -338,23 +382,16 @@ def _import_reference(metra_dir: Path, garage_dir: Path) -> types.SimpleNamespac
         PolicyEx=PolicyEx,
         ContinuousMLPQFunctionEx=ContinuousMLPQFunctionEx,
         xavier_normal_ex=xavier_normal_ex,
-        METRA=METRA,
+        algo_cls=algo_cls,
         get_normalizer_preset=get_normalizer_preset,
-        dir=metra_dir,
+        dir=ref_dir,
+        kind=kind,
     )
 
 
-def reference_flags(metra_dir: Path, algo: str) -> dict[str, str]:
-    """``tests/main.py``'s defaults updated with the README's Ant command for ``algo`` (metra, lsd)."""
-    main = (metra_dir / "tests" / "main.py").read_text()
-    flags = {
-        k: v.strip().strip("'\"")
-        for k, v in re.findall(r"add_argument\('--(\w+)',[^)]*?default=([^,)]+)", main)
-    }
-    readme = (metra_dir / "README.md").read_text().splitlines()
-    title = {"metra": "# METRA on state-based Ant", "lsd": "# LSD on state-based Ant"}[algo]
-    command = readme[next(i for i, line in enumerate(readme) if line.startswith(title)) + 1]
-    tokens = command.split()
+def _add_command_flags(flags: dict[str, str], tokens: list[str]) -> dict[str, str]:
+    """``--name v1 v2 ... --other ...`` tokens over ``flags`` (a flag's value: the tokens up to the next flag,
+    joined by one space)."""
     i = 0
     while i < len(tokens):
         if tokens[i].startswith("--"):
@@ -368,6 +405,37 @@ def reference_flags(metra_dir: Path, algo: str) -> dict[str, str]:
         else:
             i += 1
     return flags
+
+
+def _argparse_defaults(source: str) -> dict[str, str]:
+    """``parser.add_argument('--name', ..., default=value, ...)`` -> {name: value} (as written, unquoted)."""
+    return {
+        k: v.strip().strip("'\"")
+        for k, v in re.findall(r"add_argument\('--(\w+)',[^)]*?default=([^,)]+)", source)
+    }
+
+
+def reference_flags(metra_dir: Path, algo: str) -> dict[str, str]:
+    """``tests/main.py``'s defaults updated with the README's Ant command for ``algo`` (metra, lsd)."""
+    flags = _argparse_defaults((metra_dir / "tests" / "main.py").read_text())
+    readme = (metra_dir / "README.md").read_text().splitlines()
+    title = {"metra": "# METRA on state-based Ant", "lsd": "# LSD on state-based Ant"}[algo]
+    command = readme[next(i for i, line in enumerate(readme) if line.startswith(title)) + 1]
+    return _add_command_flags(flags, command.split())
+
+
+CSF_SCRIPT = Path("scripts") / "pretrain" / "csf" / "csf_ant.sh"
+
+
+def csf_flags(csf_dir: Path) -> dict[str, str]:
+    """``run/train.py``'s defaults updated with ``scripts/pretrain/csf/csf_ant.sh``'s command (its shell
+    variables such as ``$option_dim`` substituted, line continuations joined)."""
+    flags = _argparse_defaults((csf_dir / "run" / "train.py").read_text())
+    script = (csf_dir / CSF_SCRIPT).read_text()
+    variables = dict(re.findall(r"^(\w+)=(\S+)\s*$", script, flags=re.MULTILINE))
+    command = script[script.index("run.train") + len("run.train") :].replace("\\\n", " ")
+    command = re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], command)
+    return _add_command_flags(flags, command.split())
 
 
 def reference_commit(metra_dir: Path, given: str | None) -> str:
@@ -443,41 +511,20 @@ class Setup:
     """One scenario: which of the known causes of difference are left in."""
 
     name: str
-    policy_activation: bool = True  # reference policy hidden tanh (its default) vs rlinfo's ReLU
-    time_limit_done: bool = True  # reference dones = 1 on the last transition of each path
     normaliser: bool = True  # reference μ, σ (iod/utils.py ant_preset) vs rlinfo's envs/obs_stats.json
-    constraint_reduction: bool = True  # METRA: reference mean_d Δφ_d² vs rlinfo preset Σ_d Δφ_d²
     sn_state: bool = True  # LSD: each side's own power-iteration vectors u, v vs both at the singular vectors
     sn_relabel: bool = True  # LSD: the reference's relabel runs φ in train mode (2 more power iterations)
     tanh_logprob_eps: bool = True  # reference log(1 − tanh²u + 1e-6) vs rlinfo's exact tanh correction
 
 
-CAUSES = (
-    "normaliser",
-    "time_limit_done",
-    "policy_activation",
-    "constraint_reduction",
-    "sn_state",
-    "sn_relabel",
-    "tanh_logprob_eps",
-)
+CAUSES = ("normaliser", "sn_state", "sn_relabel", "tanh_logprob_eps")
 CAUSE_APPLIES = {
-    "metra": (
-        "normaliser",
-        "time_limit_done",
-        "policy_activation",
-        "constraint_reduction",
-        "tanh_logprob_eps",
-    ),
-    "lsd": (
-        "normaliser",
-        "time_limit_done",
-        "policy_activation",
-        "sn_state",
-        "sn_relabel",
-        "tanh_logprob_eps",
-    ),
+    "metra": ("normaliser", "tanh_logprob_eps"),
+    "lsd": ("normaliser", "sn_state", "sn_relabel", "tanh_logprob_eps"),
+    "csf": ("normaliser", "tanh_logprob_eps"),
 }
+PRESETS = {"metra": "metra_ant", "lsd": "lsd_ant", "csf": "csf_ant"}
+REFERENCE_OF = {"metra": "metra", "lsd": "metra", "csf": "csf"}  # which checkout runs each algorithm
 
 
 def scenarios(algo: str) -> list[Setup]:
@@ -488,17 +535,26 @@ def scenarios(algo: str) -> list[Setup]:
     return out
 
 
+def flags_for(R: types.SimpleNamespace, algo: str) -> dict[str, str]:
+    """The reference's flags of ``algo``'s Ant command (METRA/LSD: README + tests/main.py; CSF: csf_ant.sh +
+    run/train.py)."""
+    return csf_flags(R.dir) if algo == "csf" else reference_flags(R.dir, algo)
+
+
 def build_reference(
-    R: types.SimpleNamespace, flags: dict[str, str], setup: Setup, obs_dim: int, action_dim: int, hidden: int
+    R: types.SimpleNamespace, flags: dict[str, str], obs_dim: int, action_dim: int, hidden: int
 ) -> Any:
-    """The reference's networks and ``METRA`` object, as ``tests/main.py`` builds them from ``flags``."""
+    """The reference's networks and algorithm object (``METRA``; CSF: ``MetraSf``), as its trainer builds
+    them from ``flags`` (``tests/main.py``; CSF: ``run/train.py``, the same construction with ψ₁, ψ₂ of
+    ``output_dim = dim_option`` and the contrastive options)."""
     master_dims = [hidden] * int(flags["model_master_num_layers"])
-    nonlin_flag = None if setup.policy_activation else "relu"  # --model_master_nonlinearity (default None)
+    nonlin_flag = None if flags["model_master_nonlinearity"] == "None" else flags["model_master_nonlinearity"]
     nonlinearity = {None: None, "relu": torch.relu, "tanh": torch.tanh}[nonlin_flag]
     dim_option = int(flags["dim_option"])
     sn = bool(int(flags["spectral_normalization"]))
+    csf = R.kind == "csf"
     policy_kwargs: dict[str, Any] = dict(hidden_sizes=master_dims, layer_normalization=False)
-    if nonlinearity is not None:
+    if nonlinearity is not None:  # unset: GaussianMLPTwoHeadedModule's default hidden_nonlinearity, tanh
         policy_kwargs.update(hidden_nonlinearity=nonlinearity)
     policy_kwargs.update(
         max_std=np.exp(2.0),
@@ -533,14 +589,19 @@ def build_reference(
         output_dim=dim_option,
     )
     dual_lam = R.ParameterModule(torch.Tensor([np.log(float(flags["dual_lam"]))]))
-    qf1 = R.ContinuousMLPQFunctionEx(
-        obs_dim=obs_dim + dim_option, action_dim=action_dim, hidden_sizes=master_dims, hidden_nonlinearity=act
-    )
-    qf2 = R.ContinuousMLPQFunctionEx(
-        obs_dim=obs_dim + dim_option, action_dim=action_dim, hidden_sizes=master_dims, hidden_nonlinearity=act
+    q_out = {"output_dim": dim_option} if csf else {}  # CSF: the successor features ψ(s, a, z) ∈ R^D
+    qf1, qf2 = (
+        R.ContinuousMLPQFunctionEx(
+            obs_dim=obs_dim + dim_option,
+            action_dim=action_dim,
+            hidden_sizes=master_dims,
+            hidden_nonlinearity=act,
+            **q_out,
+        )
+        for _ in range(2)
     )
     log_alpha = R.ParameterModule(torch.Tensor([np.log(float(flags["alpha"]))]))
-    lr = float(flags["common_lr"])  # every *_lr flag is None in the README commands: the common lr
+    lr = float(flags["common_lr"])  # every *_lr flag is None in these commands: the common lr
     optimizers = {
         "option_policy": torch.optim.Adam([{"params": option_policy.parameters(), "lr": lr}]),
         "traj_encoder": torch.optim.Adam([{"params": traj_encoder.parameters(), "lr": lr}]),
@@ -552,9 +613,9 @@ def build_reference(
     env_spec = types.SimpleNamespace(
         action_space=types.SimpleNamespace(shape=(action_dim,), low=low, high=high)
     )
-    algo = R.METRA(
+    kwargs: dict[str, Any] = dict(
         env_name="ant",
-        algo="metra",
+        algo=flags.get("algo", "metra"),
         env_spec=env_spec,
         option_policy=option_policy,
         traj_encoder=traj_encoder,
@@ -596,13 +657,27 @@ def build_reference(
         replay_buffer=None,
         min_buffer_size=int(flags["sac_min_buffer_size"]),
         inner=int(flags["inner"]),
-        num_alt_samples=100,
-        split_group=65536,
         dual_reg=int(flags["dual_reg"]),
         dual_slack=float(flags["dual_slack"]),
         dual_dist=flags["dual_dist"],
         pixel_shape=None,
     )
+    if csf:  # run/train.py's metra_sf branch: the options that matter for Ant (the others at their defaults)
+        kwargs.update(
+            log_sum_exp=bool(int(flags["log_sum_exp"])),
+            sample_new_z=bool(int(flags["sample_new_z"])),
+            num_negative_z=int(flags["num_negative_z"]),
+            infonce_lam=float(flags["infonce_lam"]),
+            turn_off_dones=bool(int(flags["turn_off_dones"])),
+            self_normalizing=bool(int(flags["self_normalizing"])),
+            no_diff_in_rep=bool(int(flags["no_diff_in_rep"])),
+            add_log_sum_exp_to_rewards=bool(int(flags["add_log_sum_exp_to_rewards"])),
+            add_penalty_to_rewards=bool(int(flags["add_penalty_to_rewards"])),
+            metra_mlp_rep=bool(int(flags["metra_mlp_rep"])),
+        )
+    else:
+        kwargs.update(num_alt_samples=100, split_group=65536)
+    algo = R.algo_cls(**kwargs)
     algo.option_policy.train()  # IOD.train: policies and the trajectory encoder in train mode while training
     algo.traj_encoder.train()
     return algo
@@ -620,7 +695,7 @@ class FixedBatchBuffer:
         return {k: v.copy() for k, v in self.data.items()}
 
 
-def build_rlinfo(preset: str, setup: Setup, algo: str, hidden: int = 1024) -> tuple[Any, Any]:
+def build_rlinfo(preset: str, hidden: int = 1024) -> tuple[Any, Any]:
     """(parts, learner) of the preset, with the overrides of the module docstring (and ``hidden`` units when
     it is not the presets' 1024: ``agent.hidden_dim``, ``reward.params.hidden_dim``)."""
     from rlinfo.config import load_config
@@ -634,8 +709,6 @@ def build_rlinfo(preset: str, setup: Setup, algo: str, hidden: int = 1024) -> tu
         "train.learning_starts=100",
         "train.threads=1",
     ]
-    if algo == "metra" and not setup.constraint_reduction:
-        overrides.append("reward.params.constraint_reduction=mean")
     if hidden != 1024:
         overrides += [f"agent.hidden_dim={hidden}", f"reward.params.hidden_dim={hidden}"]
     cfg = load_config(preset, overrides)
@@ -689,9 +762,10 @@ def param_groups(
     )
     if algo == "metra":
         groups["log λ"] = ([f_ref(ref.dual_lam.param)], [f_rl(module.log_lambda).reshape(1)])
-    nets = [("critic", (ref.qf1, ref.qf2), agent.critic)]
+    critic = "critic ψ" if algo == "csf" else "critic"  # CSF: the successor features ψ₁, ψ₂
+    nets = [(critic, (ref.qf1, ref.qf2), agent.critic)]
     if targets:
-        nets.append(("target critic", (ref.target_qf1, ref.target_qf2), agent.critic_target))
+        nets.append((f"target {critic}", (ref.target_qf1, ref.target_qf2), agent.critic_target))
     for name, ref_qfs, rl_net in nets:
         ref_t, rl_t = [], []
         for e, qf in enumerate(ref_qfs):
@@ -813,21 +887,52 @@ def exact_tanh_log_prob(R: types.SimpleNamespace, on: bool) -> Iterator[None]:
 
 @dataclass
 class Side:
-    """What one side computed in its one update."""
+    """What one side computed in its one update: per-sample tensors and scalars, by quantity name."""
 
-    reward_in_loss: Tensor | None = None
-    reward_relabelled: Tensor | None = None
-    scalars: dict[str, float] = field(default_factory=dict)
-    after: dict[str, list[Tensor]] = field(default_factory=dict)
+    values: dict[str, Tensor | float] = field(default_factory=dict)
+
+
+# the compared quantities in report order; a Tensor value is compared per sample, a float as a scalar
+QUANTITIES = {
+    "wdm": (
+        "reward r = Δφᵀz in φ's loss",
+        "φ loss (te loss)",
+        "λ loss",
+        "relabelled reward (after the φ step)",
+        "critic target (mean)",
+        "critic loss (qf1 + qf2)",
+        "policy log π (mean)",
+        "policy loss",
+        "α loss",
+    ),
+    "csf": (
+        "positive term Δφᵀz in φ's loss",
+        "log-sum-exp term log Σ_z′ exp(Δφᵀz′)",
+        "φ loss (te loss)",
+        "cumulant Δφ (after the φ step)",
+        "ψ TD target (mean over batch and D)",
+        "ψ loss (qf1 + qf2)",
+        "policy log π (per sample)",
+        "policy loss",
+        "α loss",
+    ),
+}
+
+
+def _scalars(tensors: dict[str, Any]) -> dict[str, Any]:
+    """The reference's train_store with its one-element tensors as floats."""
+    return {
+        k: float(v.detach().reshape(-1)[0]) if torch.is_tensor(v) and v.numel() == 1 else v
+        for k, v in tensors.items()
+    }
 
 
 def run_reference(
     algo_obj: Any, data: dict[str, np.ndarray], seed: int, relabel_in_eval: bool = False
 ) -> Side:
-    """One ``_train_components`` step. ``relabel_in_eval`` (aligned LSD only, a diagnostic): the second
-    ``_update_rewards`` call, the relabel, runs φ in eval mode (no power iteration), as rlinfo's relabel
-    does."""
-    side = Side()
+    """METRA/LSD: one ``_train_components`` step. ``relabel_in_eval`` (aligned LSD only, a diagnostic):
+    the second ``_update_rewards`` call, the relabel, runs φ in eval mode (no power iteration), as rlinfo's
+    relabel does."""
     calls: list[Tensor] = []
     original = algo_obj._update_rewards
 
@@ -844,28 +949,87 @@ def run_reference(
     algo_obj._update_rewards = recording  # instance attribute: records each call, changes nothing
     algo_obj.replay_buffer = FixedBatchBuffer(data)
     torch.manual_seed(seed)
-    tensors = algo_obj._train_components({})  # the reference's loop body, one optimisation epoch
+    t = _scalars(algo_obj._train_components({}))  # the reference's loop body, one optimisation epoch
     assert len(calls) == 2, "expected the reward in the φ loss, then the relabel"
-    side.reward_in_loss, side.reward_relabelled = calls
-    t = {
-        k: float(v.detach().reshape(-1)[0]) if torch.is_tensor(v) and v.numel() == 1 else v
-        for k, v in tensors.items()
-    }
-    side.scalars = {
-        "φ loss (te loss)": t["LossTe"],
-        "critic target (mean)": t["QTargetsMean"],
-        "critic loss (qf1 + qf2)": t["LossQf1"] + t["LossQf2"],
-        "policy log π (mean)": t["SacpNewActionLogProbMean"],
-        "policy loss": t["LossSacp"],
-        "α loss": t["LossAlpha"],
-    }
+    side = Side(
+        {
+            "reward r = Δφᵀz in φ's loss": calls[0],
+            "φ loss (te loss)": t["LossTe"],
+            "relabelled reward (after the φ step)": calls[1],
+            "critic target (mean)": t["QTargetsMean"],
+            "critic loss (qf1 + qf2)": t["LossQf1"] + t["LossQf2"],
+            "policy log π (mean)": t["SacpNewActionLogProbMean"],
+            "policy loss": t["LossSacp"],
+            "α loss": t["LossAlpha"],
+        }
+    )
     if "LossDualLam" in t:
-        side.scalars["λ loss"] = t["LossDualLam"]
+        side.values["λ loss"] = t["LossDualLam"]
     return side
 
 
+def run_reference_csf(algo_obj: Any, data: dict[str, np.ndarray], seed: int) -> Side:
+    """CSF: one ``MetraSf._train_components`` step (φ step with the contrastive loss, ψ step and Polyak,
+    policy, α). Recorded without changing anything: ``_update_rewards``' per-sample positive term and
+    log-sum-exp (an instance-attribute wrapper), φ's outputs (a forward hook on the mean network: the φ loss's
+    φ(s), φ(s′), then ``_update_loss_sf_td``'s, whose difference is ψ's cumulant) and the policy's log π
+    (``_optimize_op`` leaves it in the mini-batch)."""
+    calls: list[tuple[Tensor, Tensor]] = []
+    original_rewards = algo_obj._update_rewards
+
+    def recording(tensors: dict[str, Any], v: dict[str, Any]) -> None:
+        original_rewards(tensors, v)
+        calls.append((v["rewards"].detach().clone(), v["log_sum_exp"].detach().clone()))
+
+    log_probs: list[Tensor] = []
+    original_op = algo_obj._optimize_op
+
+    def optimize_op(tensors: dict[str, Any], v: dict[str, Any]) -> None:
+        original_op(tensors, v)
+        log_probs.append(v["new_action_log_probs"].detach().clone())
+
+    phi_out: list[Tensor] = []
+    handle = algo_obj.traj_encoder._mean_module.register_forward_hook(
+        lambda m, i, o: phi_out.append(o.detach().clone())
+    )
+    algo_obj._update_rewards, algo_obj._optimize_op = recording, optimize_op
+    algo_obj.replay_buffer = FixedBatchBuffer(data)
+    torch.manual_seed(seed)
+    try:
+        t = _scalars(algo_obj._train_components({}))
+    finally:
+        handle.remove()
+    assert len(calls) == 1 and len(phi_out) == 4 and len(log_probs) == 1, (len(calls), len(phi_out))
+    return Side(
+        {
+            "positive term Δφᵀz in φ's loss": calls[0][0],
+            "log-sum-exp term log Σ_z′ exp(Δφᵀz′)": calls[0][1],
+            "φ loss (te loss)": t["LossTe"],
+            "cumulant Δφ (after the φ step)": phi_out[3] - phi_out[2],  # next_repr − cur_repr
+            "ψ TD target (mean over batch and D)": t["QfTargetsMean"],
+            "ψ loss (qf1 + qf2)": t["LossQf1"] + t["LossQf2"],
+            "policy log π (per sample)": log_probs[0],
+            "policy loss": t["LossOp"],
+            "α loss": t["LossAlpha"],
+        }
+    )
+
+
+def _record_samples(agent: Any, rec: dict[str, Any]) -> None:
+    """Record the log π of each ``agent.actor.sample`` call in ``rec["sample"]`` (an instance attribute)."""
+    orig_sample = agent.actor.sample
+
+    def sample(obs: Tensor, generator: Any = None) -> tuple[Tensor, Tensor]:
+        out = orig_sample(obs, generator)
+        rec["sample"].append(out[1].detach().clone())
+        return out
+
+    agent.actor.sample = sample
+
+
 def run_rlinfo(learner: Any, batch: Any, seed: int) -> Side:
-    side = Side()
+    """METRA/LSD: one ``learn_batch``; the reward in φ's loss, the relabelled reward and the SAC target are
+    recorded by instance-attribute wrappers and a forward hook that change nothing."""
     module, agent = learner.reward_module, learner.agent
     rec: dict[str, Any] = {"sample": []}
     if hasattr(module, "losses"):  # METRA
@@ -899,14 +1063,7 @@ def run_rlinfo(learner: Any, batch: Any, seed: int) -> Side:
         return orig_update(obs, action, reward, next_obs, terminated, **kw)
 
     agent.update = update
-    orig_sample = agent.actor.sample
-
-    def sample(obs: Tensor, generator: Any = None) -> tuple[Tensor, Tensor]:
-        out = orig_sample(obs, generator)
-        rec["sample"].append(out[1].detach().clone())
-        return out
-
-    agent.actor.sample = sample
+    _record_samples(agent, rec)
     handle = agent.critic_target.register_forward_hook(
         lambda m, i, o: rec.setdefault("next_q", o.detach().clone())
     )
@@ -919,29 +1076,110 @@ def run_rlinfo(learner: Any, batch: Any, seed: int) -> Side:
     next_q = rec["next_q"].squeeze(-1).min(dim=0).values
     not_done = (~rec["terminated"]).float()
     target = rec["reward"] + agent.gamma * not_done * (next_q - rec["alpha"] * rec["sample"][0])
-    side.reward_in_loss, side.reward_relabelled = rec["reward_in_loss"], rec["reward"]
-    side.scalars = {
-        "φ loss (te loss)": float(stats[f"{prefix}/loss_phi"]),
-        "critic target (mean)": float(target.mean()),
-        "critic loss (qf1 + qf2)": float(stats["agent/critic"]),
-        "policy log π (mean)": -float(stats["agent/entropy"]),
-        "policy loss": float(stats["agent/actor"]),
-        "α loss": float(stats["agent/alpha_loss"]),
-    }
+    side = Side(
+        {
+            "reward r = Δφᵀz in φ's loss": rec["reward_in_loss"],
+            "φ loss (te loss)": float(stats[f"{prefix}/loss_phi"]),
+            "relabelled reward (after the φ step)": rec["reward"],
+            "critic target (mean)": float(target.mean()),
+            "critic loss (qf1 + qf2)": float(stats["agent/critic"]),
+            "policy log π (mean)": -float(stats["agent/entropy"]),
+            "policy loss": float(stats["agent/actor"]),
+            "α loss": float(stats["agent/alpha_loss"]),
+        }
+    )
     if f"{prefix}/loss_lambda" in stats:
-        side.scalars["λ loss"] = float(stats[f"{prefix}/loss_lambda"])
+        side.values["λ loss"] = float(stats[f"{prefix}/loss_lambda"])
     return side
 
 
-SCALAR_ORDER = (
-    "φ loss (te loss)",
-    "λ loss",
-    "critic target (mean)",
-    "critic loss (qf1 + qf2)",
-    "policy log π (mean)",
-    "policy loss",
-    "α loss",
+def run_rlinfo_csf(learner: Any, batch: Any, seed: int) -> Side:
+    """CSF: one ``learn_batch`` (φ step, the cumulant with the new φ, ``SuccessorFeatureSAC.update``); the
+    loss terms, the cumulant the agent receives, its TD target and the policy's log π are recorded by
+    instance-attribute wrappers that change nothing."""
+    module, agent = learner.reward_module, learner.agent
+    rec: dict[str, Any] = {"sample": []}
+    orig_losses, orig_update, orig_target = module.losses, agent.update, agent.target
+
+    def losses(b: Any, z_neg: Tensor | None = None) -> dict[str, Tensor]:
+        out = orig_losses(b, z_neg)
+        rec["reward"], rec["lse"] = out["reward"].detach().clone(), out["logsumexp"].detach().clone()
+        return out
+
+    def update(obs: Tensor, action: Tensor, reward: Tensor, *args: Any, **kw: Any) -> Any:
+        rec["cumulant"] = reward.detach().clone()
+        return orig_update(obs, action, reward, *args, **kw)
+
+    def target(*args: Any, **kw: Any) -> Tensor:
+        out = orig_target(*args, **kw)
+        rec["target"] = out.detach().clone()
+        return out
+
+    module.losses, agent.update, agent.target = losses, update, target
+    _record_samples(agent, rec)
+    torch.manual_seed(seed)
+    stats = learner.learn_batch(batch, update_reward=True)
+    assert len(rec["sample"]) == 2, "expected a′ ~ π(·|s′) for the target, then ã ~ π(·|s) for the actor"
+    return Side(
+        {
+            "positive term Δφᵀz in φ's loss": rec["reward"],
+            "log-sum-exp term log Σ_z′ exp(Δφᵀz′)": rec["lse"],
+            "φ loss (te loss)": float(stats["csf/loss_phi"]),
+            "cumulant Δφ (after the φ step)": rec["cumulant"],
+            "ψ TD target (mean over batch and D)": float(rec["target"].mean()),
+            "ψ loss (qf1 + qf2)": float(stats["agent/critic"]),
+            "policy log π (per sample)": rec["sample"][1],
+            "policy loss": float(stats["agent/actor"]),
+            "α loss": float(stats["agent/alpha_loss"]),
+        }
+    )
+
+
+INIT_RTOL = (
+    0.05  # initial weights: per-layer std of rlinfo's draw within max(5%, 5 standard errors of a sample
 )
+# std, 5/√(2n) for n weights) of the reference's; a missing or extra scale factor shows as a large ratio
+
+
+def init_rows(algo: str, groups: dict[str, tuple[list[Tensor], list[Tensor]]]) -> list[Row]:
+    """Each side's own initial weights, before the copy: per layer the std of the weights (the scale the
+    initialiser draws at) and whether the biases are zero. Critics: both members' layers in order."""
+    names = {
+        "φ": ("hidden 1", "hidden 2", "output"),
+        "policy": ("hidden 1", "hidden 2", "mean head", "log σ head"),
+    }
+    rows = []
+    for group, (ref_t, rl_t) in groups.items():
+        if group.startswith(("target", "log")):
+            continue
+        pairs = len(ref_t) // 2
+        for k in range(pairs):
+            w_ref, b_ref, w_rl, b_rl = ref_t[2 * k], ref_t[2 * k + 1], rl_t[2 * k], rl_t[2 * k + 1]
+            if group in names and pairs == len(names[group]):
+                layer = names[group][k]
+            else:  # critics: members one after the other
+                per = pairs // 2
+                layer = f"member {k // per + 1} layer {k % per + 1}"
+            s_ref, s_rl = float(w_ref.detach().double().std()), float(w_rl.detach().double().std())
+            zero_ref, zero_rl = bool((b_ref == 0).all()), bool((b_rl == 0).all())
+            tol = max(INIT_RTOL, 5.0 / math.sqrt(2.0 * w_ref.numel()))
+            same = abs(s_rl / s_ref - 1.0) <= tol and zero_ref == zero_rl
+            row = Row(
+                algo,
+                "initialisation",
+                f"{group} {layer}: weight std",
+                s_ref,
+                s_rl,
+                abs(s_rl - s_ref),
+                s_rl / s_ref - 1.0,
+                f"same scale (std within {tol:.0%})" if same else "differs",
+            )
+            row.note = (
+                f"{tuple(w_ref.shape)} weights; biases zero: reference {zero_ref}, rlinfo {zero_rl}; "
+                "rel diff: std ratio − 1"
+            )
+            rows.append(row)
+    return rows
 
 
 def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidden: int) -> list[Row]:
@@ -949,17 +1187,16 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
     from rlinfo.envs.normalize import preset_stats
     from rlinfo.types import Batch
 
-    preset = {"metra": "metra_ant", "lsd": "lsd_ant"}[algo]
-    flags = reference_flags(R.dir, algo)
+    flags = flags_for(R, algo)
     rl_stats = preset_stats("ant")
     rl_mean, rl_std = np.asarray(rl_stats["mean"]), np.asarray(rl_stats["std"])
     ref_mean, ref_std = R.get_normalizer_preset("ant_preset")
     torch.manual_seed(SEED)
-    parts, learner = build_rlinfo(preset, setup, algo, hidden)
+    parts, learner = build_rlinfo(PRESETS[algo], hidden)
     try:
         obs_dim, action_dim = parts.obs_dim, parts.action_dim
         torch.manual_seed(SEED + 1)
-        ref = build_reference(R, flags, setup, obs_dim, action_dim, hidden)
+        ref = build_reference(R, flags, obs_dim, action_dim, hidden)
         rl_obs = normalise(raw.obs, rl_mean, rl_std).astype(np.float32)
         rl_next = normalise(raw.next_obs, rl_mean, rl_std).astype(np.float32)
         if setup.normaliser:
@@ -967,15 +1204,16 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
             ref_next = normalise(raw.next_obs, ref_mean, ref_std).astype(np.float32)
         else:
             ref_obs, ref_next = rl_obs, rl_next
-        dones = (
-            raw.path_end.astype(np.float32) if setup.time_limit_done else np.zeros(len(raw.obs), np.float32)
-        )
+        # episode ends as each buffer stores them: the reference's worker marks each path's last transition
+        # done; rlinfo's learner stores a time-limit truncation as a termination when its preset has
+        # train.time_limit_bootstrap: false (OffPolicy.store), else as no termination
+        terminated = raw.path_end & (not parts.cfg.train.time_limit_bootstrap)
         skill = raw.skill.astype(np.float32)
         data = {
             "obs": ref_obs,
             "next_obs": ref_next,
             "actions": raw.action.astype(np.float32),
-            "dones": dones[:, None],
+            "dones": raw.path_end.astype(np.float32)[:, None],
             "options": skill,
             "next_options": skill,
         }
@@ -983,12 +1221,13 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
             obs=torch.from_numpy(rl_obs),
             action=torch.from_numpy(raw.action.astype(np.float32)),
             next_obs=torch.from_numpy(rl_next),
-            terminated=torch.zeros(len(rl_obs), dtype=torch.bool),
+            terminated=torch.from_numpy(terminated),
             skill=torch.from_numpy(skill),
         )
+        groups = param_groups(ref, learner.agent, learner.reward_module, algo)
+        initial = init_rows(algo, groups) if setup.name == "preset" else []
         if algo == "metra":
             scale_phi_to_the_constraint(ref, torch.from_numpy(rl_obs), torch.from_numpy(rl_next))
-        groups = param_groups(ref, learner.agent, learner.reward_module, algo)
         copy_reference_into_rlinfo(groups)
         if algo == "lsd":
             set_power_iteration_state(
@@ -996,10 +1235,13 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
             )
         before = {name: [t.detach().clone() for t in ref_t] for name, (ref_t, _) in groups.items()}
         with exact_tanh_log_prob(R, not setup.tanh_logprob_eps):
-            ref_side = run_reference(
-                ref, data, seed=SEED + 100, relabel_in_eval=algo == "lsd" and not setup.sn_relabel
-            )
-        rl_side = run_rlinfo(learner, batch, seed=SEED + 100)
+            if algo == "csf":
+                ref_side = run_reference_csf(ref, data, seed=SEED + 100)
+            else:
+                ref_side = run_reference(
+                    ref, data, seed=SEED + 100, relabel_in_eval=algo == "lsd" and not setup.sn_relabel
+                )
+        rl_side = (run_rlinfo_csf if algo == "csf" else run_rlinfo)(learner, batch, seed=SEED + 100)
         rows = [
             compare_vector(
                 algo,
@@ -1007,29 +1249,18 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
                 "normalised observations (input)",
                 torch.from_numpy(ref_obs),
                 torch.from_numpy(rl_obs),
-            ),
-            compare_vector(
-                algo,
-                setup.name,
-                "reward r = Δφᵀz in φ's loss",
-                ref_side.reward_in_loss,
-                rl_side.reward_in_loss,
-            ),
-        ]
-        for q in SCALAR_ORDER[:2]:
-            if q in ref_side.scalars or q in rl_side.scalars:
-                rows.append(compare_scalar(algo, setup.name, q, ref_side.scalars[q], rl_side.scalars[q]))
-        rows.append(
-            compare_vector(
-                algo,
-                setup.name,
-                "relabelled reward (after the φ step)",
-                ref_side.reward_relabelled,
-                rl_side.reward_relabelled,
             )
-        )
-        for q in SCALAR_ORDER[2:]:
-            rows.append(compare_scalar(algo, setup.name, q, ref_side.scalars[q], rl_side.scalars[q]))
+        ]
+        for q in QUANTITIES["csf" if algo == "csf" else "wdm"]:
+            if q not in ref_side.values and q not in rl_side.values:
+                continue  # λ loss of LSD
+            ref_v, rl_v = ref_side.values[q], rl_side.values[q]
+            if isinstance(ref_v, Tensor):
+                assert isinstance(rl_v, Tensor)
+                rows.append(compare_vector(algo, setup.name, q, ref_v, rl_v))
+            else:
+                assert not isinstance(rl_v, Tensor)
+                rows.append(compare_scalar(algo, setup.name, q, ref_v, rl_v))
         grads = param_groups(
             ref,
             learner.agent,
@@ -1056,7 +1287,7 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
                     [t.detach() for t in rl_t],
                 )
             )
-        return rows
+        return rows + initial
     finally:
         parts.close()
 
@@ -1066,75 +1297,55 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
 
 CAUSE_TEXT = {
     "normaliser": (
-        "Observation normaliser numbers. Same formula ŝ = (s − μ)/(σ + 1e-8), different μ, σ: rlinfo ships "
-        "its "
-        "own (`envs/obs_stats.json`, measured under gymnasium/MuJoCo 3), the reference has `ant_preset` "
-        "(`iod/utils.py: get_normalizer_preset`). {stats} Every network input differs, so everything "
-        'downstream does. Documented: docs/algorithms.md, "Locomotion envs against the METRA reference".'
-    ),
-    "time_limit_done": (
-        "Time limit as termination. The reference's `OptionWorker.step_rollout` sets `_terminals[-1] = True` "
-        "when a path reaches `max_path_length`, `process_samples` stores it as `dones`, and "
-        "`sac_utils.update_loss_qf` multiplies the bootstrap by (1 − dones): the last transition of every "
-        "200-step path (0.5% of the buffer) gets no bootstrap. rlinfo bootstraps truncations "
-        "(docs/algorithms.md, "
-        '"Truncation (time limit) bootstraps"). Changes the critic target, critic loss and the critics after '
-        "the step. The comparison-preset section of docs/algorithms.md does not list this as a difference."
-    ),
-    "policy_activation": (
-        "Policy hidden activation. The README commands pass no `--model_master_nonlinearity`, so "
-        "`tests/main.py` "
-        "leaves `hidden_nonlinearity` out of the policy's kwargs and `GaussianMLPTwoHeadedModule` uses its "
-        "default "
-        "`torch.tanh`; the trajectory encoder and critics get `nonlinearity or torch.relu` (ReLU). rlinfo's "
-        "actor is a ReLU `mlp`. With identical weights the policy is a different function: sampled actions, "
-        "log π, the critic target, policy and α losses and the updated critics, policy and α all differ. Not "
-        "documented in docs/algorithms.md."
-    ),
-    "constraint_reduction": (
-        "METRA's constraint: the reference penalises 1 − mean_d Δφ_d² (`dual_dist one`: cst_dist = 1), the "
-        "metra_ant preset 1 − Σ_d Δφ_d² (`constraint_reduction: sum`, the paper's ‖Δφ‖² ≤ 1). With D = 2 the "
-        "reference's constraint is ‖Δφ‖² ≤ 2. Changes φ's loss, λ's loss and φ and λ after the step (and so "
-        "the relabelled reward and SAC's quantities slightly). Documented deviation (docs/algorithms.md, "
-        "METRA)."
+        "Observation normaliser numbers (METRA, LSD, CSF). Same formula ŝ = (s − μ)/(σ + 1e-8), different "
+        "μ, σ: "
+        "rlinfo ships its own (`envs/obs_stats.json`, measured under gymnasium/MuJoCo 3), both references "
+        "have "
+        "`ant_preset` (`iod/utils.py: get_normalizer_preset`, the same numbers in both checkouts). {stats} "
+        "Every "
+        'network input differs, so everything downstream does. Documented: docs/algorithms.md, "Locomotion '
+        'envs against the METRA reference".'
     ),
     "sn_state": (
         "Spectral-norm power-iteration state at the start (LSD). Both divide each weight by σ = uᵀWv, "
         "updating "
-        "u, v by one power iteration per train-mode forward, but the reference (garagei `SpectralNorm`, v ← "
-        "Wᵀu "
+        "u, v by one power iteration per train-mode forward, but the reference (garagei `SpectralNorm`, v "
+        "← Wᵀu "
         "then u ← Wv) starts from random unit u, v, while rlinfo's torch parametrization (u ← Wv then v ← "
         "Wᵀu) "
         "runs 15 iterations at construction. In the φ loss the reference computes φ(s) then φ(s′), rlinfo "
         "φ(s′) "
         "then φ(s), so within one loss the two states are divided by σ estimates one iteration apart, in "
-        "opposite "
-        "orders. Early in training the σ estimates, hence φ, its reward and every SAC quantity differ; with "
-        "u, v "
-        "at the top singular vectors (a fixed point of both iterations) they agree. Not documented."
+        "opposite orders. Early in training the σ estimates, hence φ, its reward and every SAC quantity "
+        "differ; "
+        "with u, v at the top singular vectors (a fixed point of both iterations) they agree. Documented: "
+        'docs/algorithms.md, "The METRA paper\'s comparison presets" (the paragraph on this script).'
     ),
     "sn_relabel": (
-        "Power iterations in the relabel (LSD). The reference's `_update_rewards` after the φ step runs φ "
-        "in train "
-        "mode (`IOD.train` sets `traj_encoder.train()`), i.e. 2 more power iterations per gradient step, 4 "
-        "in all, "
-        "and relabels with σ estimated on the new W; rlinfo relabels in eval mode with the u, v of its loss "
-        "forwards on the old W (2 iterations per step in all; docs/algorithms.md says one per update). The "
-        "relabelled reward differs by ~1e-6 relative, which moves the critics' first Adam step on elements "
-        "with "
-        "|∇| ≲ 1e-7, and through the stepped critics the policy gradient (~1e-4 relative). A second-order "
-        "effect "
-        "once σ estimates have converged. Not documented."
+        "Power iterations in the relabel (LSD). The reference's `_update_rewards` after the φ step runs φ in "
+        "train mode (`IOD.train` sets `traj_encoder.train()`), i.e. 2 more power iterations per gradient "
+        "step, "
+        "4 in all, and relabels with σ estimated on the new W; rlinfo relabels in eval mode with the u, v of "
+        "its loss forwards on the old W (2 iterations per step in all). The relabelled rewards differ by "
+        "about "
+        "1e-6 relative; whether that crosses this check's tolerances (through the critics' first Adam step "
+        "on "
+        "elements with |∇| ≲ 1e-7) depends on the batch and the width: the attribution list above shows what "
+        "it changes in this run. A second-order effect once σ estimates have converged. The counts are in "
+        'docs/algorithms.md, "The METRA paper\'s comparison presets"; its LSD section says "one power '
+        'iteration per φ update".'
     ),
     "tanh_logprob_eps": (
-        "Tanh log-probability. The reference's `TanhNormal.log_prob` subtracts Σ log(clip(1 − tanh²u) + "
-        "1e-6); "
-        "rlinfo subtracts the exact Σ 2(log 2 − u − softplus(−2u)). The 1e-6 matters where 1 − tanh²u is "
-        "small "
-        "(|u| ≳ 3): log π differs by ~1e-5 per sample, and the policy gradients of the few parameters whose "
-        "gradient is tiny differ enough to change their first Adam step (lr·g/(|g| + ε)). Also changes the "
-        "critic target through log π(a′|s′). Tiny, but a systematic formula difference: with the exact "
-        "formula both sides agree. Not documented (docs/algorithms.md gives the exact form only)."
+        "Tanh log-probability (METRA, LSD, CSF: the references share garage's `TanhNormal`). The reference's "
+        "`TanhNormal.log_prob` subtracts Σ log(clip(1 − tanh²u) + 1e-6); rlinfo subtracts the exact "
+        "Σ 2(log 2 − u − softplus(−2u)). The 1e-6 matters where 1 − tanh²u is small (|u| ≳ 3): log π differs "
+        "on those samples, and so can the gradients of parameters whose gradient is tiny, enough to change "
+        "their first Adam step (lr·g/(|g| + ε)); in METRA/LSD it also enters the critic target through "
+        "log π(a′|s′), while CSF's ψ target has no entropy term (the attribution lists above show what it "
+        "changes in this run). Tiny, but a systematic formula difference: with the exact formula both sides "
+        'agree. Documented: docs/algorithms.md, "The METRA paper\'s comparison presets" (the paragraph on '
+        "this "
+        "script)."
     ),
 }
 
@@ -1151,31 +1362,117 @@ def normaliser_stats(R: types.SimpleNamespace) -> str:
     )
 
 
+def matched_settings(algos: list[str]) -> list[str]:
+    """The preset settings that make rlinfo do what the reference does where its default would not; each
+    sentence states the value read from the resolved preset (so a preset that changes shows here)."""
+    import inspect
+
+    from rlinfo.agents.successor_features import SuccessorFeatureSAC
+    from rlinfo.config import load_config
+
+    cfgs = {a: load_config(PRESETS[a], []) for a in algos}
+    out = []
+    act = {a: c.agent.params.get("actor_activation", "relu") for a, c in cfgs.items()}
+    out.append(
+        "Policy hidden activation: the references' commands pass no `--model_master_nonlinearity`, so the "
+        "policy's `GaussianMLPTwoHeadedModule` keeps its default `torch.tanh` (φ and the critics get ReLU); "
+        "`agent.params.actor_activation` is "
+        + ", ".join(f"`{act[a]}` in {PRESETS[a]}" for a in algos)
+        + ". With the copied weights the policies compute the same function, which the `aligned` rows "
+        "confirm without any option for it."
+    )
+    wdm = [a for a in algos if a != "csf"]
+    if wdm:
+        tlb = {a: cfgs[a].train.time_limit_bootstrap for a in wdm}
+        out.append(
+            "Time limits (METRA, LSD): the reference's worker sets `_terminals[-1] = True` on each path's "
+            "last "
+            "step and `sac_utils.update_loss_qf` multiplies the bootstrap by (1 − dones); "
+            + ", ".join(f"{PRESETS[a]} has `train.time_limit_bootstrap: {str(tlb[a]).lower()}`" for a in wdm)
+            + " (false: rlinfo's learner stores a truncation as a termination). The batch carries the 4 "
+            "episode ends as each buffer stores them, so the critic targets are compared on them too."
+        )
+    if "csf" in algos:
+        default = inspect.signature(SuccessorFeatureSAC.__init__).parameters["turn_off_dones"].default
+        tod = cfgs["csf"].agent.params.get("turn_off_dones", default)
+        out.append(
+            "Time limits (CSF): `csf_ant.sh` passes `--turn_off_dones 1`, so `MetraSf._update_loss_sf_td` "
+            "zeroes the dones and every ψ target bootstraps; csf_ant has `train.time_limit_bootstrap: "
+            f"{str(cfgs['csf'].train.time_limit_bootstrap).lower()}` (episode ends stored as "
+            "terminations), and "
+            f"its `sf_sac` agent has `turn_off_dones: {str(tod).lower()}`"
+            + (", so it ignores them: every ψ target bootstraps on both sides" if tod else "")
+            + "."
+        )
+    if "metra" in algos:
+        red = cfgs["metra"].reward.params.get("constraint_reduction", "sum")
+        out.append(
+            "METRA's constraint: the reference penalises 1 − mean_d Δφ_d² (`dual_dist one`, "
+            "`torch.square(phi_y - phi_x).mean(dim=1)`); metra_ant has `reward.params.constraint_reduction: "
+            f"{red}`" + (" (the same)." if red == "mean" else " (Σ_d: the paper's ‖Δφ‖² ≤ 1).")
+        )
+    inits = {
+        a: f"`agent.params.init: {c.agent.params.get('init', 'torch')}`, "
+        f"`reward.params.init: {c.reward.params.get('init', 'torch')}`"
+        for a, c in cfgs.items()
+    }
+    out.append(
+        "Initialisation: the weights are copied, so it plays no part in the one-step comparison; the presets "
+        "set "
+        + "; ".join(f"{inits[a]} in {PRESETS[a]}" for a in algos)
+        + ". The *initialisation* rows below compare each side's own initial draw layer by layer."
+    )
+    return out
+
+
 def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
-    """(fact, reference, rlinfo preset, same?) for the training schedule; values read from both sides."""
+    """(fact, reference, rlinfo preset, same?) for METRA's and LSD's training schedule; values read from both
+    sides."""
     from rlinfo.config import load_config
 
     m = reference_flags(R.dir, "metra")
     ls = reference_flags(R.dir, "lsd")
     cm, cl = load_config("metra_ant", []), load_config("lsd_ant", [])
-    envs, roll, grads = cm.env.num_envs, cm.train.rollout_steps, cm.train.grad_steps
+    return [*common_facts(m, cm), *metra_lsd_facts(m, ls, cm, cl)]
+
+
+def _epochs_to(n: int, per_epoch: int) -> int:
+    return -(-n // per_epoch)
+
+
+# rlinfo's actor under each ``agent.params.init`` (rlinfo.nn.NET_INITS)
+ACTOR_INITS = {"torch": "PyTorch's default: kaiming-uniform weights and uniform biases",
+               "garage": "Xavier-uniform hidden, Xavier-normal × 0.1 output, zero biases"}  # fmt: skip
+
+
+def common_facts(f: dict[str, str], c: Any) -> list[tuple[str, str, str, str]]:
+    """Schedule facts every METRA-trainer algorithm shares: ``f`` the reference's flags, ``c`` the preset."""
+    envs, roll, grads = c.env.num_envs, c.train.rollout_steps, c.train.grad_steps
+    actor_init = c.agent.params.get("init", "torch")
     tb, mpl, epochs = (
-        int(m["traj_batch_size"]),
-        int(m["max_path_length"]),
-        int(m["trans_optimization_epochs"]),
+        int(f["traj_batch_size"]),
+        int(f["max_path_length"]),
+        int(f["trans_optimization_epochs"]),
     )
-    act_dim = 8
-    ref_te = -act_dim / 2.0 * float(m["sac_target_coef"])
-    rl_te = -cm.agent.target_entropy_scale * act_dim
+    per_epoch = envs * (roll - 1) if roll == mpl + 1 else envs * roll
+    start, act_dim = int(f["sac_min_buffer_size"]), 8
+    ref_te = -act_dim / 2.0 * float(f["sac_target_coef"])
+    rl_te = -c.agent.target_entropy_scale * act_dim
+    whole = roll == mpl + 1
     yes, no = "same", "**differs**"
-    facts = [
+    warm = c.train.warmup
+    return [
         (
             "env steps per epoch",
             f"traj_batch_size × max_path_length = {tb} × {mpl} = {tb * mpl}, whole trajectories, all stored",
-            f"num_envs × rollout_steps = {envs} × {roll} = {envs * roll} vector steps; "
-            f"1592 stored transitions in most epochs (the autoreset step after an episode end is not a "
-            "transition), so episodes drift across epoch boundaries and the policy changes mid-episode",
-            "≈ (0.5% fewer transitions per epoch)",
+            f"num_envs × rollout_steps = {envs} × {roll} vector steps: "
+            + (
+                f"one whole {mpl}-step episode per env plus the autoreset step after it (not a transition), "
+                f"so {per_epoch} stored transitions per epoch and the updates come between episodes"
+                if whole
+                else f"{envs * roll} vector steps; episodes cross epoch boundaries"
+            ),
+            yes if whole and envs == tb else no,
         ),
         (
             "gradient steps per epoch",
@@ -1185,51 +1482,34 @@ def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
         ),
         (
             "minibatch",
-            f"trans_minibatch_size = {m['trans_minibatch_size']}, uniform with replacement over the "
+            f"trans_minibatch_size = {f['trans_minibatch_size']}, uniform with replacement over the "
             "stored transitions (`PathBufferEx.sample_transitions`)",
-            f"agent.batch_size = {cm.agent.batch_size}, uniform with replacement (`ReplayBuffer.sample`)",
-            yes,
-        ),
-        (
-            "samples for the updates",
-            "replay only: every gradient step samples the replay buffer (the new "
-            "epoch's paths are added first)",
-            "replay only: the rollout is stored, then the updates sample the buffer",
-            yes,
+            f"agent.batch_size = {c.agent.batch_size}, uniform with replacement (`ReplayBuffer.sample`)",
+            yes if int(f["trans_minibatch_size"]) == c.agent.batch_size else no,
         ),
         (
             "replay capacity",
-            f"sac_max_buffer_size = {m['sac_max_buffer_size']}",
-            f"train.buffer_size = {cm.train.buffer_size}",
-            yes if int(m["sac_max_buffer_size"]) == cm.train.buffer_size else no,
+            f"sac_max_buffer_size = {f['sac_max_buffer_size']}",
+            f"train.buffer_size = {c.train.buffer_size}",
+            yes if int(f["sac_max_buffer_size"]) == c.train.buffer_size else no,
         ),
         (
             "before learning starts",
-            f"updates start once {m['sac_min_buffer_size']} transitions are stored "
-            "(first at 11,200, after 7 epochs); those were collected by the untrained skill policy",
-            f"uniformly random actions until train.learning_starts = {cm.train.learning_starts}, then "
-            "updates",
-            "**differs** (documented)",
-        ),
-        (
-            "update order per gradient step",
-            "φ step → λ step → relabel r with the new φ → critics → policy "
-            "(with the new critics) → α (with the pre-step log π) → Polyak",
-            "φ step → λ step → relabel → "
-            "critics → policy and α (one backward, α's loss on the pre-step log π) → Polyak",
-            yes,
+            f"updates start once {start} transitions are stored (after {_epochs_to(start, tb * mpl)} epochs: "
+            f"{_epochs_to(start, tb * mpl) * tb * mpl:,}); those were collected by the untrained skill "
+            "policy",
+            f"train.warmup = {warm}: "
+            + ("the untrained skill policy acts" if warm == "policy" else "uniformly random actions")
+            + f" until learning_starts = {c.train.learning_starts} env steps are stored (after "
+            f"{_epochs_to(c.train.learning_starts, per_epoch)} epochs: "
+            f"{_epochs_to(c.train.learning_starts, per_epoch) * per_epoch:,}), then updates",
+            yes if warm == "policy" and start == c.train.learning_starts and per_epoch == tb * mpl else no,
         ),
         (
             "target networks",
-            f"Polyak τ = {m['sac_tau']} after every gradient step",
-            f"Polyak τ = {cm.agent.tau} after every gradient step",
-            yes if float(m["sac_tau"]) == cm.agent.tau else no,
-        ),
-        (
-            "skill per episode",
-            "z ~ N(0, I₂)/‖·‖ (unit_length 1), drawn per trajectory, fixed for its 200 steps",
-            "z uniform on the unit circle (normalised Gaussian), drawn per episode",
-            yes,
+            f"Polyak τ = {f['sac_tau']} after every gradient step",
+            f"Polyak τ = {c.agent.tau} after every gradient step",
+            yes if float(f["sac_tau"]) == c.agent.tau else no,
         ),
         (
             "policy input",
@@ -1251,44 +1531,35 @@ def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
         ),
         (
             "SAC α",
-            f"learned from {m['alpha']} (log α, Adam lr {m['common_lr']})",
-            f"learned from {cm.agent.alpha_init} (log α, Adam lr {cm.agent.lr})",
-            yes,
+            f"learned from {f['alpha']} (log α, Adam lr {f['common_lr']})",
+            f"learned from {c.agent.alpha_init} (log α, Adam lr {c.agent.lr})",
+            yes
+            if float(f["alpha"]) == c.agent.alpha_init
+            and float(f["common_lr"]) == c.agent.lr
+            and c.agent.learn_alpha
+            else no,
         ),
         (
             "discount",
-            f"sac_discount = {m['sac_discount']}",
-            f"agent.gamma = {cm.agent.gamma}",
-            yes if float(m["sac_discount"]) == cm.agent.gamma else no,
-        ),
-        (
-            "reward scale",
-            f"sac_scale_reward = {m['sac_scale_reward']}",
-            f"reward.intrinsic_weight = {cm.reward.intrinsic_weight}",
-            yes if float(m["sac_scale_reward"]) == cm.reward.intrinsic_weight else no,
-        ),
-        ("max_path_length", f"{mpl}", "200 (the env's time limit)", yes),
-        (
-            "bootstrap at the time limit",
-            "no: done = 1 on each path's last transition",
-            "yes: truncation bootstraps",
-            "**differs** (not listed as a difference)",
+            f"sac_discount = {f['sac_discount']}",
+            f"agent.gamma = {c.agent.gamma}",
+            yes if float(f["sac_discount"]) == c.agent.gamma else no,
         ),
         (
             "learning rates",
-            f"common_lr = {m['common_lr']} for policy, critics, φ, λ, α",
-            f"agent.lr = {cm.agent.lr}, reward.params.lr = {cm.reward.params['lr']} (λ shares φ's lr)",
-            yes,
+            f"common_lr = {f['common_lr']} for policy, critics, φ, λ, α (every *_lr flag unset)",
+            f"agent.lr = {c.agent.lr}, reward.params.lr = {c.reward.params['lr']}",
+            yes if float(f["common_lr"]) == c.agent.lr == c.reward.params["lr"] else no,
         ),
         (
             "policy network",
-            "2 × 1024 **tanh** hidden layers (GaussianMLPTwoHeadedModule's default: the README "
-            "commands set no --model_master_nonlinearity), xavier-uniform hidden init, heads xavier-normal "
-            "× 0.1, "
-            "log σ head bias 0, log σ clamped to [log 1e-6, 2]",
-            f"2 × {cm.agent.hidden_dim} **ReLU** hidden "
-            "layers, nn.Linear default init, log σ clamped to [−5, 2]",
-            "**differs** (not documented)",
+            f"2 × {f['model_master_dim']} tanh hidden layers (GaussianMLPTwoHeadedModule's default: no "
+            "--model_master_nonlinearity), xavier-uniform hidden init, both heads `xavier_normal_ex` (gain "
+            "1, × 0.1), zero biases (log σ head: log init_std = 0), log σ clamped to [log 1e-6, 2]",
+            f"2 × {c.agent.hidden_dim} {c.agent.params.get('actor_activation', 'relu')} hidden layers, "
+            f"init {actor_init} ({ACTOR_INITS[actor_init]}), log σ clamped to [−5, 2]",
+            "same function and initial scales (see the initialisation rows)" if actor_init == "garage"
+            else "same function; initialisation **differs** (see the initialisation rows)",
         ),
         (
             "tanh log-probability",
@@ -1297,29 +1568,67 @@ def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
             "≈ (differs only where |u| is large)",
         ),
         (
-            "critics",
-            "2 separate ReLU MLPs 2 × 1024, xavier-normal init, one Adam",
-            f"one ReLU ensemble of 2 × {cm.agent.hidden_dim}, uniform ±1/√fan_in init, one Adam",
-            "same function, init differs",
+            "φ network",
+            f"mean of a Gaussian MLP 2 × {f['model_master_dim']} ReLU, xavier-uniform weights, zero biases",
+            f"deterministic ReLU MLP 2 × {c.reward.params['hidden_dim']}, init "
+            f"{c.reward.params.get('init', 'torch')} (Xavier-uniform, zero biases)",
+            "same function (the losses read only the mean)",
+        ),
+    ]
+
+
+def metra_lsd_facts(
+    m: dict[str, str], ls: dict[str, str], cm: Any, cl: Any
+) -> list[tuple[str, str, str, str]]:
+    yes, no = "same", "**differs**"
+    return [
+        (
+            "update order per gradient step",
+            "φ step → λ step → relabel r with the new φ → critics → policy "
+            "(with the new critics) → α (with the pre-step log π) → Polyak",
+            "φ step → λ step → relabel → "
+            "critics → policy and α (one backward, α's loss on the pre-step log π) → Polyak",
+            yes,
         ),
         (
-            "φ network",
-            "mean of a Gaussian MLP 2 × 1024 ReLU, xavier-uniform init",
-            "deterministic ReLU MLP 2 × 1024, nn.Linear default init",
-            "same function, init differs (documented)",
+            "skill per episode",
+            "z ~ N(0, I₂)/‖·‖ (unit_length 1), drawn per trajectory, fixed for its 200 steps",
+            "z uniform on the unit circle (normalised Gaussian), drawn per episode",
+            yes,
+        ),
+        (
+            "reward scale",
+            f"sac_scale_reward = {m['sac_scale_reward']}",
+            f"reward.intrinsic_weight = {cm.reward.intrinsic_weight}",
+            yes if float(m["sac_scale_reward"]) == cm.reward.intrinsic_weight else no,
+        ),
+        (
+            "bootstrap at the time limit",
+            "no: done = 1 on each path's last transition",
+            f"train.time_limit_bootstrap = {str(cm.train.time_limit_bootstrap).lower()} (metra_ant), "
+            f"{str(cl.train.time_limit_bootstrap).lower()} (lsd_ant)",
+            yes if not (cm.train.time_limit_bootstrap or cl.train.time_limit_bootstrap) else no,
+        ),
+        (
+            "critics",
+            f"2 separate ReLU MLPs 2 × {m['model_master_dim']}, xavier-normal weights, zero biases, one Adam",
+            f"one ReLU ensemble of 2 × {cm.agent.hidden_dim}, init {cm.agent.params.get('init', 'torch')} "
+            "(Xavier-normal per member, zero biases), one Adam",
+            yes,
         ),
         (
             "METRA constraint",
-            f"dual_dist = {m['dual_dist']}: 1 − mean_d Δφ_d² ≥ −slack (‖Δφ‖² ≤ 2 at D = 2); "
-            f"λ₀ = {m['dual_lam']}, slack {m['dual_slack']}",
-            f"constraint_reduction = "
-            f"{cm.reward.params.get('constraint_reduction', 'sum')} (‖Δφ‖² ≤ 1); λ₀ = 30, slack 0.001",
-            "**differs** (documented)",
+            f"dual_dist = {m['dual_dist']}: 1 − mean_d Δφ_d² ≥ −slack; λ₀ = {m['dual_lam']}, "
+            f"slack {m['dual_slack']}",
+            f"constraint_reduction = {cm.reward.params.get('constraint_reduction', 'sum')}; "
+            f"λ₀ = {cm.reward.params.get('dual_lambda_init', 30.0):g}, "
+            f"slack {cm.reward.params.get('dual_slack', 1e-3):g}",
+            yes if cm.reward.params.get("constraint_reduction", "sum") == "mean" else no,
         ),
         (
             "LSD: dual_reg / dual_dist",
-            f"dual_reg = {ls['dual_reg']}: no λ, and dual_dist is read only when "
-            "dual_reg = 1, so it plays no part",
+            f"dual_reg = {ls['dual_reg']}: no λ, and dual_dist is read only when dual_reg = 1, so it plays "
+            "no part",
             "no λ, no constraint term",
             yes,
         ),
@@ -1329,8 +1638,7 @@ def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
             f"same flags as METRA: sac_discount {ls['sac_discount']}, common_lr "
             f"{ls['common_lr']}, alpha {ls['alpha']} learned, unit_length {ls['unit_length']}",
             f"gamma {cl.agent.gamma}, lr {cl.agent.lr} / {cl.reward.params['lr']}, α from "
-            f"{cl.agent.alpha_init} "
-            f"learned, skill_dist {cl.reward.params.get('skill_dist')}",
+            f"{cl.agent.alpha_init} learned, skill_dist {cl.reward.params.get('skill_dist')}",
             yes,
         ),
         (
@@ -1338,7 +1646,86 @@ def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
             "every Linear of φ (mean and log σ nets); power iteration on each "
             "train-mode forward, 4 per gradient step, random u, v at start",
             "every Linear of φ; 2 per gradient step (loss only), 15 at construction",
-            "**differs** (early σ estimates; not documented)",
+            "**differs** (early σ estimates; documented)",
+        ),
+    ]
+
+
+def csf_schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
+    """(fact, reference, rlinfo preset, same?) for CSF: ``csf_ant.sh`` over ``run/train.py`` vs csf_ant."""
+    import inspect
+
+    from rlinfo.agents.successor_features import SuccessorFeatureSAC
+    from rlinfo.config import load_config
+
+    f, c = csf_flags(R.dir), load_config("csf_ant", [])
+    sig = inspect.signature(SuccessorFeatureSAC.__init__).parameters
+    tod = c.agent.params.get("turn_off_dones", sig["turn_off_dones"].default)
+    soft = c.agent.params.get("soft_target", sig["soft_target"].default)
+    p = c.reward.params
+    d = int(f["dim_option"])
+    yes, no = "same", "**differs**"
+    facts = common_facts(f, c)
+    facts += [
+        (
+            "update order per gradient step",
+            "φ step → ψ step (cumulant Δφ with the new φ) → Polyak → policy (with the new ψ) → α "
+            "(`MetraSf._train_components`; no λ step: `log_sum_exp` skips it)",
+            "φ step → cumulant Δφ with the new φ → ψ step → policy and α (one backward) → Polyak; no λ",
+            "same (the policy loss reads no target network)",
+        ),
+        (
+            "skills and negatives",
+            f"dim_option {d}, unit_length {f['unit_length']}; {f['num_negative_z']} negatives z′ ~ "
+            "randn/‖·‖ drawn afresh every φ step (`sample_new_z 1`), shared by the batch",
+            f"skill_dim {p['skill_dim']}, skill_dist {p.get('skill_dist', 'sphere')}; num_negatives "
+            f"{p['num_negatives']}, negatives {p.get('negatives', 'prior')} (fresh prior draws, shared)",
+            yes
+            if int(p["skill_dim"]) == d
+            and int(p["num_negatives"]) == int(f["num_negative_z"])
+            and p.get("negatives", "prior") == "prior"
+            else no,
+        ),
+        (
+            "φ loss",
+            f"−mean(Δφᵀz − infonce_lam · logsumexp_z′ Δφᵀz′), infonce_lam = {f['infonce_lam']} "
+            f"(`log_sum_exp 1`, `dual_reg {f['dual_reg']}`: the branch that replaces METRA's penalty)",
+            f"−(mean Δφᵀz − ξ · mean logsumexp), ξ = {p['xi']}",
+            yes if float(f["infonce_lam"]) == float(p["xi"]) else no,
+        ),
+        (
+            "ψ target",
+            "Δφ + γ (1 − dones) ψ̄_j(s′, a′), j = argmin_i ψ̄_iᵀz, no entropy term; dones zeroed "
+            f"(`turn_off_dones {f['turn_off_dones']}`)",
+            f"Δφ + γ ψ̄_j(s′, a′), same j; soft_target {str(soft).lower()}, turn_off_dones {str(tod).lower()}",
+            yes if (not soft) and tod == bool(int(f["turn_off_dones"])) else no,
+        ),
+        (
+            "ψ loss",
+            f"F.mse_loss(ψ_i, y) per critic (mean over the batch and the D = {d} features), summed over i",
+            "½ Σ_i mean_B ‖ψ_i − y‖² (sum over D)",
+            yes if d == 2 else f"**differs** (factor D/2 = {d / 2:g})",
+        ),
+        (
+            "ψ networks",
+            f"2 separate ReLU MLPs 2 × {f['model_master_dim']} with output_dim = dim_option = {d}, "
+            "xavier-normal weights, zero biases, one Adam",
+            f"one ReLU ensemble of 2 × {c.agent.hidden_dim} with {p['skill_dim']} outputs, init "
+            f"{c.agent.params.get('init', 'torch')}, one Adam",
+            yes,
+        ),
+        (
+            "policy loss",
+            "mean(α log π(ã|s) − min_i ψ_i(s, ã)ᵀz)",
+            "mean(α log π(ã|s)) − mean(min_i ψ_i(s, ã)ᵀz)",
+            yes,
+        ),
+        (
+            "replay sampling",
+            "`PathBufferEx(sample_goals=True)`: uniform transitions, plus a future observation per row "
+            "(numpy RNG) that `MetraSf`'s losses never read",
+            "uniform transitions",
+            yes,
         ),
     ]
     return facts
@@ -1365,8 +1752,21 @@ def attribution(rows: list[Row], algo: str) -> dict[str, list[str]]:
     return out
 
 
+TITLES = {
+    "metra": "METRA",
+    "lsd": "LSD (`--dual_reg 0 --spectral_normalization 1`)",
+    "csf": "CSF (`--algo metra_sf`, `csf_ant.sh`)",
+}
+REPOS = {"metra": "seohongpark/METRA", "csf": "Princeton-RL/contrastive-successor-features"}
+
+
 def write_reports(
-    rows: list[Row], out: Path, meta: dict[str, str], R: types.SimpleNamespace, hidden: int
+    rows: list[Row],
+    out: Path,
+    meta: dict[str, str],
+    commits: dict[str, str],
+    refs: dict[str, types.SimpleNamespace],
+    hidden: int,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "reference_check.csv", "w", newline="") as f:
@@ -1392,7 +1792,7 @@ def write_reports(
                 [
                     meta["date"],
                     meta["torch"],
-                    meta["commit"],
+                    commits[REFERENCE_OF[r.algo]],
                     r.algo,
                     r.scenario,
                     r.quantity,
@@ -1404,51 +1804,45 @@ def write_reports(
                     r.note,
                 ]
             )
-    norm = normaliser_stats(R)
+    algos = [a for a in PRESETS if any(r.algo == a for r in rows)]
+    norm = normaliser_stats(next(iter(refs.values())))
+    against = " and ".join(f"{REPOS[k]} at `{commits[k]}`" for k in REPOS if k in commits)
+    names = " / ".join(f"`{PRESETS[a]}`" for a in algos)
     lines = [
-        "# Reference-vs-rlinfo check: METRA and LSD on Ant",
+        "# Reference-vs-rlinfo check: " + ", ".join(TITLES[a].split(" ")[0] for a in algos) + " on Ant",
         "",
         f"Generated by `scripts/reference_check.py` on {meta['date']} (torch {meta['torch']}, CPU, float32) "
-        "against "
-        f"seohongpark/METRA at `{meta['commit']}`. Do not edit by hand; rerun the script.",
+        f"against {against}. Do not edit by hand; rerun the script.",
         "",
-        f"Ant-sized inputs: observation 29-d, action 8-d, 2-D unit-length skills, {hidden}-unit × 2 "
-        "networks as in the "
-        f"presets, a batch of {BATCH} real Ant transitions ({EPISODES} random-action episodes of "
-        f"{EPISODE_LEN} steps; "
-        "the 4 episode ends included). Both sides start from the reference's initial weights (copied into "
-        "rlinfo) and make one gradient step with the same SAC sampling noise: the reference through its own "
-        "`METRA._train_components`, rlinfo through `OffPolicy.learn_batch` on the parts `rlinfo.run.build` "
-        "makes "
-        "from `metra_ant` / `lsd_ant`.",
+        f"Ant-sized inputs: observation 29-d, action 8-d, 2-D unit-length skills, {hidden}-unit × 2 networks "
+        f"as in the presets, a batch of {BATCH} real Ant transitions ({EPISODES} random-action episodes of "
+        f"{EPISODE_LEN} steps; the 4 episode ends included). Both sides start from the reference's initial "
+        "weights (copied into rlinfo) and make one gradient step with the same torch RNG state (the same SAC "
+        "sampling noise and, for CSF, the same 256 negative skills): the reference through its own "
+        "`_train_components` (`METRA`; CSF: `MetraSf`), rlinfo through `OffPolicy.learn_batch` on the parts "
+        f"`rlinfo.run.build` makes from {names}.",
         "",
         f"*Equal to float32 precision*: |rlinfo − reference| ≤ {ATOL:g} + {RTOL:g}·|reference| (per-sample "
-        "rows: the "
-        f"max over the batch against the largest |value|). Parameters after the step: Adam's first step is "
-        "lr·g/(|g| + 1e-8), i.e. ±lr wherever |g| ≫ 1e-8, so it compares the gradients' signs; every "
-        "element whose "
-        f"reference step is ≥ {WELL_CONDITIONED:g} × the largest (|g| ≳ 1e-7) must agree to {PARAM_RTOL:g} "
-        "× the "
-        f"step + {PARAM_ULPS} float32 ulps of max |θ|; of the elements with smaller steps (where float32 "
-        "rounding "
-        "of a near-zero g can move the step anywhere in ±lr) those that differ must be under "
-        f"{MAX_ILL_FRACTION:.0%} "
-        "of all; their count and largest difference are in the CSV's note. Gradients (Adam's first moment "
-        f"/ (1 − β₁)): max |Δ| ≤ {GRAD_RTOL:g} × the group's largest |∇|.",
+        "rows: the max over the batch against the largest |value|). Parameters after the step: Adam's first "
+        "step is lr·g/(|g| + 1e-8), i.e. ±lr wherever |g| ≫ 1e-8, so it compares the gradients' signs; every "
+        f"element whose reference step is ≥ {WELL_CONDITIONED:g} × the largest (|g| ≳ 1e-7) must agree to "
+        f"{PARAM_RTOL:g} × the step + {PARAM_ULPS} float32 ulps of max |θ|; of the elements with smaller "
+        "steps "
+        "(where float32 rounding of a near-zero g can move the step anywhere in ±lr) those that differ "
+        "must be "
+        f"under {MAX_ILL_FRACTION:.0%} of all; their count and largest difference are in the CSV's note. "
+        f"Gradients (Adam's first moment / (1 − β₁)): max |Δ| ≤ {GRAD_RTOL:g} × the group's largest |∇|.",
         "",
-        "Scenarios: **preset** = both as configured (reference: its README Ant command; rlinfo: the preset). "
-        "**aligned** = every known cause of difference removed with each project's own options or inputs "
-        "(reference `--model_master_nonlinearity relu`; rlinfo `reward.params.constraint_reduction=mean`; "
-        "the "
-        "same normalised observations and dones on both sides; LSD's power-iteration vectors at the top "
-        "singular vectors on both sides; and two diagnostic patches of the reference, which has no option "
-        "for them: "
-        "`TanhNormal.log_prob` with the exact tanh correction, and for LSD the relabel with φ in eval mode). "
+        "Scenarios: **preset** = both as configured (reference: its Ant command; rlinfo: the preset). "
+        "**aligned** = every known cause of difference removed with each project's own inputs (the same "
+        "normalised observations on both sides; LSD's power-iteration vectors at the top singular vectors on "
+        "both sides) and two diagnostic patches of the reference, which has no option for them: "
+        "`TanhNormal.log_prob` with the exact tanh correction, and for LSD the relabel with φ in eval mode. "
         "**aligned+cause** re-enables one cause.",
         "",
     ]
-    for algo in [a for a in ("metra", "lsd") if any(r.algo == a for r in rows)]:
-        title = {"metra": "METRA", "lsd": "LSD (`--dual_reg 0 --spectral_normalization 1`)"}[algo]
+    for algo in algos:
+        title = TITLES[algo]
         for scen in ("preset", "aligned"):
             lines += [
                 f"## {title}: {scen}",
@@ -1469,7 +1863,8 @@ def write_reports(
         lines.append("")
     lines += ["## What differs and why", ""]
     for c in CAUSES:
-        lines.append(f"- **`{c}`**: " + CAUSE_TEXT[c].format(stats=norm))
+        if any(c in CAUSE_APPLIES[a] for a in algos):
+            lines.append(f"- **`{c}`**: " + CAUSE_TEXT[c].format(stats=norm))
     aligned_diffs = [r for r in rows if r.scenario == "aligned" and r.verdict == "differs"]
     lines.append("")
     if aligned_diffs:
@@ -1480,18 +1875,43 @@ def write_reports(
         ]
     else:
         lines.append(
-            "With every cause above removed, every quantity of both algorithms is equal to float32 "
-            "precision: the loss, reward, relabel, SAC and optimiser code compute the same thing."
+            "With every cause above removed, every quantity of "
+            + ("every algorithm" if len(algos) > 1 else "the algorithm")
+            + " is equal to float32 precision: the loss, reward, relabel, critic and optimiser code compute "
+            "the same thing."
         )
     lines += [
         "",
-        "## Training-schedule facts (not loss values)",
+        "## Settings the presets match (no longer causes of difference)",
         "",
-        "| fact | reference (README Ant command + tests/main.py defaults) | rlinfo preset | same? |",
-        "|---|---|---|---|",
+        *[f"- {s}" for s in matched_settings(algos)],
+        "",
+        "## Initialisation (each side's own draw, before the copy)",
+        "",
+        f"Per layer the std of the weights each side draws (rlinfo: the preset's `init`), at width {hidden}; "
+        f"*same scale* when the ratio is within max({INIT_RTOL:.0%}, 5/√(2n)) for a layer of n weights (5 "
+        "standard errors of a sample std) and both or neither have zero biases.",
+        "",
+        "| algorithm | layer | reference std | rlinfo std | ratio | verdict |",
+        "|---|---|---|---|---|---|",
     ]
-    for fact, ref, ours, same in schedule_facts(R):
-        lines.append("| " + " | ".join(cell(x) for x in (fact, ref, ours, same)) + " |")
+    for r in rows:
+        if r.scenario == "initialisation":
+            lines.append(
+                f"| {r.algo} | {r.quantity.removesuffix(': weight std')} | {fmt(r.reference)} | "
+                f"{fmt(r.rlinfo)} | {r.rlinfo / r.reference:.3f} | {r.verdict} |"
+            )
+    schedules = []  # (title, the reference's column head, rlinfo's column head, facts)
+    if "metra" in refs and ({"metra", "lsd"} & set(algos)):
+        schedules.append(("METRA and LSD", "reference (README Ant command + tests/main.py defaults)",
+                          "rlinfo preset", schedule_facts(refs["metra"])))  # fmt: skip
+    if "csf" in refs:
+        schedules.append(("CSF", "reference (csf_ant.sh + run/train.py defaults)", "rlinfo csf_ant",
+                          csf_schedule_facts(refs["csf"])))  # fmt: skip
+    for title, ref_head, ours_head, facts in schedules:
+        lines += ["", f"## Training-schedule facts: {title} (not loss values)", "",
+                  f"| fact | {ref_head} | {ours_head} | same? |", "|---|---|---|---|"]  # fmt: skip
+        lines += ["| " + " | ".join(cell(x) for x in fact) + " |" for fact in facts]
     lines.append("")
     (out / "reference_check.md").write_text("\n".join(lines))
 
@@ -1512,30 +1932,57 @@ def print_table(rows: list[Row]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--metra-dir", type=Path, required=True, help="a local checkout of seohongpark/METRA")
+    p.add_argument("--metra-dir", type=Path, default=None, help="a local checkout of seohongpark/METRA")
     p.add_argument(
-        "--metra-commit", default=None, help="the checkout's commit, when it is not a git work tree"
+        "--csf-dir",
+        type=Path,
+        default=None,
+        help="a local checkout of Princeton-RL/contrastive-successor-features (adds CSF to the check)",
     )
+    p.add_argument(
+        "--metra-commit", default=None, help="the METRA checkout's commit, when it is not a git work tree"
+    )
+    p.add_argument("--csf-commit", default=None, help="the CSF checkout's commit, likewise")
     p.add_argument(
         "--hidden", type=int, default=1024, help="network width (the presets' 1024; smaller is faster)"
     )
-    p.add_argument("--algos", nargs="+", default=["metra", "lsd"], choices=["metra", "lsd"])
+    p.add_argument(
+        "--algos",
+        nargs="+",
+        default=None,
+        choices=list(PRESETS),
+        help="default: metra lsd, and csf with --csf-dir",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results")
     args = p.parse_args(argv)
+    algos = args.algos or ["metra", "lsd", *(["csf"] if args.csf_dir else [])]
+    if {"metra", "lsd"} & set(algos) and args.metra_dir is None:
+        p.error("METRA and LSD need --metra-dir")
+    if "csf" in algos and args.csf_dir is None:
+        p.error("CSF needs --csf-dir")
     torch.set_num_threads(1)
-    R = load_reference(args.metra_dir)
     raw = collect_batch()
     rows: list[Row] = []
-    for algo in args.algos:
-        for setup in scenarios(algo):
-            rows += check(R, algo, setup, raw, args.hidden)
+    refs: dict[str, types.SimpleNamespace] = {}
+    commits: dict[str, str] = {}
+    for kind, directory, given in (
+        ("metra", args.metra_dir, args.metra_commit),
+        ("csf", args.csf_dir, args.csf_commit),
+    ):
+        mine = [a for a in algos if REFERENCE_OF[a] == kind]
+        if not mine:
+            continue
+        R = refs[kind] = load_reference(directory, kind)
+        commits[kind] = reference_commit(directory, given)
+        try:
+            for algo in mine:
+                for setup in scenarios(algo):
+                    rows += check(R, algo, setup, raw, args.hidden)
+        finally:
+            unload_reference(R)  # the next checkout has the same package names
     print_table(rows)
-    meta = {
-        "date": datetime.date.today().isoformat(),
-        "torch": torch.__version__,
-        "commit": reference_commit(args.metra_dir, args.metra_commit),
-    }
-    write_reports(rows, args.out, meta, R, args.hidden)
+    meta = {"date": datetime.date.today().isoformat(), "torch": torch.__version__}
+    write_reports(rows, args.out, meta, commits, refs, args.hidden)
     print(f"\nwrote {args.out / 'reference_check.csv'} and {args.out / 'reference_check.md'}")
     return 0
 

@@ -1,14 +1,21 @@
-"""The comparison machinery of ``scripts/reference_check.py``, without the METRA reference checkout.
+"""The comparison machinery of ``scripts/reference_check.py``, without the reference checkouts.
 
-The script itself needs a local checkout of seohongpark/METRA and is run by hand (docs/results/
-reference_check.md). Here: its verdicts say "differs" when one weight is perturbed and "equal" when nothing
-is, on real SAC updates; its flag parser reads a README command over ``tests/main.py``'s defaults; and the
-one preset difference it found that is a gap in what rlinfo can express is pinned as an expected failure.
+The script itself needs local checkouts of seohongpark/METRA (and, for CSF, of
+Princeton-RL/contrastive-successor-features) and is run by hand (docs/results/reference_check.md). Here: its
+verdicts say "differs" when one weight is perturbed and "equal" when nothing is, on real SAC updates; its
+flag parsers read a README command over ``tests/main.py``'s defaults and CSF's shell script over
+``run/train.py``'s; the comparison presets build the reference's tanh policy; and the one initialisation gap
+the script found is pinned as an expected failure. With ``RLINFO_METRA_DIR`` / ``RLINFO_CSF_DIR`` pointing at
+checkouts, the script runs at a small width and every ``aligned`` quantity must agree.
 """
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import math
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -142,8 +149,72 @@ def test_comparison_presets_build_the_reference_policy_activation():
     from rlinfo.config import load_config
     from rlinfo.run.build import build_agent
 
-    for preset in ("metra_ant", "lsd_ant", "diayn_ant", "dads_ant", "metra_half_cheetah"):
+    for preset in ("metra_ant", "lsd_ant", "csf_ant", "diayn_ant", "dads_ant", "metra_half_cheetah"):
         cfg = load_config(preset, ["agent.hidden_dim=16"])
-        agent = build_agent(cfg.agent, 29 + 2, 8, -torch.ones(8), torch.ones(8))
+        agent = build_agent(cfg.agent, 29 + 2, 8, -torch.ones(8), torch.ones(8), skill_dim=2)
         hidden = [type(m) for m in agent.actor.net if not isinstance(m, torch.nn.Linear)]
         assert hidden == [torch.nn.Tanh, torch.nn.Tanh], (preset, hidden)
+
+
+def test_csf_flags_read_the_shell_script_over_train_defaults(rc, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "train.py").write_text(
+        "parser.add_argument('--turn_off_dones', type=int, default=0, choices=[0, 1], help=\"(see) x\")\n"
+        "parser.add_argument('--infonce_lam', type=float, default=1.0)\n"
+        "parser.add_argument('--alpha', type=float, default=0.01, help=\"Initial value (if adaptive).\")\n"
+        "parser.add_argument('--dim_option', type=int, default=2)\n"
+    )
+    script = tmp_path / rc.CSF_SCRIPT
+    script.parent.mkdir(parents=True)
+    script.write_text(
+        "# Configs\njob_name=csf_ant\noption_dim=3\n\n"
+        "python3 -u -m run.train --run_group $job_name \\\n"
+        "                        --eval_plot_axis -50 50 -50 50 \\\n"
+        "                        --dim_option $option_dim \\\n"
+        "                        --turn_off_dones 1 \\\n"
+        "                        --infonce_lam 5.0"
+    )
+    flags = rc.csf_flags(tmp_path)
+    assert flags["run_group"] == "csf_ant" and flags["dim_option"] == "3"
+    assert flags["turn_off_dones"] == "1" and flags["infonce_lam"] == "5.0" and flags["alpha"] == "0.01"
+    assert flags["eval_plot_axis"] == "-50 50 -50 50"
+
+
+def test_garage_init_draws_the_reference_policy_head_scale():
+    """The reference's policy heads are drawn by garagei's xavier_normal_ex(gain=1): Xavier-normal × 0.1."""
+    from rlinfo.config import load_config
+    from rlinfo.run.build import build_agent
+
+    hidden, action_dim = 256, 8
+    cfg = load_config("metra_ant", [f"agent.hidden_dim={hidden}"])
+    torch.manual_seed(0)
+    agent = build_agent(cfg.agent, 29 + 2, action_dim, -torch.ones(action_dim), torch.ones(action_dim))
+    head = agent.actor.net[-1].weight.detach()  # [2 · |A|, hidden]: the mean and log σ heads
+    reference_std = 0.1 * math.sqrt(2.0 / (hidden + action_dim))  # garagei xavier_normal_ex, per head
+    assert abs(float(head.std()) / reference_std - 1.0) < 0.1
+
+
+def _checkouts() -> list[str]:
+    args = []
+    for flag, var in (("--metra-dir", "RLINFO_METRA_DIR"), ("--csf-dir", "RLINFO_CSF_DIR")):
+        if os.environ.get(var) and Path(os.environ[var]).is_dir():
+            args += [flag, os.environ[var]]
+    return args
+
+
+@pytest.mark.skipif(
+    not _checkouts(), reason="set RLINFO_METRA_DIR and/or RLINFO_CSF_DIR to reference checkouts"
+)
+def test_aligned_scenarios_agree_with_the_references(tmp_path):
+    """The whole script at width 16 (a few seconds): every quantity of every ``aligned`` scenario is equal."""
+    args = _checkouts()
+    algos = [*(["metra", "lsd"] if "--metra-dir" in args else []), *(["csf"] if "--csf-dir" in args else [])]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(SCRIPT), *args, "--hidden", "16", "--algos", *algos, "--out", str(tmp_path)]
+    subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=SCRIPT.parents[1])
+    with open(tmp_path / "reference_check.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["scenario"] == "aligned"]
+    assert {r["algo"] for r in rows} == set(algos)
+    assert all(r["verdict"] == "equal to float32 precision" for r in rows), [
+        r["quantity"] for r in rows if r["verdict"] != "equal to float32 precision"
+    ]
