@@ -1,7 +1,15 @@
-"""Reference-vs-rlinfo check of METRA, LSD and CSF on Ant: same batch, same weights, same one update.
+"""Reference-vs-rlinfo check of METRA, LSD, CSF, DIAYN, DADS and CIC on Ant: same batch, same weights, same
+one update.
 
     python scripts/reference_check.py --metra-dir PATH [--csf-dir PATH] [--metra-commit SHA]
-        [--csf-commit SHA] [--hidden 1024] [--algos metra lsd csf] [--out DIR]
+        [--csf-commit SHA] [--hidden 1024] [--algos metra lsd diayn dads csf cic] [--out DIR]
+
+DIAYN (the README's ``--inner 0 --unit_length 0 --dual_reg 0`` command: ``iod.metra.METRA``, reward
+log q(z|s′) of φ's Gaussian), DADS (``--algo dads``: ``iod.dads.DADS`` with its skill dynamics) and CIC (the
+CSF checkout's ``scripts/pretrain/cic/cic_ant.sh``: ``iod.cic.CIC``) go through the same steps as METRA
+below, with their own networks (``reward_nets``) and causes (``CAUSES``: DADS's normalisation, done mask
+and prior-draw layout, CIC's kNN scale and distances); what is not comparable one-to-one, and how the
+aligned scenario makes it comparable, is in ``CAUSE_TEXT``.
 
 ``--metra-dir`` is a local checkout of seohongpark/METRA (``iod/``, ``garagei/``, ``garaged/src/garage``,
 ``tests/main.py`` and ``README.md`` are read), ``--csf-dir`` one of
@@ -358,6 +366,7 @@ def _import_reference(ref_dir: Path, garage_dir: Path, kind: str) -> types.Simpl
     from garage.torch.distributions import TanhNormal
     from garagei.torch.modules.gaussian_mlp_module_ex import (
         GaussianMLPIndependentStdModuleEx,
+        GaussianMLPModuleEx,
         GaussianMLPTwoHeadedModuleEx,
     )
     from garagei.torch.modules.parameter_module import ParameterModule
@@ -368,21 +377,27 @@ def _import_reference(ref_dir: Path, garage_dir: Path, kind: str) -> types.Simpl
     from iod.metra import METRA
     from iod.utils import get_normalizer_preset
 
-    algo_cls = METRA
+    algo_classes: dict[str, Any] = {"metra": METRA}  # by the command's --algo
     if kind == "csf":
+        from iod.cic import CIC
         from iod.metra_sf import MetraSf
 
-        algo_cls = MetraSf
+        algo_classes.update(metra_sf=MetraSf, cic=CIC)
+    else:
+        from iod.dads import DADS
+
+        algo_classes.update(dads=DADS)
     return types.SimpleNamespace(
         TanhNormal=TanhNormal,
         GaussianMLPIndependentStdModuleEx=GaussianMLPIndependentStdModuleEx,
+        GaussianMLPModuleEx=GaussianMLPModuleEx,
         GaussianMLPTwoHeadedModuleEx=GaussianMLPTwoHeadedModuleEx,
         ParameterModule=ParameterModule,
         OptimizerGroupWrapper=OptimizerGroupWrapper,
         PolicyEx=PolicyEx,
         ContinuousMLPQFunctionEx=ContinuousMLPQFunctionEx,
         xavier_normal_ex=xavier_normal_ex,
-        algo_cls=algo_cls,
+        algo_classes=algo_classes,
         get_normalizer_preset=get_normalizer_preset,
         dir=ref_dir,
         kind=kind,
@@ -416,22 +431,24 @@ def _argparse_defaults(source: str) -> dict[str, str]:
 
 
 def reference_flags(metra_dir: Path, algo: str) -> dict[str, str]:
-    """``tests/main.py``'s defaults updated with the README's Ant command for ``algo`` (metra, lsd)."""
+    """``tests/main.py``'s defaults updated with the README's Ant command for ``algo`` (metra, lsd, dads,
+    diayn)."""
     flags = _argparse_defaults((metra_dir / "tests" / "main.py").read_text())
     readme = (metra_dir / "README.md").read_text().splitlines()
-    title = {"metra": "# METRA on state-based Ant", "lsd": "# LSD on state-based Ant"}[algo]
+    title = f"# {algo.upper()} on state-based Ant"
     command = readme[next(i for i, line in enumerate(readme) if line.startswith(title)) + 1]
     return _add_command_flags(flags, command.split())
 
 
 CSF_SCRIPT = Path("scripts") / "pretrain" / "csf" / "csf_ant.sh"
+CIC_SCRIPT = Path("scripts") / "pretrain" / "cic" / "cic_ant.sh"
 
 
-def csf_flags(csf_dir: Path) -> dict[str, str]:
-    """``run/train.py``'s defaults updated with ``scripts/pretrain/csf/csf_ant.sh``'s command (its shell
-    variables such as ``$option_dim`` substituted, line continuations joined)."""
+def csf_flags(csf_dir: Path, script_path: Path = CSF_SCRIPT) -> dict[str, str]:
+    """``run/train.py``'s defaults updated with a shell script's command (``csf_ant.sh``; CIC:
+    ``cic_ant.sh``; its shell variables such as ``$option_dim`` substituted, line continuations joined)."""
     flags = _argparse_defaults((csf_dir / "run" / "train.py").read_text())
-    script = (csf_dir / CSF_SCRIPT).read_text()
+    script = (csf_dir / script_path).read_text()
     variables = dict(re.findall(r"^(\w+)=(\S+)\s*$", script, flags=re.MULTILINE))
     command = script[script.index("run.train") + len("run.train") :].replace("\\\n", " ")
     command = re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], command)
@@ -462,8 +479,22 @@ class RawBatch:
     obs: np.ndarray
     next_obs: np.ndarray
     action: np.ndarray
-    skill: np.ndarray
+    skill: np.ndarray  # unit length (METRA, LSD, CSF: unit_length 1)
     path_end: np.ndarray
+    gauss_skill: np.ndarray  # the same draw before normalising: z ~ N(0, I₂) (DIAYN, DADS: unit_length 0)
+    episode: np.ndarray  # the episode of each row
+
+
+def skill_of(raw: RawBatch, dim: int, unit_length: bool) -> np.ndarray:
+    """Each row's skill as the reference's trainer draws it for its episode (``np.random.randn`` per
+    trajectory, normalised when ``unit_length``): 2-D ones from the batch's own draws, others (CIC's 64-D)
+    from a second generator, one draw per episode."""
+    if dim == SKILL_DIM:
+        return raw.skill if unit_length else raw.gauss_skill
+    z = np.random.default_rng(SEED + dim).standard_normal((EPISODES, dim))
+    if unit_length:
+        z /= np.linalg.norm(z, axis=-1, keepdims=True)
+    return z[raw.episode]
 
 
 def collect_batch(seed: int = SEED) -> RawBatch:
@@ -472,12 +503,12 @@ def collect_batch(seed: int = SEED) -> RawBatch:
 
     rng = np.random.default_rng(seed)
     env = make("ant")
-    obs_l, next_l, act_l, skill_l, end_l = [], [], [], [], []
+    obs_l, next_l, act_l, skill_l, end_l, gauss_l = [], [], [], [], [], []
     try:
         for ep in range(EPISODES):
             obs, _ = env.reset(seed=seed + ep)
-            z = rng.standard_normal(SKILL_DIM)
-            z /= np.linalg.norm(z)  # the reference's unit_length skill: randn / ‖randn‖
+            gauss = rng.standard_normal(SKILL_DIM)
+            z = gauss / np.linalg.norm(gauss)  # the reference's unit_length skill: randn / ‖randn‖
             for t in range(EPISODE_LEN):
                 a = rng.uniform(-1.0, 1.0, env.action_space.shape)
                 nxt, _, terminated, truncated, _ = env.step(a)
@@ -485,6 +516,7 @@ def collect_batch(seed: int = SEED) -> RawBatch:
                 next_l.append(nxt)
                 act_l.append(a)
                 skill_l.append(z)
+                gauss_l.append(gauss)
                 end_l.append(t == EPISODE_LEN - 1)
                 assert not terminated and (truncated == (t == EPISODE_LEN - 1))
                 obs = nxt
@@ -494,7 +526,10 @@ def collect_batch(seed: int = SEED) -> RawBatch:
     others = rng.choice(np.setdiff1d(np.arange(len(obs_l)), ends), BATCH - len(ends), replace=False)
     idx = np.sort(np.concatenate([ends, others]))
     pick = lambda xs: np.asarray(xs, dtype=np.float64)[idx]  # noqa: E731
-    return RawBatch(pick(obs_l), pick(next_l), pick(act_l), pick(skill_l), np.asarray(end_l)[idx])
+    episode = np.repeat(np.arange(EPISODES), EPISODE_LEN)[idx]
+    return RawBatch(
+        pick(obs_l), pick(next_l), pick(act_l), pick(skill_l), np.asarray(end_l)[idx], pick(gauss_l), episode
+    )
 
 
 def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -515,16 +550,28 @@ class Setup:
     sn_state: bool = True  # LSD: each side's own power-iteration vectors u, v vs both at the singular vectors
     sn_relabel: bool = True  # LSD: the reference's relabel runs φ in train mode (2 more power iterations)
     tanh_logprob_eps: bool = True  # reference log(1 − tanh²u + 1e-6) vs rlinfo's exact tanh correction
+    sd_normaliser: bool = True  # DADS: reference batch-norm vs rlinfo's running mean/std (off: neither)
+    prior_draws: bool = True  # DADS: the 100 prior skills' draws laid out differently over the batch
+    knn_rms_var: bool = True  # CIC: the kNN scale folds the batch's unbiased (reference) / biased variance
 
 
-CAUSES = ("normaliser", "sn_state", "sn_relabel", "tanh_logprob_eps")
+CAUSES = (
+    "normaliser", "sn_state", "sn_relabel", "tanh_logprob_eps", "sd_normaliser",
+    "prior_draws", "knn_rms_var",
+)  # fmt: skip
 CAUSE_APPLIES = {
     "metra": ("normaliser", "tanh_logprob_eps"),
     "lsd": ("normaliser", "sn_state", "sn_relabel", "tanh_logprob_eps"),
     "csf": ("normaliser", "tanh_logprob_eps"),
+    "diayn": ("normaliser", "tanh_logprob_eps"),
+    "dads": ("normaliser", "sd_normaliser", "prior_draws", "tanh_logprob_eps"),
+    "cic": ("normaliser", "sn_state", "knn_rms_var", "tanh_logprob_eps"),
 }
-PRESETS = {"metra": "metra_ant", "lsd": "lsd_ant", "csf": "csf_ant"}
-REFERENCE_OF = {"metra": "metra", "lsd": "metra", "csf": "csf"}  # which checkout runs each algorithm
+PRESETS = {"metra": "metra_ant", "lsd": "lsd_ant", "csf": "csf_ant", "diayn": "diayn_ant", "dads": "dads_ant",
+           "cic": "cic_ant"}  # fmt: skip
+# which checkout runs each algorithm
+REFERENCE_OF = {"metra": "metra", "lsd": "metra", "csf": "csf", "diayn": "metra", "dads": "metra",
+                "cic": "csf"}  # fmt: skip
 
 
 def scenarios(algo: str) -> list[Setup]:
@@ -536,23 +583,58 @@ def scenarios(algo: str) -> list[Setup]:
 
 
 def flags_for(R: types.SimpleNamespace, algo: str) -> dict[str, str]:
-    """The reference's flags of ``algo``'s Ant command (METRA/LSD: README + tests/main.py; CSF: csf_ant.sh +
-    run/train.py)."""
-    return csf_flags(R.dir) if algo == "csf" else reference_flags(R.dir, algo)
+    """The reference's flags of ``algo``'s Ant command (METRA/LSD/DIAYN/DADS: README + tests/main.py; CSF,
+    CIC: csf_ant.sh, cic_ant.sh + run/train.py)."""
+    if REFERENCE_OF[algo] == "csf":
+        return csf_flags(R.dir, CIC_SCRIPT if algo == "cic" else CSF_SCRIPT)
+    return reference_flags(R.dir, algo)
+
+
+def gaussian_module(
+    R: types.SimpleNamespace,
+    hidden_sizes: list[int],
+    act: Callable[[Tensor], Tensor],
+    input_dim: int,
+    output_dim: int,
+    sn: bool,
+    const_std: bool = False,
+    min_std: float = 1e-6,
+    max_std: float | None = None,
+) -> nn.Module:
+    """What both trainers' ``get_gaussian_module_construction`` builds: a
+    ``GaussianMLPIndependentStdModuleEx`` (mean and log σ MLPs) or, with ``const_std``, a
+    ``GaussianMLPModuleEx`` with σ fixed at 1;
+    Xavier-uniform weights, zero biases, σ = exp(·) clamped to [min_std, max_std]."""
+    init = torch.nn.init.xavier_uniform_
+    kwargs: dict[str, Any] = dict(learn_std=False) if const_std else dict(
+        std_hidden_sizes=hidden_sizes, std_hidden_nonlinearity=act, std_hidden_w_init=init,
+        std_output_w_init=init,
+    )  # fmt: skip
+    cls = R.GaussianMLPModuleEx if const_std else R.GaussianMLPIndependentStdModuleEx
+    return cls(
+        init_std=1.0, min_std=min_std, max_std=max_std,
+        hidden_sizes=hidden_sizes, hidden_nonlinearity=act, hidden_w_init=init, output_w_init=init,
+        std_parameterization="exp", bias=True, spectral_normalization=sn, input_dim=input_dim,
+        output_dim=output_dim, **kwargs,
+    )  # fmt: skip
 
 
 def build_reference(
     R: types.SimpleNamespace, flags: dict[str, str], obs_dim: int, action_dim: int, hidden: int
 ) -> Any:
-    """The reference's networks and algorithm object (``METRA``; CSF: ``MetraSf``), as its trainer builds
-    them from ``flags`` (``tests/main.py``; CSF: ``run/train.py``, the same construction with ψ₁, ψ₂ of
-    ``output_dim = dim_option`` and the contrastive options)."""
+    """The reference's networks and algorithm object (by ``--algo``: ``METRA``, ``DADS``; CSF checkout:
+    ``MetraSf``, ``CIC``), as its trainer builds them from ``flags`` (``tests/main.py``; CSF:
+    ``run/train.py``, the same construction with ψ₁, ψ₂ of ``output_dim = dim_option`` and the contrastive
+    options; DADS: the
+    skill dynamics; CIC: the prediction network h and the spectrally normalised skill encoder p, trained
+    with φ by the ``traj_encoder`` optimiser)."""
     master_dims = [hidden] * int(flags["model_master_num_layers"])
     nonlin_flag = None if flags["model_master_nonlinearity"] == "None" else flags["model_master_nonlinearity"]
     nonlinearity = {None: None, "relu": torch.relu, "tanh": torch.tanh}[nonlin_flag]
     dim_option = int(flags["dim_option"])
     sn = bool(int(flags["spectral_normalization"]))
-    csf = R.kind == "csf"
+    algo_name = flags.get("algo", "metra")
+    csf = algo_name == "metra_sf"
     policy_kwargs: dict[str, Any] = dict(hidden_sizes=master_dims, layer_normalization=False)
     if nonlinearity is not None:  # unset: GaussianMLPTwoHeadedModule's default hidden_nonlinearity, tanh
         policy_kwargs.update(hidden_nonlinearity=nonlinearity)
@@ -569,26 +651,17 @@ def build_reference(
         name="option_policy", module=policy_module, option_info={"dim_option": dim_option}
     )
     act = nonlinearity or torch.relu
-    init = torch.nn.init.xavier_uniform_
-    traj_encoder = R.GaussianMLPIndependentStdModuleEx(
-        std_hidden_sizes=master_dims,
-        std_hidden_nonlinearity=act,
-        std_hidden_w_init=init,
-        std_output_w_init=init,
-        init_std=1.0,
-        min_std=1e-6,
-        max_std=None,
-        hidden_sizes=master_dims,
-        hidden_nonlinearity=act,
-        hidden_w_init=init,
-        output_w_init=init,
-        std_parameterization="exp",
-        bias=True,
-        spectral_normalization=sn,
-        input_dim=obs_dim,
-        output_dim=dim_option,
-    )
+    traj_encoder = gaussian_module(R, master_dims, act, obs_dim, dim_option, sn)
     dual_lam = R.ParameterModule(torch.Tensor([np.log(float(flags["dual_lam"]))]))
+    extra_nets: dict[str, Any] = {}
+    if algo_name == "dads":  # tests/main.py: GaussianMLPModuleEx (--sd_const_std 1), σ clamped to [0.3, 10]
+        extra_nets["skill_dynamics"] = gaussian_module(
+            R, master_dims, act, obs_dim + dim_option, obs_dim, sn, bool(int(flags["sd_const_std"])),
+            0.3, 10.0,
+        )  # fmt: skip
+    if algo_name == "cic":  # run/train.py: pred_net h on [φ(s), φ(s′)], z_encoder p always with SN
+        extra_nets["pred_net"] = gaussian_module(R, master_dims, act, 2 * dim_option, dim_option, sn)
+        extra_nets["z_encoder"] = gaussian_module(R, master_dims, act, dim_option, dim_option, True)
     q_out = {"output_dim": dim_option} if csf else {}  # CSF: the successor features ψ(s, a, z) ∈ R^D
     qf1, qf2 = (
         R.ContinuousMLPQFunctionEx(
@@ -602,24 +675,30 @@ def build_reference(
     )
     log_alpha = R.ParameterModule(torch.Tensor([np.log(float(flags["alpha"]))]))
     lr = float(flags["common_lr"])  # every *_lr flag is None in these commands: the common lr
+    te_nets = [traj_encoder] + [extra_nets[k] for k in ("z_encoder", "pred_net") if k in extra_nets]
+    te_params = [p for m in te_nets for p in m.parameters()]  # CIC: φ, p and h in one Adam
     optimizers = {
         "option_policy": torch.optim.Adam([{"params": option_policy.parameters(), "lr": lr}]),
-        "traj_encoder": torch.optim.Adam([{"params": traj_encoder.parameters(), "lr": lr}]),
+        "traj_encoder": torch.optim.Adam([{"params": te_params, "lr": lr}]),
         "dual_lam": torch.optim.Adam([{"params": dual_lam.parameters(), "lr": lr}]),
         "qf": torch.optim.Adam([{"params": list(qf1.parameters()) + list(qf2.parameters()), "lr": lr}]),
         "log_alpha": torch.optim.Adam([{"params": log_alpha.parameters(), "lr": lr}]),
     }
+    if "skill_dynamics" in extra_nets:
+        optimizers["skill_dynamics"] = torch.optim.Adam(
+            [{"params": extra_nets["skill_dynamics"].parameters(), "lr": lr}]
+        )
     low, high = -np.ones(action_dim, dtype=np.float32), np.ones(action_dim, dtype=np.float32)
     env_spec = types.SimpleNamespace(
         action_space=types.SimpleNamespace(shape=(action_dim,), low=low, high=high)
     )
     kwargs: dict[str, Any] = dict(
         env_name="ant",
-        algo=flags.get("algo", "metra"),
+        algo=algo_name,
         env_spec=env_spec,
         option_policy=option_policy,
         traj_encoder=traj_encoder,
-        skill_dynamics=None,
+        skill_dynamics=extra_nets.get("skill_dynamics"),
         dist_predictor=None,
         dual_lam=dual_lam,
         optimizer=R.OptimizerGroupWrapper(optimizers=optimizers, max_optimization_epochs=None),
@@ -676,8 +755,24 @@ def build_reference(
             metra_mlp_rep=bool(int(flags["metra_mlp_rep"])),
         )
     else:
-        kwargs.update(num_alt_samples=100, split_group=65536)
-    algo = R.algo_cls(**kwargs)
+        kwargs.update(num_alt_samples=int(flags["num_alt_samples"]), split_group=int(flags["split_group"]))
+    if algo_name == "cic":  # run/train.py's cic branch: CIC over CSF's LSD class
+        kwargs.update(
+            pred_net=extra_nets["pred_net"],
+            z_encoder=extra_nets["z_encoder"],
+            cic_temp=float(flags["cic_temp"]),
+            cic_alpha=float(flags["cic_alpha"]),
+            knn_k=int(flags["apt_knn_k"]),
+            rms=int(flags["apt_rms"]),
+            alive_reward=None if flags["alive_reward"] == "None" else float(flags["alive_reward"]),
+            dual_dist_scaling=flags["dual_dist_scaling"],
+            const_scaler=float(flags["const_scaler"]),
+            aug=int(flags["aug"]),
+            joint_train=int(flags["joint_train"]),
+            goal_range=float(flags["goal_range"]),
+            **{k: int(flags[k]) for k in ("wdm", "wdm_cpc", "wdm_idz", "wdm_ids", "wdm_diff")},
+        )
+    algo = R.algo_classes[algo_name](**kwargs)
     algo.option_policy.train()  # IOD.train: policies and the trajectory encoder in train mode while training
     algo.traj_encoder.train()
     return algo
@@ -695,9 +790,10 @@ class FixedBatchBuffer:
         return {k: v.copy() for k, v in self.data.items()}
 
 
-def build_rlinfo(preset: str, hidden: int = 1024) -> tuple[Any, Any]:
+def build_rlinfo(preset: str, hidden: int = 1024, extra: tuple[str, ...] = ()) -> tuple[Any, Any]:
     """(parts, learner) of the preset, with the overrides of the module docstring (and ``hidden`` units when
-    it is not the presets' 1024: ``agent.hidden_dim``, ``reward.params.hidden_dim``)."""
+    it is not the presets' 1024: ``agent.hidden_dim``, ``reward.params.hidden_dim``; ``extra``: a scenario's
+    own, e.g. DADS's ``reward.params.normalize=false``)."""
     from rlinfo.config import load_config
     from rlinfo.run.build import build
     from rlinfo.run.offpolicy import OffPolicy
@@ -711,7 +807,7 @@ def build_rlinfo(preset: str, hidden: int = 1024) -> tuple[Any, Any]:
     ]
     if hidden != 1024:
         overrides += [f"agent.hidden_dim={hidden}", f"reward.params.hidden_dim={hidden}"]
-    cfg = load_config(preset, overrides)
+    cfg = load_config(preset, [*overrides, *extra])
     parts = build(cfg)
     torch.set_num_threads(1)
     return parts, OffPolicy(parts)
@@ -739,6 +835,29 @@ def rl_weight(linear: nn.Module) -> Tensor:
     return linear.weight
 
 
+def reward_nets(ref: Any, module: Any, algo: str) -> list[tuple[str, list[nn.Linear], list[nn.Module], int]]:
+    """The reward side's networks as (group name, the reference's Linear layers, rlinfo's, the first row of
+    rlinfo's output layer that the reference has): the reference's Gaussian modules contribute their mean MLP
+    (DIAYN also its log σ MLP); rlinfo's DADS output row 0 is the mixture logit of its one component (its
+    gradient is exactly 0: log_softmax of one logit), rows 1.. the means."""
+    te = ref.traj_encoder
+    if algo == "diayn":
+        return [
+            ("q mean μ(s′)", ref_mlp_linears(te._mean_module), _linears(module.discriminator), 0),
+            ("q log σ(s′)", ref_mlp_linears(te._log_std_module), _linears(module.log_std_net), 0),
+        ]
+    if algo == "dads":
+        sd = ref_mlp_linears(ref.skill_dynamics._mean_module)
+        return [("skill dynamics", sd, _linears(module.dynamics), 1)]
+    if algo == "cic":
+        return [
+            ("φ (state net g)", ref_mlp_linears(te._mean_module), _linears(module.state_net), 0),
+            ("h (pred net)", ref_mlp_linears(ref.pred_net._mean_module), _linears(module.pred_net), 0),
+            ("p (skill net)", ref_mlp_linears(ref.z_encoder._mean_module), _linears(module.skill_net), 0),
+        ]
+    return [("φ", ref_mlp_linears(te._mean_module), _linears(module.phi_net), 0)]
+
+
 def param_groups(
     ref: Any,
     agent: Any,
@@ -754,12 +873,12 @@ def param_groups(
     saw); rlinfo's ensemble members, transposed weights and actor-head halves are views of what they
     return."""
     groups: dict[str, tuple[list[Tensor], list[Tensor]]] = {}
-    ref_phi = ref_mlp_linears(ref.traj_encoder._mean_module)
-    rl_phi = _linears(module.phi_net)
-    groups["φ"] = (
-        [f_ref(t) for l in ref_phi for t in (ref_weight(l), l.bias)],
-        [f_rl(t) for l in rl_phi for t in (rl_weight(l), l.bias)],
-    )
+    for name, ref_ls, rl_ls, row in reward_nets(ref, module, algo):
+        rows = [slice(None)] * (len(rl_ls) - 1) + [slice(row, None)]  # the output layer's rows
+        groups[name] = (
+            [f_ref(t) for l in ref_ls for t in (ref_weight(l), l.bias)],
+            [f_rl(t)[r] for l, r in zip(rl_ls, rows, strict=True) for t in (rl_weight(l), l.bias)],
+        )
     if algo == "metra":
         groups["log λ"] = ([f_ref(ref.dual_lam.param)], [f_rl(module.log_lambda).reshape(1)])
     critic = "critic ψ" if algo == "csf" else "critic"  # CSF: the successor features ψ₁, ψ₂
@@ -828,13 +947,16 @@ def scale_phi_to_the_constraint(ref: Any, obs: Tensor, next_obs: Tensor) -> None
         head.weight.mul_(1.0 / float(delta.pow(2).sum(-1).mean().sqrt()))
 
 
-def set_power_iteration_state(ref: Any, module: Any, aligned: bool, gen: torch.Generator) -> None:
-    """LSD: u, v of every spectrally normalised layer. Aligned: the top singular pair of the shared W on both
-    sides (a fixed point of either power iteration). Otherwise the reference keeps its random unit u, v
-    (``SpectralNorm.apply``) and rlinfo gets what its constructor leaves: 15 iterations from random u, v."""
-    for ref_l, rl_l in zip(
-        ref_mlp_linears(ref.traj_encoder._mean_module), _linears(module.phi_net), strict=True
-    ):
+SPECTRAL_NETS = {"lsd": "φ", "cic": "p (skill net)"}  # the spectrally normalised group of each algorithm
+
+
+def set_power_iteration_state(ref: Any, module: Any, algo: str, aligned: bool, gen: torch.Generator) -> None:
+    """LSD's φ, CIC's skill net p: u, v of every spectrally normalised layer. Aligned: the top singular pair
+    of the shared W on both sides (a fixed point of either power iteration). Otherwise the reference keeps its
+    random unit u, v (``SpectralNorm.apply``) and rlinfo gets what its constructor leaves: 15 iterations from
+    random u, v."""
+    _, ref_ls, rl_ls, _ = next(n for n in reward_nets(ref, module, algo) if n[0] == SPECTRAL_NETS[algo])
+    for ref_l, rl_l in zip(ref_ls, rl_ls, strict=True):
         sn = rl_l.parametrizations.weight[0]
         w = rl_l.parametrizations.weight.original.detach()
         with torch.no_grad():
@@ -853,6 +975,39 @@ def set_power_iteration_state(ref: Any, module: Any, aligned: bool, gen: torch.G
                     nn.functional.normalize(torch.randn(sn._v.shape, generator=gen), dim=0, eps=sn.eps)
                 )
                 sn._power_method(w, 15)
+
+
+class ReferenceLayoutDraws:
+    """Aligned DADS only: rlinfo's skill space, except that its draw of B·L prior skills is the reference's
+    ``torch.normal(zeros, ones)`` of shape [L·B, D] (row i·B + b: alternative i of transition b, the layout
+    of its ``torch.cat([obs] * L)``) reordered to rlinfo's [B, L] layout (row b·L + i). Both draws consume
+    the global torch RNG at the same point of the update, so both sides then score the same 100 skills per
+    transition. Every other attribute is the wrapped space's."""
+
+    def __init__(self, space: Any, num: int) -> None:
+        self.space, self.num = space, num
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.space, name)
+
+    def sample(self, count: int, generator: torch.Generator | None = None) -> Tensor:
+        assert generator is None and count % self.num == 0, (count, self.num)
+        shape = (count, self.space.dim)
+        z = torch.normal(mean=torch.zeros(shape), std=torch.ones(shape))
+        return z.view(self.num, count // self.num, -1).transpose(0, 1).reshape(shape)
+
+
+def fold_unbiased_variance(rms: Any) -> None:
+    """Aligned CIC only: rlinfo's kNN ``RunningMeanStd`` folds each batch's unbiased variance (``torch.var``,
+    what the reference's ``iod.utils.RMS`` folds) instead of its biased one; rlinfo's own ``fold_moments``
+    does the update (an instance attribute, set for this run only)."""
+    from rlinfo.running_stats import fold_moments
+
+    def update(x: Tensor) -> None:
+        x = x.detach().to(rms.mean.dtype).reshape(-1, *rms.mean.shape)
+        fold_moments(rms.mean, rms.var, rms.count, x.mean(0), x.var(0, unbiased=True), x.shape[0])
+
+    rms.update = update
 
 
 @contextlib.contextmanager
@@ -892,19 +1047,44 @@ class Side:
     values: dict[str, Tensor | float] = field(default_factory=dict)
 
 
+SAC_LABELS = {
+    "critic_target": "critic target (mean)",
+    "critic_loss": "critic loss (qf1 + qf2)",
+    "log_pi": "policy log π (mean)",
+    "policy_loss": "policy loss",
+    "alpha_loss": "α loss",
+}
+# the algorithms that update a reward network then SAC (``run_reference`` / ``run_rlinfo``): what each
+# quantity is called in the report, by the key those functions record it under
+LABELS = {
+    "wdm": {
+        "reward_in_loss": "reward r = Δφᵀz in φ's loss",
+        "loss": "φ loss (te loss)",
+        "lambda_loss": "λ loss",
+        "reward": "relabelled reward (after the φ step)",
+        **SAC_LABELS,
+    },
+    "diayn": {
+        "reward_in_loss": "reward r = log q(z|s′) in q's loss",
+        "loss": "q loss −mean log q(z|s′) (te loss)",
+        "reward": "relabelled reward (after the q step)",
+        **SAC_LABELS,
+    },
+    "dads": {
+        "loss": "skill-dynamics loss −mean log q(Δ|s, z)",
+        "reward": "reward with 100 prior skills (after the q step)",
+        **SAC_LABELS,
+    },
+    "cic": {
+        "loss": "CPC loss (te loss)",
+        "reward": "kNN reward (after the φ step)",
+        **SAC_LABELS,
+    },
+}
+FAMILY = {"metra": "wdm", "lsd": "wdm", "csf": "csf", "diayn": "diayn", "dads": "dads", "cic": "cic"}
 # the compared quantities in report order; a Tensor value is compared per sample, a float as a scalar
 QUANTITIES = {
-    "wdm": (
-        "reward r = Δφᵀz in φ's loss",
-        "φ loss (te loss)",
-        "λ loss",
-        "relabelled reward (after the φ step)",
-        "critic target (mean)",
-        "critic loss (qf1 + qf2)",
-        "policy log π (mean)",
-        "policy loss",
-        "α loss",
-    ),
+    **{family: tuple(labels.values()) for family, labels in LABELS.items()},
     "csf": (
         "positive term Δφᵀz in φ's loss",
         "log-sum-exp term log Σ_z′ exp(Δφᵀz′)",
@@ -928,11 +1108,17 @@ def _scalars(tensors: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_reference(
-    algo_obj: Any, data: dict[str, np.ndarray], seed: int, relabel_in_eval: bool = False
+    algo_obj: Any,
+    data: dict[str, np.ndarray],
+    seed: int,
+    algo: str = "metra",
+    relabel_in_eval: bool = False,
 ) -> Side:
-    """METRA/LSD: one ``_train_components`` step. ``relabel_in_eval`` (aligned LSD only, a diagnostic):
-    the second ``_update_rewards`` call, the relabel, runs φ in eval mode (no power iteration), as rlinfo's
-    relabel does."""
+    """METRA/LSD/DIAYN/DADS/CIC: one ``_train_components`` step (METRA, LSD, DIAYN: φ (q) step, the reward
+    recorded in its loss, λ step, relabel; DADS: skill-dynamics step, reward; CIC: CPC step, kNN reward;
+    then SAC). Diagnostics of the aligned scenarios, the reference has no option for them:
+    ``relabel_in_eval`` (LSD): the relabel runs φ in eval mode (no power iteration), as rlinfo's relabel
+    does."""
     calls: list[Tensor] = []
     original = algo_obj._update_rewards
 
@@ -950,22 +1136,27 @@ def run_reference(
     algo_obj.replay_buffer = FixedBatchBuffer(data)
     torch.manual_seed(seed)
     t = _scalars(algo_obj._train_components({}))  # the reference's loop body, one optimisation epoch
-    assert len(calls) == 2, "expected the reward in the φ loss, then the relabel"
-    side = Side(
-        {
-            "reward r = Δφᵀz in φ's loss": calls[0],
-            "φ loss (te loss)": t["LossTe"],
-            "relabelled reward (after the φ step)": calls[1],
-            "critic target (mean)": t["QTargetsMean"],
-            "critic loss (qf1 + qf2)": t["LossQf1"] + t["LossQf2"],
-            "policy log π (mean)": t["SacpNewActionLogProbMean"],
-            "policy loss": t["LossSacp"],
-            "α loss": t["LossAlpha"],
-        }
-    )
+    in_loss = FAMILY[algo] in ("wdm", "diayn")  # METRA's _update_loss_te computes the reward first
+    assert len(calls) == 1 + in_loss, f"expected {'the reward in its loss, then ' * in_loss}the relabel"
+    values: dict[str, Tensor | float] = {
+        "loss": t["LossSd" if algo == "dads" else "LossTe"],
+        "reward": calls[-1],
+        "critic_target": t["QTargetsMean"],
+        "critic_loss": t["LossQf1"] + t["LossQf2"],
+        "log_pi": t["SacpNewActionLogProbMean"],
+        "policy_loss": t["LossSacp"],
+        "alpha_loss": t["LossAlpha"],
+    }
+    if in_loss:
+        values["reward_in_loss"] = calls[0]
     if "LossDualLam" in t:
-        side.values["λ loss"] = t["LossDualLam"]
-    return side
+        values["lambda_loss"] = t["LossDualLam"]
+    return labelled(algo, values)
+
+
+def labelled(algo: str, values: dict[str, Tensor | float]) -> Side:
+    """A side's values under the report's names (``LABELS``)."""
+    return Side({LABELS[FAMILY[algo]][k]: v for k, v in values.items()})
 
 
 def run_reference_csf(algo_obj: Any, data: dict[str, np.ndarray], seed: int) -> Side:
@@ -1027,12 +1218,24 @@ def _record_samples(agent: Any, rec: dict[str, Any]) -> None:
     agent.actor.sample = sample
 
 
-def run_rlinfo(learner: Any, batch: Any, seed: int) -> Side:
-    """METRA/LSD: one ``learn_batch``; the reward in φ's loss, the relabelled reward and the SAC target are
-    recorded by instance-attribute wrappers and a forward hook that change nothing."""
+def run_rlinfo(learner: Any, batch: Any, seed: int, algo: str = "metra") -> Side:
+    """METRA/LSD/DIAYN/DADS/CIC: one ``learn_batch``; the reward in φ's (DIAYN: q's) loss, the relabelled
+    reward and the SAC target are recorded by instance-attribute wrappers and a forward hook that change
+    nothing."""
     module, agent = learner.reward_module, learner.agent
     rec: dict[str, Any] = {"sample": []}
-    if hasattr(module, "losses"):  # METRA
+    if algo == "diayn":  # the first log q(z|s′) is the update's; DIAYN's reward is log q (− log p(z) = 0)
+        orig_log_q = module.log_q
+
+        def log_q(b: Any) -> tuple[Tensor, Tensor]:
+            out = orig_log_q(b)
+            rec.setdefault("reward_in_loss", out[1].detach().clone() - module.log_p_z)
+            return out
+
+        module.log_q = log_q
+    elif algo in ("dads", "cic"):
+        pass  # no reward inside the module's loss
+    elif hasattr(module, "losses"):  # METRA
         orig_losses = module.losses
 
         def losses(b: Any) -> dict[str, Tensor]:
@@ -1076,21 +1279,20 @@ def run_rlinfo(learner: Any, batch: Any, seed: int) -> Side:
     next_q = rec["next_q"].squeeze(-1).min(dim=0).values
     not_done = (~rec["terminated"]).float()
     target = rec["reward"] + agent.gamma * not_done * (next_q - rec["alpha"] * rec["sample"][0])
-    side = Side(
-        {
-            "reward r = Δφᵀz in φ's loss": rec["reward_in_loss"],
-            "φ loss (te loss)": float(stats[f"{prefix}/loss_phi"]),
-            "relabelled reward (after the φ step)": rec["reward"],
-            "critic target (mean)": float(target.mean()),
-            "critic loss (qf1 + qf2)": float(stats["agent/critic"]),
-            "policy log π (mean)": -float(stats["agent/entropy"]),
-            "policy loss": float(stats["agent/actor"]),
-            "α loss": float(stats["agent/alpha_loss"]),
-        }
-    )
+    values: dict[str, Tensor | float] = {
+        "loss": float(stats[f"{prefix}/loss_phi" if FAMILY[algo] == "wdm" else f"{prefix}/loss"]),
+        "reward": rec["reward"],
+        "critic_target": float(target.mean()),
+        "critic_loss": float(stats["agent/critic"]),
+        "log_pi": -float(stats["agent/entropy"]),
+        "policy_loss": float(stats["agent/actor"]),
+        "alpha_loss": float(stats["agent/alpha_loss"]),
+    }
+    if "reward_in_loss" in rec:
+        values["reward_in_loss"] = rec["reward_in_loss"]
     if f"{prefix}/loss_lambda" in stats:
-        side.values["λ loss"] = float(stats[f"{prefix}/loss_lambda"])
-    return side
+        values["lambda_loss"] = float(stats[f"{prefix}/loss_lambda"])
+    return labelled(algo, values)
 
 
 def run_rlinfo_csf(learner: Any, batch: Any, seed: int) -> Side:
@@ -1144,10 +1346,7 @@ INIT_RTOL = (
 def init_rows(algo: str, groups: dict[str, tuple[list[Tensor], list[Tensor]]]) -> list[Row]:
     """Each side's own initial weights, before the copy: per layer the std of the weights (the scale the
     initialiser draws at) and whether the biases are zero. Critics: both members' layers in order."""
-    names = {
-        "φ": ("hidden 1", "hidden 2", "output"),
-        "policy": ("hidden 1", "hidden 2", "mean head", "log σ head"),
-    }
+    names = {"policy": ("hidden 1", "hidden 2", "mean head", "log σ head")}
     rows = []
     for group, (ref_t, rl_t) in groups.items():
         if group.startswith(("target", "log")):
@@ -1157,6 +1356,8 @@ def init_rows(algo: str, groups: dict[str, tuple[list[Tensor], list[Tensor]]]) -
             w_ref, b_ref, w_rl, b_rl = ref_t[2 * k], ref_t[2 * k + 1], rl_t[2 * k], rl_t[2 * k + 1]
             if group in names and pairs == len(names[group]):
                 layer = names[group][k]
+            elif not group.startswith("critic"):  # φ and the other reward networks
+                layer = ("hidden 1", "hidden 2", "output")[k]
             else:  # critics: members one after the other
                 per = pairs // 2
                 layer = f"member {k // per + 1} layer {k % per + 1}"
@@ -1188,11 +1389,14 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
     from rlinfo.types import Batch
 
     flags = flags_for(R, algo)
+    rl_extra: tuple[str, ...] = ()
+    if algo == "dads" and not setup.sd_normaliser:  # both sides' own option: no normalisation of s, Δ
+        flags["sd_batch_norm"], rl_extra = "0", ("reward.params.normalize=false",)
     rl_stats = preset_stats("ant")
     rl_mean, rl_std = np.asarray(rl_stats["mean"]), np.asarray(rl_stats["std"])
     ref_mean, ref_std = R.get_normalizer_preset("ant_preset")
     torch.manual_seed(SEED)
-    parts, learner = build_rlinfo(PRESETS[algo], hidden)
+    parts, learner = build_rlinfo(PRESETS[algo], hidden, rl_extra)
     try:
         obs_dim, action_dim = parts.obs_dim, parts.action_dim
         torch.manual_seed(SEED + 1)
@@ -1208,7 +1412,7 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
         # done; rlinfo's learner stores a time-limit truncation as a termination when its preset has
         # train.time_limit_bootstrap: false (OffPolicy.store), else as no termination
         terminated = raw.path_end & (not parts.cfg.train.time_limit_bootstrap)
-        skill = raw.skill.astype(np.float32)
+        skill = skill_of(raw, int(flags["dim_option"]), bool(int(flags["unit_length"]))).astype(np.float32)
         data = {
             "obs": ref_obs,
             "next_obs": ref_next,
@@ -1229,19 +1433,32 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
         if algo == "metra":
             scale_phi_to_the_constraint(ref, torch.from_numpy(rl_obs), torch.from_numpy(rl_next))
         copy_reference_into_rlinfo(groups)
-        if algo == "lsd":
+        if algo in SPECTRAL_NETS:
             set_power_iteration_state(
-                ref, learner.reward_module, not setup.sn_state, torch.Generator().manual_seed(7)
+                ref, learner.reward_module, algo, not setup.sn_state, torch.Generator().manual_seed(7)
             )
+        if algo == "dads" and not setup.prior_draws:
+            learner.reward_module.skill_space = ReferenceLayoutDraws(
+                learner.reward_module.skill_space, int(flags["num_alt_samples"])
+            )
+        if algo == "cic" and not setup.knn_rms_var:
+            fold_unbiased_variance(learner.reward_module.rms)
         before = {name: [t.detach().clone() for t in ref_t] for name, (ref_t, _) in groups.items()}
         with exact_tanh_log_prob(R, not setup.tanh_logprob_eps):
             if algo == "csf":
                 ref_side = run_reference_csf(ref, data, seed=SEED + 100)
             else:
                 ref_side = run_reference(
-                    ref, data, seed=SEED + 100, relabel_in_eval=algo == "lsd" and not setup.sn_relabel
+                    ref,
+                    data,
+                    seed=SEED + 100,
+                    algo=algo,
+                    relabel_in_eval=algo == "lsd" and not setup.sn_relabel,
                 )
-        rl_side = (run_rlinfo_csf if algo == "csf" else run_rlinfo)(learner, batch, seed=SEED + 100)
+        if algo == "csf":
+            rl_side = run_rlinfo_csf(learner, batch, seed=SEED + 100)
+        else:
+            rl_side = run_rlinfo(learner, batch, seed=SEED + 100, algo=algo)
         rows = [
             compare_vector(
                 algo,
@@ -1251,7 +1468,7 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
                 torch.from_numpy(rl_obs),
             )
         ]
-        for q in QUANTITIES["csf" if algo == "csf" else "wdm"]:
+        for q in QUANTITIES[FAMILY[algo]]:
             if q not in ref_side.values and q not in rl_side.values:
                 continue  # λ loss of LSD
             ref_v, rl_v = ref_side.values[q], rl_side.values[q]
@@ -1297,7 +1514,7 @@ def check(R: types.SimpleNamespace, algo: str, setup: Setup, raw: RawBatch, hidd
 
 CAUSE_TEXT = {
     "normaliser": (
-        "Observation normaliser numbers (METRA, LSD, CSF). Same formula ŝ = (s − μ)/(σ + 1e-8), different "
+        "Observation normaliser numbers (every algorithm). Same formula ŝ = (s − μ)/(σ + 1e-8), different "
         "μ, σ: "
         "rlinfo ships its own (`envs/obs_stats.json`, measured under gymnasium/MuJoCo 3), both references "
         "have "
@@ -1307,7 +1524,9 @@ CAUSE_TEXT = {
         'envs against the METRA reference".'
     ),
     "sn_state": (
-        "Spectral-norm power-iteration state at the start (LSD). Both divide each weight by σ = uᵀWv, "
+        "Spectral-norm power-iteration state at the start (LSD's φ; CIC's skill net p, which the CSF "
+        "reference always normalises and rlinfo with `skill_spectral_norm: true`). Both divide each weight "
+        "by σ = uᵀWv, "
         "updating "
         "u, v by one power iteration per train-mode forward, but the reference (garagei `SpectralNorm`, v "
         "← Wᵀu "
@@ -1336,7 +1555,7 @@ CAUSE_TEXT = {
         'iteration per φ update".'
     ),
     "tanh_logprob_eps": (
-        "Tanh log-probability (METRA, LSD, CSF: the references share garage's `TanhNormal`). The reference's "
+        "Tanh log-probability (every algorithm: the references share garage's `TanhNormal`). The reference's "
         "`TanhNormal.log_prob` subtracts Σ log(clip(1 − tanh²u) + 1e-6); rlinfo subtracts the exact "
         "Σ 2(log 2 − u − softplus(−2u)). The 1e-6 matters where 1 − tanh²u is small (|u| ≳ 3): log π differs "
         "on those samples, and so can the gradients of parameters whose gradient is tiny, enough to change "
@@ -1346,6 +1565,35 @@ CAUSE_TEXT = {
         'agree. Documented: docs/algorithms.md, "The METRA paper\'s comparison presets" (the paragraph on '
         "this "
         "script)."
+    ),
+    "sd_normaliser": (
+        "Skill-dynamics normalisation (DADS; not comparable one-to-one). The reference (`--sd_batch_norm 1`) "
+        "passes s and Δ = s′ − s through `BatchNorm1d` layers (momentum 0.01): in train mode in the "
+        "skill-dynamics loss (the batch's own mean and biased variance, + 1e-5) and in eval mode in the "
+        "reward (running statistics that start at μ = 0, σ² = 1 and move 1% per step towards the batches'); "
+        "rlinfo (`normalize: true`) standardises both with running mean/variance (count-weighted from the "
+        "first batch on) in the loss and in the reward alike. At the first update both losses normalise "
+        "with nearly the batch statistics, but the reference's reward sees almost unnormalised s and Δ "
+        "(its running statistics have moved 1%) while rlinfo's sees the batch's; after many steps both "
+        "converge to the data's statistics, but the reference's reward lags by ~100 updates. The aligned "
+        "scenario turns normalisation off on both sides (`--sd_batch_norm 0`, `reward.params.normalize="
+        "false`), so what it compares is the rest of DADS."
+    ),
+    "prior_draws": (
+        "Layout of the 100 prior skills (DADS; not comparable one-to-one). Both draw L·B = 25,600 skills "
+        "z_i ~ N(0, I₂) from the global torch RNG at the same point of the update, but the reference lays "
+        "them out as [L, B] (`torch.cat([obs] * L)`) and rlinfo as [B, L], so each transition is scored "
+        "against different random alternatives and the per-sample rewards differ as two Monte-Carlo "
+        "estimates do. The aligned scenario gives rlinfo the reference's draw in its own layout "
+        "(`ReferenceLayoutDraws`); then both score the same skills."
+    ),
+    "knn_rms_var": (
+        "kNN distance scale (CIC). Both divide the B·k = 4096 kNN distances by a running variance (the "
+        "CSF reference's `iod.utils.RMS`; rlinfo `knn_rms_stat: variance`, the same Chan et al. update "
+        "from μ = 0, σ² = 1, count 1e-4), but the reference folds each batch's unbiased variance "
+        "(`torch.var`) and rlinfo's `RunningMeanStd` the biased one: a factor 4096/4095 on the scale at "
+        "the first update, fading as the count grows. The aligned scenario folds the unbiased variance "
+        "into rlinfo's statistics (`fold_unbiased_variance`)."
     ),
 }
 
@@ -1385,12 +1633,16 @@ def matched_settings(algos: list[str]) -> list[str]:
     if wdm:
         tlb = {a: cfgs[a].train.time_limit_bootstrap for a in wdm}
         out.append(
-            "Time limits (METRA, LSD): the reference's worker sets `_terminals[-1] = True` on each path's "
+            f"Time limits ({', '.join(TITLES[a].split(' ')[0] for a in wdm)}): the reference's worker sets "
+            "`_terminals[-1] = True` on each path's "
             "last "
             "step and `sac_utils.update_loss_qf` multiplies the bootstrap by (1 − dones); "
             + ", ".join(f"{PRESETS[a]} has `train.time_limit_bootstrap: {str(tlb[a]).lower()}`" for a in wdm)
             + " (false: rlinfo's learner stores a truncation as a termination). The batch carries the 4 "
             "episode ends as each buffer stores them, so the critic targets are compared on them too."
+            + (" `cic_ant.sh` passes `--turn_off_dones 1`, but only the metra/metra_sf/dads/sac branches of "
+               "`run/train.py` pass it on: `CIC` (an `LSD` subclass) calls `sac_utils.update_loss_qf` "
+               "without it, so its dones count." if "cic" in wdm else "")
         )
     if "csf" in algos:
         default = inspect.signature(SuccessorFeatureSAC.__init__).parameters["turn_off_dones"].default
@@ -1411,6 +1663,15 @@ def matched_settings(algos: list[str]) -> list[str]:
             "`torch.square(phi_y - phi_x).mean(dim=1)`); metra_ant has `reward.params.constraint_reduction: "
             f"{red}`" + (" (the same)." if red == "mean" else " (Σ_d: the paper's ‖Δφ‖² ≤ 1).")
         )
+    if "dads" in algos:
+        mask = bool(cfgs["dads"].reward.params.get("mask_terminal", False))
+        out.append(
+            "Done transitions in DADS's skill-dynamics loss: the reference's `_update_loss_sd` multiplies "
+            "log q(Δ|s, z) by (1 − dones) and averages over the rest, leaving out each path's last "
+            "transition; "
+            f"dads_ant has `reward.params.mask_terminal: {str(mask).lower()}`"
+            + (" (the same)." if mask else " (every transition in the mean).")
+        )
     inits = {
         a: f"`agent.params.init: {c.agent.params.get('init', 'torch')}`, "
         f"`reward.params.init: {c.reward.params.get('init', 'torch')}`"
@@ -1423,6 +1684,77 @@ def matched_settings(algos: list[str]) -> list[str]:
         + ". The *initialisation* rows below compare each side's own initial draw layer by layer."
     )
     return out
+
+
+def skill_model_facts(R: types.SimpleNamespace, algo: str) -> list[tuple[str, str, str, str]]:
+    """(fact, reference, rlinfo preset, same?) for DIAYN, DADS (the README's commands) and CIC (cic_ant.sh):
+    the shared schedule facts and those of each skill model; values read from both sides."""
+    from rlinfo.config import load_config
+
+    f, c = flags_for(R, algo), load_config(PRESETS[algo], [])
+    p, d = c.reward.params, int(f["dim_option"])
+    yes, no = "same", "**differs**"
+    skills = (
+        f"dim_option {d}, unit_length {f['unit_length']}: z ~ N(0, I_{d}) per trajectory",
+        f"skill_dim {p['skill_dim']}, skill_dist {p.get('skill_dist', 'gaussian')}",
+        yes if int(p["skill_dim"]) == d and p.get("skill_dist", "gaussian") == "gaussian"
+        and not int(f["unit_length"]) else no,
+    )  # fmt: skip
+    facts = [*common_facts(f, c), ("skills", *skills)]
+    if algo == "diayn":
+        facts.append((
+            "skill posterior",
+            f"inner {f['inner']}: r = log N(z; μ(s′), σ(s′)) of φ's Gaussian (mean and log σ MLPs, "
+            "σ ≥ 1e-6), "
+            "the same r as φ's loss; update order φ step → relabel → SAC",
+            f"discrete {str(p['discrete']).lower()}: the same Gaussian q(z|s′), its update then the relabel",
+            yes if not p["discrete"] and not int(f["inner"]) else no,
+        ))  # fmt: skip
+    if algo == "dads":
+        facts += [
+            (
+                "skill dynamics",
+                f"GaussianMLPModuleEx (sd_const_std {f['sd_const_std']}: σ = 1), on [ŝ, z] → Δ",
+                f"{p['num_components']} component(s), learn_variance {str(p['learn_variance']).lower()}",
+                yes if int(p["num_components"]) == 1 and not p["learn_variance"]
+                and int(f["sd_const_std"]) else no,
+            ),  # fmt: skip
+            (
+                "prior samples",
+                f"num_alt_samples {f['num_alt_samples']} z_i ~ N(0, I), "
+                "r = log(L+1) − log(1 + Σ exp(clip(log q_i − log q, ±50)))",
+                f"num_prior_samples {p['num_prior_samples']}, include_positive "
+                f"{str(p.get('include_positive', True)).lower()} (no ±50 clip)",
+                yes if int(p["num_prior_samples"]) == int(f["num_alt_samples"]) else no,
+            ),
+            (
+                "normalisation of s and Δ",
+                f"sd_batch_norm {f['sd_batch_norm']}: BatchNorm1d (momentum 0.01), batch statistics in the "
+                "loss, running ones in the reward",
+                f"normalize {str(p['normalize']).lower()}: running mean/std in loss and reward",
+                "**differs** (see `sd_normaliser`)",
+            ),
+        ]
+    if algo == "cic":
+        facts += [
+            (
+                "CPC loss",
+                f"cic_temp {f['cic_temp']}, positive subtracted from the denominator as e^(1/T)",
+                f"temperature {p['temperature']}, subtract_positive {str(p['subtract_positive']).lower()}",
+                yes if float(p["temperature"]) == float(f["cic_temp"]) and p["subtract_positive"] else no,
+            ),
+            (
+                "reward",
+                f"cic_alpha {f['cic_alpha']}: the kNN term only, k = {f['apt_knn_k']} nearest φ(s′_j) of "
+                "each "
+                f"φ(s_i), scaled by the running variance (apt_rms {f['apt_rms']}), clip 5e-4, log(1 + mean)",
+                f"reward {p['reward']}, knn_k {p['knn_k']}, knn_rms {str(p['knn_rms']).lower()} "
+                f"({p['knn_rms_stat']}), knn_clip {p['knn_clip']}",
+                yes if float(f["cic_alpha"]) == 1.0 and p["reward"] == "knn_cross"
+                and int(p["knn_k"]) == int(f["apt_knn_k"]) and p["knn_rms_stat"] == "variance" else no,
+            ),  # fmt: skip
+        ]
+    return facts
 
 
 def schedule_facts(R: types.SimpleNamespace) -> list[tuple[str, str, str, str]]:
@@ -1756,6 +2088,9 @@ TITLES = {
     "metra": "METRA",
     "lsd": "LSD (`--dual_reg 0 --spectral_normalization 1`)",
     "csf": "CSF (`--algo metra_sf`, `csf_ant.sh`)",
+    "diayn": "DIAYN (`--inner 0 --unit_length 0 --dual_reg 0`)",
+    "dads": "DADS (`--algo dads --inner 0 --unit_length 0 --dual_reg 0`)",
+    "cic": "CIC (`--algo cic`, `cic_ant.sh`)",
 }
 REPOS = {"metra": "seohongpark/METRA", "csf": "Princeton-RL/contrastive-successor-features"}
 
@@ -1814,13 +2149,16 @@ def write_reports(
         f"Generated by `scripts/reference_check.py` on {meta['date']} (torch {meta['torch']}, CPU, float32) "
         f"against {against}. Do not edit by hand; rerun the script.",
         "",
-        f"Ant-sized inputs: observation 29-d, action 8-d, 2-D unit-length skills, {hidden}-unit × 2 networks "
+        f"Ant-sized inputs: observation 29-d, action 8-d, skills one per episode as each command draws them "
+        "(METRA, LSD, CSF: 2-D unit length; DIAYN, DADS: 2-D z ~ N(0, I); CIC: 64-D z ~ N(0, I)), "
+        f"{hidden}-unit × 2 networks "
         f"as in the presets, a batch of {BATCH} real Ant transitions ({EPISODES} random-action episodes of "
         f"{EPISODE_LEN} steps; the 4 episode ends included). Both sides start from the reference's initial "
         "weights (copied into rlinfo) and make one gradient step with the same torch RNG state (the same SAC "
-        "sampling noise and, for CSF, the same 256 negative skills): the reference through its own "
-        "`_train_components` (`METRA`; CSF: `MetraSf`), rlinfo through `OffPolicy.learn_batch` on the parts "
-        f"`rlinfo.run.build` makes from {names}.",
+        "sampling noise and, for CSF, the same 256 negative skills; DADS's 100 prior skills per transition "
+        "come from the same draw, laid out differently unless aligned): the reference through its own "
+        "`_train_components` (`METRA`, also for DIAYN; `DADS`; CSF: `MetraSf`; CIC: `CIC`), rlinfo through "
+        f"`OffPolicy.learn_batch` on the parts `rlinfo.run.build` makes from {names}.",
         "",
         f"*Equal to float32 precision*: |rlinfo − reference| ≤ {ATOL:g} + {RTOL:g}·|reference| (per-sample "
         "rows: the max over the batch against the largest |value|). Parameters after the step: Adam's first "
@@ -1836,9 +2174,11 @@ def write_reports(
         "Scenarios: **preset** = both as configured (reference: its Ant command; rlinfo: the preset). "
         "**aligned** = every known cause of difference removed with each project's own inputs (the same "
         "normalised observations on both sides; LSD's power-iteration vectors at the top singular vectors on "
-        "both sides) and two diagnostic patches of the reference, which has no option for them: "
-        "`TanhNormal.log_prob` with the exact tanh correction, and for LSD the relabel with φ in eval mode. "
-        "**aligned+cause** re-enables one cause.",
+        "both sides; DADS without normalisation on both sides, each project's own option) and diagnostic "
+        "patches where neither has an option: of the reference, `TanhNormal.log_prob` with the exact tanh "
+        "correction, for LSD the relabel with φ in eval mode, for DADS its skill-dynamics loss over every "
+        "transition; of rlinfo, for DADS the reference's layout of the prior draws, for CIC exact kNN "
+        "distances and the unbiased batch variance in the kNN scale. **aligned+cause** re-enables one cause.",
         "",
     ]
     for algo in algos:
@@ -1905,9 +2245,14 @@ def write_reports(
     if "metra" in refs and ({"metra", "lsd"} & set(algos)):
         schedules.append(("METRA and LSD", "reference (README Ant command + tests/main.py defaults)",
                           "rlinfo preset", schedule_facts(refs["metra"])))  # fmt: skip
-    if "csf" in refs:
+    if "csf" in refs and "csf" in algos:
         schedules.append(("CSF", "reference (csf_ant.sh + run/train.py defaults)", "rlinfo csf_ant",
                           csf_schedule_facts(refs["csf"])))  # fmt: skip
+    for a, head in (("diayn", "README DIAYN"), ("dads", "README DADS"), ("cic", "cic_ant.sh")):
+        if a in algos:
+            facts_a = skill_model_facts(refs[REFERENCE_OF[a]], a)
+            schedules.append((TITLES[a].split(" ")[0], f"reference ({head} command + defaults)",
+                              f"rlinfo {PRESETS[a]}", facts_a))  # fmt: skip
     for title, ref_head, ours_head, facts in schedules:
         lines += ["", f"## Training-schedule facts: {title} (not loss values)", "",
                   f"| fact | {ref_head} | {ours_head} | same? |", "|---|---|---|---|"]  # fmt: skip
@@ -1951,15 +2296,18 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=None,
         choices=list(PRESETS),
-        help="default: metra lsd, and csf with --csf-dir",
+        help="default: metra lsd diayn dads with --metra-dir, csf cic with --csf-dir",
     )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "results")
     args = p.parse_args(argv)
-    algos = args.algos or ["metra", "lsd", *(["csf"] if args.csf_dir else [])]
-    if {"metra", "lsd"} & set(algos) and args.metra_dir is None:
-        p.error("METRA and LSD need --metra-dir")
-    if "csf" in algos and args.csf_dir is None:
-        p.error("CSF needs --csf-dir")
+    algos = args.algos or [
+        *(["metra", "lsd", "diayn", "dads"] if args.metra_dir else []),
+        *(["csf", "cic"] if args.csf_dir else []),
+    ]
+    if any(REFERENCE_OF[a] == "metra" for a in algos) and args.metra_dir is None:
+        p.error("METRA, LSD, DIAYN and DADS need --metra-dir")
+    if any(REFERENCE_OF[a] == "csf" for a in algos) and args.csf_dir is None:
+        p.error("CSF and CIC need --csf-dir")
     torch.set_num_threads(1)
     raw = collect_batch()
     rows: list[Row] = []

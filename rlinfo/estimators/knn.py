@@ -171,12 +171,15 @@ class _Normalizer(Protocol):
 
 def knn_cross_distances(x: Tensor, y: Tensor, k: int, chunk_size: int = 512) -> Tensor:
     """Distances from each row of x ``[N, d]`` to its k nearest rows of y ``[M, d]``, ``[N, k]``, ascending
-    (row i of y counts like any other: x and y are different points, e.g. φ(s) and φ(s′))."""
+    (row i of y counts like any other: x and y are different points, e.g. φ(s) and φ(s′)). Computed
+    exactly from coordinate differences, as the reference code does: ``torch.cdist``'s default matmul
+    expansion loses near neighbours to cancellation (4% relative error on 64-d CIC embeddings)."""
     x, y = _as_2d(x, "x"), _as_2d(y, "y")
     if not 1 <= k <= y.shape[0]:
         raise ValueError(f"need 1 <= k <= M; got k={k}, M={y.shape[0]}")
-    out = [torch.cdist(x[s : s + chunk_size], y).topk(k, dim=1, largest=False).values.sort(dim=1).values
-           for s in range(0, x.shape[0], chunk_size)]  # fmt: skip
+    exact = "donot_use_mm_for_euclid_dist"
+    out = [torch.cdist(x[s : s + chunk_size], y, compute_mode=exact).topk(k, dim=1, largest=False).values
+           .sort(dim=1).values for s in range(0, x.shape[0], chunk_size)]  # fmt: skip
     return torch.cat(out, dim=0)
 
 

@@ -26,6 +26,8 @@ running mean/std (the reference uses batch normalisation layers; running statist
 :meth:`update`, so :meth:`reward` is pure). The Jacobian of the Δ standardisation is the same for
 every z and cancels in r. Not implemented: the reference's importance-sampling correction of
 off-policy data and the Ant "x-y prior" (dynamics on the x, y coordinates only).
+``mask_terminal=True`` leaves terminated transitions out of L_q, as the METRA repository's DADS does with
+its path ends (a mean over the rest, −Σ (1 − d) log q / Σ (1 − d)); the default keeps every transition.
 
 Skills: continuous z ~ U[−1, 1]^D (``skill_dist="cube"``, DADS's Ant setting, D = 2) or one-hot
 (``discrete=True``). Termination is ignored: the reward depends on states only.
@@ -93,6 +95,7 @@ class DADS(SkillReward):
         normalize: bool = True,
         num_prior_samples: int = 100,
         include_positive: bool = True,
+        mask_terminal: bool = False,
         init: str = "torch",
     ) -> None:
         super().__init__()
@@ -106,7 +109,7 @@ class DADS(SkillReward):
         self.skill_space = DiscreteSkills(skill_dim) if discrete else ContinuousSkills(skill_dim, skill_dist)
         self.num_components, self.learn_variance = num_components, learn_variance
         self.normalize, self.num_prior_samples = normalize, num_prior_samples
-        self.include_positive = include_positive
+        self.include_positive, self.mask_terminal = include_positive, bool(mask_terminal)
         heads = num_components * (1 + obs_dim * (2 if learn_variance else 1))  # logits, means, (stds)
         self.dynamics = mlp(obs_dim + skill_dim, heads, hidden_dim, num_layers, init=init)
         self.obs_rms = RunningMeanStd((obs_dim,))
@@ -162,6 +165,11 @@ class DADS(SkillReward):
             self.obs_rms.update(batch.obs.float())
             self.delta_rms.update(batch.next_obs.float() - batch.obs.float())
         obs_n, delta_n = self._normalized(batch.obs, batch.next_obs)
-        loss = -self.log_q(obs_n, z, delta_n).mean()
+        log_q = self.log_q(obs_n, z, delta_n)
+        if self.mask_terminal:  # a mean over the transitions that did not terminate
+            keep = 1.0 - batch.terminated.float().reshape(-1)
+            loss = -(log_q * keep).sum() / (keep.sum() + 1e-12)
+        else:
+            loss = -log_q.mean()
         self.optimizer_step(loss, "dynamics")
         return {"loss": loss.detach()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -112,6 +113,17 @@ def test_dads_module_reward_and_loss_against_hand_computation(include_positive):
     np.testing.assert_allclose(r.numpy(), expected, rtol=1e-5)
     nll = -np.mean([_log_normal(delta[i], OBS[i] + 2 * ZS[i], 1.0) for i in range(3)])
     assert m.update(batch)["loss"].item() == pytest.approx(nll, rel=1e-5)
+
+
+def test_dads_mask_terminal_leaves_terminated_transitions_out_of_the_loss():
+    """``mask_terminal=True`` (the METRA repository's DADS): L_q averages −log q over the transitions that
+    did not terminate; the default averages over all three."""
+    batch = dataclasses.replace(skill_batch(OBS, NEXT, ZS), terminated=torch.tensor([False, True, False]))
+    delta = NEXT - OBS
+    nll = [-_log_normal(delta[i], OBS[i] + 2 * ZS[i], 1.0) for i in range(3)]
+    masked = _linear_dads(mask_terminal=True).update(batch)["loss"].item()
+    assert masked == pytest.approx((nll[0] + nll[2]) / 2, rel=1e-5)
+    assert _linear_dads().update(batch)["loss"].item() == pytest.approx(np.mean(nll), rel=1e-5)
 
 
 def test_dads_learned_variance_is_softplus_clipped():
