@@ -49,13 +49,15 @@ def test_failing_evaluation_keeps_the_final_checkpoint(tmp_path, capsys, monkeyp
     assert (run_dir / "skills.png").is_file() and (run_dir / "eval.json").is_file()
 
 
-def test_too_short_run_warns_that_no_update_happens(tmp_path, capsys):
+@pytest.mark.parametrize("warmup, policy", [("policy", "untrained"), ("random", "uniformly random")])
+def test_too_short_run_warns_that_no_update_happens(tmp_path, capsys, warmup, policy):
     overrides = ["total_steps=2000", "env.num_envs=2", "eval.num_rollouts=2", "eval.max_steps=5"]
+    overrides.append(f"train.warmup={warmup}")  # metra_ant warms up with its policy, as the reference
     assert main(["train", "metra_ant", *overrides, f"run_root={tmp_path}"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert warnings == [
         "rlinfo: warning: total_steps=2000 <= train.learning_starts=10000: no update will happen "
-        "(the policy stays uniformly random)"
+        f"(the policy stays {policy})"
     ]
 
 
