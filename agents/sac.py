@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlinfo.agents.entropy import EntropyController, build_controller
-from rlinfo.nn import NET_INITS, adam, ensemble_mlp, initialize, mlp
+from rlinfo.nn import adam, check_init, ensemble_mlp, initialize, mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 # the actor's hidden activation: ReLU (SAC's paper), or tanh (the METRA reference's policy: garage's
@@ -118,8 +118,7 @@ class SAC(nn.Module):
         init: str = "torch",
     ) -> None:
         super().__init__()
-        if init not in NET_INITS:
-            raise ValueError(f"SAC: init must be one of {', '.join(NET_INITS)}, got {init!r}")
+        check_init(type(self).__name__, init)
         low = torch.full((action_dim,), -1.0) if action_low is None else torch.as_tensor(action_low).float()
         high = torch.full((action_dim,), 1.0) if action_high is None else torch.as_tensor(action_high).float()
         self.gamma, self.tau, self.learn_alpha = gamma, tau, learn_alpha

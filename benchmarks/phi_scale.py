@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.runs import merge_csv, read_csv
+from benchmarks.runs import read_csv, training_time, write_csv
 
 RESULTS = Path("docs/results")
 OUT = RESULTS / "ant_phi_scale.csv"
 BIN = 16_000  # env steps per point
-KEY = ("run", "step")
-COLUMNS = ("run", "method", "seed", "init", "warmup", "step", "delta_phi_norm", "machine", "date")
+COLUMNS = ("run", "method", "seed", "agent_init", "reward_init", "warmup", "step", "delta_phi_norm",
+           "machine", "date")  # fmt: skip
 
 
 def run_rows(run_dir: Path, env: str = "ant", bin_steps: int = BIN) -> list[dict[str, Any]]:
@@ -45,23 +45,25 @@ def run_rows(run_dir: Path, env: str = "ant", bin_steps: int = BIN) -> list[dict
     for step, value in values.items():
         bins[step // bin_steps][step] = value
     meta = {"run": f"{run_dir.parent.name}/{run_dir.name}", "method": cfg.reward.name, "seed": cfg.seed,
-            "init": cfg.reward.params.get("init", "torch"), "warmup": cfg.train.warmup}  # fmt: skip
+            "agent_init": cfg.agent.params.get("init", "torch"),
+            "reward_init": cfg.reward.params.get("init", "torch"), "warmup": cfg.train.warmup}  # fmt: skip
     # each bin's mean, placed at its last logged step
     return [meta | {"step": max(b), "delta_phi_norm": float(np.mean(list(b.values())))}
             for _, b in sorted(bins.items())]  # fmt: skip
 
 
 def collect(folders: list[Path], out: Path = OUT) -> int:
-    """The rows of every run under ``folders``, merged into ``out`` (a new row replaces one of its key)."""
-    import time
-
+    """The rows of every run under ``folders`` into ``out``: a run collected again replaces all its rows
+    (its bins move as it grows); the rows of other runs stay. Dated by each run's last event."""
     from benchmarks.machine import describe
 
-    meta = {"machine": describe(), "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    machine = describe()
     runs = sorted(p.parent for folder in folders for p in folder.glob("*/config.yaml"))
-    new = [row | meta for run in runs for row in run_rows(run)]
-    rows = merge_csv(out, COLUMNS, KEY, new, load(out))
-    print(f"{len({r['run'] for r in new})} runs with φ, {len(rows)} rows in {out}")
+    new = [row | {"machine": machine, "date": training_time(run)[1]} for run in runs for row in run_rows(run)]
+    fresh = {r["run"] for r in new}
+    rows = [r for r in load(out) if r["run"] not in fresh] + new
+    write_csv(out, COLUMNS, sorted(rows, key=lambda r: (r["run"], r["step"])))
+    print(f"{len(fresh)} runs with φ, {len(rows)} rows in {out}")
     return 0
 
 
@@ -79,12 +81,12 @@ def figure(path: Path, image: Path) -> Path:
     for r in load(path):
         runs[r["run"]].append(r)
     colours = {"metra": "tab:blue", "lsd": "tab:green", "csf": "tab:red"}
-    styles = {("garage", "policy"): "-", ("torch", "policy"): "--", ("torch", "random"): ":"}
+    styles = {("garage", "policy"): "-", ("torch", "policy"): "--", ("torch", "random"): ":"}  # reward init
     fig, ax = plt.subplots(figsize=(7.5, 6.0))
     for name, rows in sorted(runs.items()):
         first = rows[0]
-        settings = (first["init"], first["warmup"])
-        label = f"{first['method']} seed {first['seed']}: init {settings[0]}, warm-up {settings[1]} ({name})"
+        settings = (first["reward_init"], first["warmup"])
+        label = f"{first['method']} seed {first['seed']}: {inits(first)}, warm-up {settings[1]} ({name})"
         steps, sizes = [r["step"] / 1e6 for r in rows], [r["delta_phi_norm"] for r in rows]
         style = styles.get(settings, "-.")
         ax.plot(steps, sizes, style, color=colours.get(first["method"], "0.4"), lw=1.5, label=label)
@@ -98,16 +100,23 @@ def figure(path: Path, image: Path) -> Path:
     return save_figure(fig, image, dpi=100)
 
 
+def inits(row: dict[str, Any]) -> str:
+    """The run's initialisation in words: one name when agent and reward share it."""
+    agent, reward = row["agent_init"], row["reward_init"]
+    return f"init {agent}" if agent == reward else f"init {agent} (agent), {reward} (reward)"
+
+
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """Per run: its settings and its first and last binned ‖Δφ‖."""
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         runs[r["run"]].append(r)
-    lines = ["| run | method | seed | init | warm-up | first ‖Δφ‖ | last ‖Δφ‖ |", "|---" * 7 + "|"]
+    lines = ["| run | method | seed | initialisation | warm-up | first ‖Δφ‖ | last ‖Δφ‖ |", "|---" * 7 + "|"]
     for name, rs in sorted(runs.items()):
         first, last = rs[0], rs[-1]
         sizes = [f"{r['delta_phi_norm']:.3f} at {r['step']:,}" for r in (first, last)]
-        cells = [name, first["method"], str(first["seed"]), first["init"], first["warmup"], *sizes]
+        init = inits(first).removeprefix("init ")
+        cells = [name, first["method"], str(first["seed"]), init, first["warmup"], *sizes]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -334,7 +334,8 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         "**Known limits.** CPU budgets are 1M steps, where the METRA paper trains for tens of millions; "
         "numbers with fewer than 3 seeds carry no interval. One update of the comparison presets' METRA, "
         "LSD, CSF and DIAYN equals the reference trainers' to float32 precision on a shared batch once the "
-        "normaliser's numbers (within 6% of σ) are shared, and DADS's and CIC's do up to named deviations "
+        "normaliser's numbers (means within 6% of σ, standard deviations within 3%) are shared, and DADS's "
+        "and CIC's do up to named deviations "
         "and float32 rounding of near-zero gradients ([reference_check.md](reference_check.md)): a "
         "difference in learning is not in the loss code.",
         *earlier_presets(name, env),
@@ -390,10 +391,11 @@ def scale_section(env: str) -> list[str]:
         "runs/ant_skills runs/ant_skills_v2 runs/diag`): the batch mean of ‖φ(s′) − φ(s)‖ over training. "
         "CSF's contrastive loss pulls Δφ to 0 wherever behaviour does not depend on the skill "
         "(docs/algorithms.md, CSF), so a CSF run whose steps keep shrinking has found no skills to contrast. "
-        "The runs in runs/diag are `csf_ant` seed 0 (`rlinfo train csf_ant seed=0 total_steps=192000 "
-        "run_root=runs/diag run_name=csf_ant_garage`, drawn with the policy's output layer at 10× garage's "
-        "scale, plain Xavier-normal) and the same with PyTorch's initialisation "
-        "(`reward.params.init=torch agent.params.init=torch run_name=csf_ant_warmup_policy`).",
+        "The runs in runs/diag are `csf_ant` seed 0 to 192k steps with the garage initialisation but the "
+        "policy's output layer at 10× garage's scale (plain Xavier-normal: rlinfo's `init: garage` before "
+        "commit 9b0854d, `csf_ant_garage_head10x`), and `csf_ant` with PyTorch's initialisation "
+        "(`rlinfo train csf_ant seed=0 reward.params.init=torch agent.params.init=torch run_root=runs/diag "
+        "run_name=csf_ant_warmup_policy`, stopped at 352k).",
         "",
         f"![φ's step size against env steps](../img/{env}_phi_scale.png)",
         "",

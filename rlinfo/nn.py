@@ -93,6 +93,15 @@ WEIGHT_INITS = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.i
 NET_INITS = ("torch", "garage")
 
 
+def check_init(owner: str, init: str) -> None:
+    """One-line ``ValueError`` unless ``init`` is one of :data:`NET_INITS`."""
+    if init not in NET_INITS:
+        raise ValueError(
+            f"{owner}: init must be one of {', '.join(NET_INITS)} (garage: the METRA reference's Xavier "
+            f"weights and zero biases), got {init!r}"
+        )
+
+
 def mlp(
     in_dim: int,
     out_dim: int,
@@ -105,6 +114,7 @@ def mlp(
     """A multi-layer perceptron with ``num_layers`` hidden layers of width ``hidden_dim``. ``init``: one
     of :data:`NET_INITS` ("garage": Xavier-uniform weights and zero biases in every layer, the default of
     the garage MLPs that the METRA trainer builds φ, q(z|s) and skill dynamics with)."""
+    check_init("mlp", init)
     layers: list[nn.Module] = []
     d = in_dim
     for _ in range(num_layers):
@@ -164,16 +174,21 @@ def ensemble_mlp(
 def initialize(net: nn.Module, hidden: str, output: str | None = None) -> nn.Module:
     """Re-draw the weights of every linear layer of ``net`` (``nn.Linear`` or :class:`EnsembleLinear`,
     each ensemble member as its own [in, out] matrix) with ``WEIGHT_INITS[hidden]``, the last layer with
-    ``WEIGHT_INITS[output or hidden]``, and zero every bias. Call it before spectral normalisation or a
+    ``WEIGHT_INITS[output or hidden]``, and zero every bias. A spectrally normalised layer gets its
+    unnormalised weight redrawn (the σ estimate then follows it by power iteration). Call it before a
     target copy. Returns ``net``."""
     for name in (hidden, output or hidden):
         if name not in WEIGHT_INITS:
-            raise ValueError(f"initialisation must be one of {', '.join(WEIGHT_INITS)}, got {name!r}")
+            raise ValueError(f"initialize: weights must be one of {', '.join(WEIGHT_INITS)}, got {name!r}")
     layers = [m for m in net.modules() if isinstance(m, nn.Linear | EnsembleLinear)]
     for i, layer in enumerate(layers):
         draw = WEIGHT_INITS[output or hidden] if i == len(layers) - 1 else WEIGHT_INITS[hidden]
+        if torch.nn.utils.parametrize.is_parametrized(layer, "weight"):
+            weight = layer.parametrizations.weight.original  # the stored weight, before normalisation
+        else:
+            weight = layer.weight
         with torch.no_grad():
-            for matrix in layer.weight if isinstance(layer, EnsembleLinear) else [layer.weight]:
+            for matrix in weight if isinstance(layer, EnsembleLinear) else [weight]:
                 draw(matrix)
             layer.bias.zero_()
     return net

@@ -177,9 +177,10 @@ def knn_cross_distances(x: Tensor, y: Tensor, k: int, chunk_size: int = 512) -> 
     x, y = _as_2d(x, "x"), _as_2d(y, "y")
     if not 1 <= k <= y.shape[0]:
         raise ValueError(f"need 1 <= k <= M; got k={k}, M={y.shape[0]}")
-    exact = "donot_use_mm_for_euclid_dist"
-    out = [torch.cdist(x[s : s + chunk_size], y, compute_mode=exact).topk(k, dim=1, largest=False).values
-           .sort(dim=1).values for s in range(0, x.shape[0], chunk_size)]  # fmt: skip
+    out = []
+    for s in range(0, x.shape[0], chunk_size):
+        d = torch.cdist(x[s : s + chunk_size], y, compute_mode="donot_use_mm_for_euclid_dist")
+        out.append(d.topk(k, dim=1, largest=False).values.sort(dim=1).values)
     return torch.cat(out, dim=0)
 
 

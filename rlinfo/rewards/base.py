@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rlinfo.nn import NET_INITS
+from rlinfo.nn import check_init
 from rlinfo.skills import SkillSpace
 from rlinfo.types import Batch
 
@@ -62,8 +62,7 @@ def check_net_args(
     check_int(owner, "hidden_dim", hidden_dim, 1)
     check_int(owner, "num_layers", num_layers, 0)
     check_float(owner, "lr", lr, positive=True)
-    if init not in NET_INITS:
-        raise ValueError(f"{owner}: init must be one of {', '.join(NET_INITS)}, got {init!r}")
+    check_init(owner, init)
 
 
 class IntrinsicReward(nn.Module):

@@ -27,10 +27,11 @@ running mean/std (the reference uses batch normalisation layers; running statist
 every z and cancels in r. Not implemented: the reference's importance-sampling correction of
 off-policy data and the Ant "x-y prior" (dynamics on the x, y coordinates only).
 ``mask_terminal=True`` leaves terminated transitions out of L_q, as the METRA repository's DADS does with
-its path ends (a mean over the rest, −Σ (1 − d) log q / Σ (1 − d)); the default keeps every transition.
+its path ends (a mean over the rest, −Σ (1 − d) log q / Σ (1 − d)); path ends are terminations only with
+``train.time_limit_bootstrap: false``, as the DADS presets set. The default keeps every transition.
 
 Skills: continuous z ~ U[−1, 1]^D (``skill_dist="cube"``, DADS's Ant setting, D = 2) or one-hot
-(``discrete=True``). Termination is ignored: the reward depends on states only.
+(``discrete=True``). The reward depends on states only; termination enters only L_q's ``mask_terminal``.
 """
 
 from __future__ import annotations

@@ -232,5 +232,6 @@ def test_garage_init_draws_the_metra_trainers_weights():
     for p, q in zip(agent.critic.parameters(), agent.critic_target.parameters(), strict=True):
         assert torch.equal(p, q)
     assert all(layer.bias.any() for layer in linears(SAC(200, 8, hidden_dim=400).actor.net))
-    with pytest.raises(ValueError, match="^SAC: init must be one of torch, garage, got 'xavier'$"):
+    message = r"^SAC: init must be one of torch, garage \(garage: .*\), got 'xavier'$"
+    with pytest.raises(ValueError, match=message):
         SAC(6, 2, init="xavier")

@@ -4,8 +4,8 @@ The script itself needs local checkouts of seohongpark/METRA (and, for CSF, of
 Princeton-RL/contrastive-successor-features) and is run by hand (docs/results/reference_check.md). Here: its
 verdicts say "differs" when one weight is perturbed and "equal" when nothing is, on real SAC updates; its
 flag parsers read a README command over ``tests/main.py``'s defaults and CSF's shell scripts over
-``run/train.py``'s; the comparison presets build the reference's tanh policy; and the one initialisation gap
-the script found is pinned as an expected failure. With ``RLINFO_METRA_DIR`` / ``RLINFO_CSF_DIR`` pointing at
+``run/train.py``'s; the comparison presets build the reference's tanh policy and its policy heads'
+scale (garage's ``xavier_normal_ex``, × 0.1). With ``RLINFO_METRA_DIR`` / ``RLINFO_CSF_DIR`` pointing at
 checkouts, the script runs at a small width and every ``aligned`` quantity must agree.
 """
 
@@ -213,7 +213,8 @@ NOT_COMPARABLE_AT_WIDTH_16 = {"cic": ("p (skill net) parameters after one step",
 def test_aligned_scenarios_agree_with_the_references(tmp_path):
     """The whole script at width 16 (a few seconds): every quantity of every ``aligned`` scenario is equal."""
     args = _checkouts()
-    algos = [*(["metra", "lsd"] if "--metra-dir" in args else []), *(["csf"] if "--csf-dir" in args else [])]
+    metra_repo, csf_repo = ["metra", "lsd", "diayn", "dads"], ["csf", "cic"]  # each checkout's algorithms
+    algos = [*(metra_repo if "--metra-dir" in args else []), *(csf_repo if "--csf-dir" in args else [])]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, str(SCRIPT), *args, "--hidden", "16", "--algos", *algos, "--out", str(tmp_path)]
     subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=SCRIPT.parents[1])
