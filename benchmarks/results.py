@@ -309,7 +309,8 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         f"**How to reproduce.** `{COMMAND}`, then `python -m benchmarks.random_baseline` and "
         "`python -m benchmarks.results page`. Budget: 1M env steps per run, an evaluation every 64k; "
         f"precision {', '.join(precisions) or 'bfloat16'} (hidden-layer matmuls in the updates); two "
-        "trials at once, one torch thread each.",
+        "trials at once, one torch thread each, on a machine that at times also ran tests and other "
+        "benchmarks: wall-clock times are upper bounds.",
         f"Machine: {'; '.join(machines) or '—'}. Dates: {(dates or ['—'])[0]} to {(dates or ['—'])[-1]}.",
         "",
         "**Current result** (at the last evaluation every seed of a method has reached; IQM [95% "
