@@ -1,4 +1,10 @@
-"""Skill evaluation: policy state coverage, zero-shot goal reaching, skill alignment, figures, videos."""
+"""Skill evaluation: policy state coverage, zero-shot goal reaching, skill alignment, figures, videos.
+
+The figure functions (:mod:`rlinfo.evaluation.plots`) load matplotlib, about half a second, when first
+used: a run with ``eval.figure=false`` or code that only measures coverage never imports it.
+"""
+
+from typing import Any
 
 from rlinfo.evaluation.alignment import (
     alignment_figure,
@@ -15,7 +21,6 @@ from rlinfo.evaluation.coverage import (
     upright_fraction,
 )
 from rlinfo.evaluation.goals import goal_reaching, sample_goals
-from rlinfo.evaluation.plots import plot_skills, skill_colors, skills_figure
 from rlinfo.evaluation.video import select_gl_backend, skill_videos
 
 __all__ = [
@@ -37,3 +42,13 @@ __all__ = [
     "skills_figure",
     "unique_cells",
 ]
+
+_PLOTS = ("plot_skills", "skill_colors", "skills_figure")  # from rlinfo.evaluation.plots, on first use
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PLOTS:
+        from rlinfo.evaluation import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,13 +17,7 @@ from torch import Tensor
 
 from rlinfo.config import Config
 from rlinfo.errors import EvaluationError
-from rlinfo.evaluation import (
-    goal_reaching,
-    plot_skills,
-    policy_state_coverage,
-    rollout_paths,
-    upright_fraction,
-)
+from rlinfo.evaluation import goal_reaching, policy_state_coverage, rollout_paths, upright_fraction
 from rlinfo.evaluation.alignment import alignment_figure, final_displacements, rollout_diagnostics
 from rlinfo.files import write_json
 from rlinfo.rewards import IntrinsicReward, SkillReward
@@ -210,6 +204,8 @@ def evaluate_policy(
         result["upright_fraction"] = upright_fraction(r.upright)
     result.update(goal_metrics(cfg, agent, reward_module, device, on_step))
     if figure_path is not None:
+        from rlinfo.evaluation.plots import plot_skills  # matplotlib, only where a figure is drawn
+
         what = "of free cells" if r.layout is not None else "cells"
         title = f"{cfg.reward.name} on {cfg.env.name}: coverage {result['coverage']:.3g} ({what})"
         plot_skills(r.xy, r.skills, figure_path, discrete=r.discrete, layout=r.layout, title=title)

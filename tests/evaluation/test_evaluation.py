@@ -155,3 +155,16 @@ def test_upright_fraction_tells_a_flipped_ant_from_a_standing_one():
         assert upright_fraction(np.asarray(info["upright"])[:, None]) == 0.0
     finally:
         envs.close()
+
+
+def test_matplotlib_loads_only_where_a_figure_is_drawn():
+    """Coverage and the run's evaluation code import without matplotlib (half a second); the figure
+    functions load it on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rlinfo.evaluation as e, rlinfo.run.evaluate\n"
+            "assert 'matplotlib' not in sys.modules\n"
+            "e.plot_skills\n"
+            "assert 'matplotlib' in sys.modules")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -31,12 +31,12 @@ def scalars(run_dir: Path) -> dict[str, list[float]]:
 
 
 def test_failing_evaluation_keeps_the_final_checkpoint(tmp_path, capsys, monkeypatch):
-    import rlinfo.run.evaluate as evaluate
+    import rlinfo.evaluation.plots as plots
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(evaluate, "plot_skills", full_disk)
+    monkeypatch.setattr(plots, "plot_skills", full_disk)
     code = main(["train", *SHORT, f"run_root={tmp_path}", "run_name=r"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0
