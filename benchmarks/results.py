@@ -233,8 +233,15 @@ def time_to_skill(runs: dict, method: str = "metra", cells: float = 100.0) -> st
 
 
 def ordering(compared: dict[str, Any]) -> str:
+    """Methods by coverage, highest first: ``a (9) > b (4) = c (4)`` (equal as displayed: ``=``)."""
     ranked = sorted(compared.items(), key=lambda kv: -kv[1]["coverage"])
-    return " > ".join(f"{m} ({c['coverage']:.0f})" for m, c in ranked)
+    out = ""
+    for i, (m, c) in enumerate(ranked):
+        shown = f"{c['coverage']:.0f}"
+        if i:
+            out += " = " if shown == f"{ranked[i - 1][1]['coverage']:.0f}" else " > "
+        out += f"{m} ({shown})"
+    return out
 
 
 PAPER_ORDER = (("metra", "lsd"), ("lsd", "diayn"), ("lsd", "dads"), ("metra", "diayn"), ("metra", "dads"))

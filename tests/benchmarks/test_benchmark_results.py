@@ -89,3 +89,8 @@ def test_a_metric_a_method_never_reports_gives_an_empty_curve():
     assert len(xs) == len(mean) == len(low) == len(high) == 0
     xs, mean, low, high = results.curve(seeds, "coverage_cells", "wall")
     assert list(mean) == [6.0] and list(low) == [5.0] and list(high) == [7.0] and xs[0] == 75.0 / 3600
+
+
+def test_ordering_marks_coverages_equal_as_shown():
+    compared = {"lsd": {"coverage": 4.0}, "metra": {"coverage": 9.2}, "diayn": {"coverage": 4.4}}
+    assert results.ordering(compared) == "metra (9) > diayn (4) = lsd (4)"  # 4.4 before 4.0
