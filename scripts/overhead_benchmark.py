@@ -46,7 +46,7 @@ from benchmarks import speed_tables, timing  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
-ADAM = ("Optimizer.step#Adam.step", "Optimizer.zero_grad#Adam.zero_grad")  # their total CPU times
+ADAM = ("aten::_fused_adam_", "aten::_foreach_add_")  # rlinfo.optim.Adam's two kernels: their total CPU times
 LEARNING_STARTS, WARM_STEPS = 1000, 200
 
 

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from rlinfo.nn import check_init
+from rlinfo.optim import Optimizer
 from rlinfo.skills import SkillSpace
 from rlinfo.types import Batch
 
@@ -80,7 +81,7 @@ class IntrinsicReward(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.optimizers: dict[str, Optimizer] = {}
 
     @property
     def device(self) -> torch.device:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rlinfo.optim import Optimizer
 from rlinfo.run.monitor import warn
 from rlinfo.types import Batch
 
@@ -105,7 +106,7 @@ def copy_into(static: Batch, batch: Batch) -> None:
         getattr(static, name).copy_(value)
 
 
-def make_capturable(optimizers: list[torch.optim.Optimizer]) -> None:
+def make_capturable(optimizers: list[Optimizer]) -> None:
     """Adam/AdamW keep their step count on the device, so a replayed graph advances it."""
     for opt in optimizers:
         for group in opt.param_groups:
