@@ -96,9 +96,7 @@ def draw_skills(
 def _plot_xy(ax: Any, xy: np.ndarray, colors: np.ndarray, layout: Any | None) -> None:
     if layout is not None:
         layout.draw(ax)
-    for traj, color in zip(xy, colors, strict=True):
-        ax.plot(traj[:, 0], traj[:, 1], color=color, lw=1.4, alpha=0.9)
-        ax.plot(traj[-1, 0], traj[-1, 1], "o", color=color, ms=3.5)
+    _trajectories(ax, xy, colors)
     ax.plot(xy[:, 0, 0], xy[:, 0, 1], "k*", ms=9, label="start")
     if layout is None:
         ax.set_aspect("equal", adjustable="datalim")
@@ -107,13 +105,21 @@ def _plot_xy(ax: Any, xy: np.ndarray, colors: np.ndarray, layout: Any | None) ->
 
 
 def _plot_x_against_time(ax: Any, xy: np.ndarray, colors: np.ndarray) -> None:
-    steps = np.arange(xy.shape[1])
-    for traj, color in zip(xy, colors, strict=True):
-        ax.plot(steps, traj[:, 0], color=color, lw=1.4, alpha=0.9)
-        ax.plot(steps[-1], traj[-1, 0], "o", color=color, ms=3.5)
+    steps = np.broadcast_to(np.arange(xy.shape[1], dtype=np.float64), xy.shape[:2])
+    _trajectories(ax, np.stack([steps, xy[..., 0]], axis=-1), colors)
     ax.axhline(xy[0, 0, 0], color="0.5", lw=0.8, ls=":")
     ax.set_xlabel("step")
     ax.set_ylabel("x (motion along one axis)")
+
+
+def _trajectories(ax: Any, lines: np.ndarray, colors: np.ndarray) -> None:
+    """Polylines ``lines`` [N, T, 2] in ``colors`` with a dot at each end: two artists however many lines
+    (one ``plot`` call per line takes several times longer to draw)."""
+    from matplotlib.collections import LineCollection
+
+    ax.add_collection(LineCollection(list(lines), colors=colors, linewidths=1.4, alpha=0.9))
+    ax.scatter(lines[:, -1, 0], lines[:, -1, 1], c=colors, s=3.5**2, zorder=3)
+    ax.autoscale_view()
 
 
 def _colour_key(fig: Any, ax: Any, skills: np.ndarray, discrete: bool, colors: np.ndarray) -> None:
@@ -127,8 +133,13 @@ def _colour_key(fig: Any, ax: Any, skills: np.ndarray, discrete: bool, colors: n
         for i in np.unique(index):
             ax.plot([], [], color=colors[np.flatnonzero(index == i)[0]], lw=2, label=f"skill {i}")
         ax.legend(
-            title="skill", fontsize=7, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-            ncol=1 + len(np.unique(index)) // 20, frameon=False,
+            title="skill",
+            fontsize=7,
+            title_fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            ncol=1 + len(np.unique(index)) // 20,
+            frameon=False,
         )
         return
     if skills.shape[1] == 1:

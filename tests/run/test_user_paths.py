@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import rlinfo
@@ -126,9 +127,8 @@ def _walk(n: int, steps: int = 30, one_d: bool = False) -> np.ndarray:
 def test_figure_without_skills_uses_one_colour():
     fig = skills_figure(_walk(5), np.zeros((5, 0)))
     ax = fig.axes[0]
-    colours = {line.get_color() if isinstance(line.get_color(), str) else tuple(line.get_color())
-               for line in ax.get_lines()[:-1]}  # the last line is the start marker
-    assert len(colours - {"k"}) == 1
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]  # the five rollouts
+    assert len(lines.get_segments()) == 5 and len(np.unique(lines.get_colors(), axis=0)) == 1
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["start", "rollout (no skills)"]
 
 
