@@ -38,6 +38,7 @@ STATUS = "sweep.json"
 LOGS = "logs"
 INSTALL = "rlinfo sweep needs Ray: pip install 'rlinfo[sweep]'"
 LOCK_WAIT_S = 120.0  # a trial of a killed sweep may take a moment to die and release its lock
+STOP_GRACE_S = 300.0  # for running trials to finish their iteration and checkpoint when the sweep stops
 
 
 # ----------------------------------------------------------------------------- one trial (Ray worker)
@@ -95,8 +96,9 @@ def trial_command(sweep_dir: Path, trial: Trial, total_steps: int) -> list[str]:
 def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
     """Run one trial through the ``rlinfo`` CLI (the same code path as ``rlinfo train``).
 
-    Returns ``{"name", "status": done|failed, "error", "wall_s", "eval"}``; never raises for an error
-    of the run itself (that is the trial's one-line error).
+    Returns ``{"name", "status": done|failed|interrupted, "error", "wall_s", "eval"}`` (interrupted: the run
+    stopped at a checkpoint on SIGINT/SIGTERM); never raises for an error of the run itself (that is the
+    trial's one-line error).
     """
     from rlinfo.run.commands import run_argv
 
@@ -124,6 +126,8 @@ def run_trial(sweep_dir: str, trial: Trial) -> dict[str, Any]:
                 log.flush()
                 if code != 0:
                     result["error"] = last_error(root / LOGS / f"{trial.name}.log") or f"exit status {code}"
+                if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):  # stopped at a checkpoint
+                    result["status"] = "interrupted"
             if is_finished(run_dir, total):
                 result["status"] = "done"
                 result["eval"] = read_eval(run_dir)
@@ -338,38 +342,59 @@ def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> 
     task = ray.remote(num_cpus=spec.cpus, num_gpus=spec.gpus, max_calls=1, max_retries=0)(run_trial)
     queue, running = list(todo), {}
     tries: dict[str, int] = {}
-    while queue or running:
-        n_slots = slots(ray, spec)
-        while queue and len(running) < n_slots:
-            trial = queue.pop(0)
-            running[task.remote(sweep_dir, trial)] = (trial, time.perf_counter())
-            attempts = progress.trials[trial.name]["attempts"] + 1
-            tries[trial.name] = tries.get(trial.name, 0) + 1
-            progress.set(trial.name, status="running", error="", attempts=attempts)
-            step = checkpoint_step(Path(sweep_dir) / trial.name)
-            event = f"resumed {trial.name} at step {step}" if step >= 0 else f"started {trial.name}"
-            print(progress.line(n_slots, event), flush=True)
-        ready, _ = ray.wait(list(running), num_returns=1, timeout=10.0)
-        for ref in ready:
-            trial, started = running.pop(ref)
-            try:
-                result = ray.get(ref)
-            except Exception as e:  # the worker or its node died: run_trial itself never raises
-                text = str(e).strip().splitlines()
-                reason = f"{type(e).__name__}: {text[0] if text else ''}"
-                if tries[trial.name] < MAX_TRIES:
-                    queue.insert(0, trial)
-                    progress.set(trial.name, status="pending", error=reason)
-                    print(progress.line(n_slots, f"retrying {trial.name} (try {tries[trial.name] + 1} of "
-                                                 f"{MAX_TRIES}) after {reason}"), flush=True)  # fmt: skip
-                    continue
-                result = {"status": "failed", "error": reason}
-            wall = time.perf_counter() - started
-            progress.finished_here += 1
-            progress.busy_s += wall
-            fields = {"status": result["status"], "error": result.get("error", ""), "wall_s": round(wall, 1)}
-            if "steps" in result.get("eval", {}):
-                fields["steps"] = result["eval"]["steps"]
-            progress.set(trial.name, **fields)
-            detail = f": {fields['error']}" if fields["error"] else f" in {wall:.0f} s"
-            print(progress.line(n_slots, f"{result['status']} {trial.name}{detail}"), flush=True)
+    try:
+        while queue or running:
+            n_slots = slots(ray, spec)
+            while queue and len(running) < n_slots:
+                trial = queue.pop(0)
+                running[task.remote(sweep_dir, trial)] = (trial, time.perf_counter())
+                attempts = progress.trials[trial.name]["attempts"] + 1
+                tries[trial.name] = tries.get(trial.name, 0) + 1
+                progress.set(trial.name, status="running", error="", attempts=attempts)
+                step = checkpoint_step(Path(sweep_dir) / trial.name)
+                event = f"resumed {trial.name} at step {step}" if step >= 0 else f"started {trial.name}"
+                print(progress.line(n_slots, event), flush=True)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=10.0)
+            for ref in ready:
+                trial, started = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as e:  # the worker or its node died: run_trial itself never raises
+                    text = str(e).strip().splitlines()
+                    reason = f"{type(e).__name__}: {text[0] if text else ''}"
+                    if tries[trial.name] < MAX_TRIES:
+                        queue.insert(0, trial)
+                        progress.set(trial.name, status="pending", error=reason)
+                        print(progress.line(n_slots, f"retrying {trial.name} (try {tries[trial.name] + 1} of "
+                                                     f"{MAX_TRIES}) after {reason}"), flush=True)  # fmt: skip
+                        continue
+                    result = {"status": "failed", "error": reason}
+                wall = time.perf_counter() - started
+                progress.finished_here += 1
+                progress.busy_s += wall
+                fields = {
+                    "status": result["status"],
+                    "error": result.get("error", ""),
+                    "wall_s": round(wall, 1),
+                }
+                if "steps" in result.get("eval", {}):
+                    fields["steps"] = result["eval"]["steps"]
+                progress.set(trial.name, **fields)
+                detail = f": {fields['error']}" if fields["error"] else f" in {wall:.0f} s"
+                print(progress.line(n_slots, f"{result['status']} {trial.name}{detail}"), flush=True)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM of the sweep
+        stop_running(ray, list(running))
+        raise
+
+
+def stop_running(ray: Any, refs: list[Any], grace_s: float = STOP_GRACE_S) -> None:
+    """Ctrl-C or SIGTERM of the sweep: interrupt each running trial as Ctrl-C would (``ray.cancel``
+    without force raises SIGINT's handler in the worker), so that it checkpoints where it stands and
+    stops, and wait up to ``grace_s`` for them. Trials still running then die with the workers and
+    resume from their last periodic checkpoint. A second Ctrl-C stops the wait."""
+    if not refs:
+        return
+    print(f"sweep: stopping {len(refs)} running trials at their next checkpoint", flush=True)
+    for ref in refs:
+        ray.cancel(ref, force=False)
+    ray.wait(refs, num_returns=len(refs), timeout=grace_s)

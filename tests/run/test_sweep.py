@@ -237,9 +237,10 @@ def test_trial_of_an_env_with_preset_statistics_resumes(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: Path) -> None:
-    """Ctrl-C (SIGINT to the driver): sweep.json says which trials were interrupted, the last line
-    summarises; the next run says "resumed <trial> at step N" for them, not "started", and stops on
-    SIGTERM (``kill``) the same way (a background job may ignore SIGINT)."""
+    """Ctrl-C (SIGINT to the driver): each running trial checkpoints where it stands, sweep.json says
+    which trials were interrupted, the last line summarises; the next run says "resumed <trial> at step
+    N" for them, not "started", and stops on SIGTERM (``kill``) the same way (a background job may
+    ignore SIGINT)."""
     long = {**TINY, "total_steps": 40_000, "train.checkpoint_every": 200}
     spec = write_spec(tmp_path / "long.yaml", {**SPEC, "overrides": long, "grid": {"seed": [0, 1]}})
     sweep_dir = tmp_path / "sweep"
@@ -272,6 +273,11 @@ def test_ctrl_c_records_interrupted_trials_and_the_rerun_says_resumed(tmp_path: 
     status = json.loads((sweep_dir / "sweep.json").read_text())
     assert status["counts"]["running"] == 0 and status["counts"]["interrupted"] >= 1, status["counts"]
     assert first[-1].startswith("sweep: 0/2 done") and "interrupted" in first[-1], first[-4:]
+    # each running trial was stopped as Ctrl-C stops a run: at a checkpoint of the step where it stood
+    for p in sweep_dir.glob("seed=*"):
+        log = (sweep_dir / "logs" / f"{p.name}.log").read_text()
+        stop = re.search(r"stopped by SIGINT at step (\d+); checkpoint saved", log)
+        assert stop and checkpoint_step(p) == int(stop[1]), log[-500:]
     for p in sweep_dir.glob("seed=*"):
         wait_unlocked(p)
         started[p] = checkpoint_step(p)
