@@ -73,16 +73,9 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from rlinfo.nn import MLP, adam
+from rlinfo.nn import MLP, adam, initialize
 
 CLAMP_EPS = 1e-6  # URLB's TruncatedNormal keeps sampled actions inside (−1 + eps, 1 − eps)
-
-
-def orthogonal_init(module: nn.Module) -> None:
-    """URLB's ``weight_init`` for Linear layers: orthogonal weight (gain 1), zero bias."""
-    if isinstance(module, nn.Linear):
-        nn.init.orthogonal_(module.weight)
-        nn.init.zeros_(module.bias)
 
 
 def trunk(in_dim: int, hidden_dim: int) -> nn.Sequential:
@@ -190,8 +183,8 @@ class DDPG(nn.Module):
         self.stddev, self.stddev_clip = float(stddev), float(stddev_clip)
         self.actor = DeterministicActor(obs_dim, action_dim, low, high, hidden_dim, num_layers, self.stddev)
         self.critic = TwinCritic(obs_dim, action_dim, hidden_dim, num_layers)
-        self.actor.apply(orthogonal_init)
-        self.critic.apply(orthogonal_init)
+        initialize(self.actor, "orthogonal")  # URLB's: orthogonal weights (gain 1), zero biases
+        initialize(self.critic, "orthogonal")
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.optimizers = {
             "actor": adam(self.actor.parameters(), lr),

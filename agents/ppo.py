@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from torch.distributions import Categorical, Normal
 
 from rlinfo.agents.entropy import build_controller
-from rlinfo.nn import adam, mlp
+from rlinfo.nn import adam, initialize, mlp
 from rlinfo.running_stats import RunningMeanStd
 
 OBS_CLIP = 10.0
@@ -71,15 +71,6 @@ def value_loss(value: Tensor, old_value: Tensor, ret: Tensor, clip: float | None
         clipped = old_value + (value - old_value).clamp(-clip, clip)
         err = torch.max(err, (clipped - ret) ** 2)
     return 0.5 * err.mean()
-
-
-def _init(net: nn.Sequential, last_gain: float) -> nn.Sequential:
-    """Orthogonal weights (gain √2, last layer ``last_gain``) and zero biases, as in CleanRL."""
-    linears = [m for m in net if isinstance(m, nn.Linear)]
-    for i, layer in enumerate(linears):
-        nn.init.orthogonal_(layer.weight, last_gain if i == len(linears) - 1 else math.sqrt(2))
-        nn.init.zeros_(layer.bias)
-    return net
 
 
 class PPO(nn.Module):
@@ -126,8 +117,13 @@ class PPO(nn.Module):
         self.state_dependent_std = state_dependent_std and not discrete
         out = action_dim * (2 if self.state_dependent_std else 1)
         act = nn.Tanh
-        self.actor = _init(mlp(obs_dim, out, hidden_dim, num_layers, activation=act), 0.01)
-        self.critic = _init(mlp(obs_dim, 1, hidden_dim, num_layers, activation=act), 1.0)
+        # CleanRL's: orthogonal weights, gain √2 (the policy's output 0.01, the value's 1), zero biases
+        self.actor = initialize(
+            mlp(obs_dim, out, hidden_dim, num_layers, activation=act), "orthogonal_sqrt2", "orthogonal_0.01"
+        )
+        self.critic = initialize(
+            mlp(obs_dim, 1, hidden_dim, num_layers, activation=act), "orthogonal_sqrt2", "orthogonal"
+        )
         self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
         self.log_std.requires_grad_(not discrete and not self.state_dependent_std)
         self.obs_rms = RunningMeanStd((obs_dim - skill_dim,))

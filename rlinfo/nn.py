@@ -14,6 +14,7 @@ import math
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import torch
@@ -86,9 +87,13 @@ def _xavier_normal_tenth(weight: Tensor) -> Tensor:
 
 
 # Weight initialisations a reference trainer uses in place of PyTorch's default (kaiming-uniform with
-# a = √5, i.e. U(±1/√fan_in), and biases U(±1/√fan_in)); every one zeroes the biases.
+# a = √5, i.e. U(±1/√fan_in), and biases U(±1/√fan_in)); every one zeroes the biases. garage (METRA,
+# CSF): Xavier; URLB: orthogonal, gain 1; CleanRL's PPO: orthogonal, gain √2 (hidden), 0.01 (policy
+# output), 1 (value output).
 WEIGHT_INITS = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_,
-                "xavier_normal_0.1": _xavier_normal_tenth}  # fmt: skip
+                "xavier_normal_0.1": _xavier_normal_tenth, "orthogonal": nn.init.orthogonal_,
+                "orthogonal_sqrt2": partial(nn.init.orthogonal_, gain=math.sqrt(2)),
+                "orthogonal_0.01": partial(nn.init.orthogonal_, gain=0.01)}  # fmt: skip
 # the ``init`` key of agents and reward modules: "torch" (PyTorch's default) or "garage", the defaults of
 # the garage networks that the METRA trainer builds (and CSF's, built on it): Xavier-uniform weights for
 # φ and the policy's hidden layers, Xavier-normal ×0.1 for the policy's output heads (its
