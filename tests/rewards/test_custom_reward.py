@@ -19,7 +19,7 @@ from rlinfo.run.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["total_steps=600", "train.learning_starts=200", "env.num_envs=4", "eval.num_rollouts=4",
         "train.progress=false"]  # fmt: skip
-BROKEN = '''
+BROKEN = """
 from rlinfo.rewards import IntrinsicReward
 
 class NoUpdate(IntrinsicReward):
@@ -38,7 +38,7 @@ class NoDims(IntrinsicReward):
 
 class NotAReward:
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -72,13 +72,19 @@ def test_an_installed_plugin_reward_trains_by_its_entry_point_name(user_folder, 
     (site / "surprise_plugin-0.1.dist-info" / "entry_points.txt").write_text(
         "[rlinfo.rewards]\nsurprise = surprise_plugin:Surprise\n"
     )
-    shutil.copy(user_folder / "my_reward.py", site / "surprise_plugin.py")
+    # the plugin's optimiser is torch.optim's own: any optimiser in self.optimizers trains and is saved
+    example = (user_folder / "my_reward.py").read_text()
+    (site / "surprise_plugin.py").write_text(
+        example.replace("adam(self.model.parameters(), lr)", "torch.optim.Adam(self.model.parameters(), lr)")
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delitem(sys.modules, "surprise_plugin", raising=False)
     assert main(["list"]) == 0
     assert "surprise (plugin)" in capsys.readouterr().out
     assert main(["train", "metra_maze", "reward.name=surprise", "reward.params={}", *TINY, "run_name=p"]) == 0
     assert json.loads((user_folder / "runs" / "p" / "eval.json").read_text())["reward"] == "surprise"
+    saved = load_checkpoint(latest_checkpoint(user_folder / "runs" / "p"))["reward_optim"]["model"]
+    assert saved["state"] and all(s["step"] > 0 for s in saved["state"].values())
 
 
 @pytest.mark.parametrize(
