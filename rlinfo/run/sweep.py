@@ -24,7 +24,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ LOGS = "logs"
 INSTALL = "rlinfo sweep needs Ray: pip install 'rlinfo[sweep]'"
 LOCK_WAIT_S = 120.0  # a trial of a killed sweep may take a moment to die and release its lock
 STOP_GRACE_S = 300.0  # for running trials to finish their iteration and checkpoint when the sweep stops
+MIN_ETA_WORK = 0.05  # trials' worth of env steps finished before an ETA is shown
 
 
 # ----------------------------------------------------------------------------- one trial (Ray worker)
@@ -157,8 +158,25 @@ class Progress:
     spec: Spec
     trials: dict[str, dict[str, Any]]
     started: float = 0.0
-    finished_here: int = 0  # trials finished by this invocation (for the ETA)
+    # for the ETA: the wall time of the trials this invocation finished, and how many trials' worth of
+    # env steps they trained (a trial resumed at 90% of its steps counts 0.1)
     busy_s: float = 0.0
+    work_done: float = 0.0
+    totals: dict[str, int] = field(default_factory=dict)  # trial -> total_steps, read once
+
+    def fraction_left(self, name: str) -> float:
+        """The share of a trial's env steps that its latest checkpoint has not reached yet."""
+        if name not in self.totals:
+            trial = next(t for t in self.spec.trials if t.name == name)
+            self.totals[name] = max(int(trial.config(self.sweep_dir).total_steps), 1)
+        step = checkpoint_step(self.sweep_dir / name)
+        return min(max(1.0 - step / self.totals[name], 0.0), 1.0) if step > 0 else 1.0
+
+    def finished(self, name: str, wall_s: float, left_at_start: float) -> None:
+        """Count a trial that this invocation ran to its end in ``wall_s``, from ``left_at_start``."""
+        if left_at_start >= MIN_ETA_WORK:  # an evaluation-only resume says nothing of training speed
+            self.busy_s += wall_s
+            self.work_done += left_at_start
 
     def set(self, name: str, **fields: Any) -> None:
         self.trials[name].update(fields)
@@ -168,13 +186,14 @@ class Progress:
         return sum(t["status"] == status for t in self.trials.values())
 
     def eta(self, slots: int) -> str:
-        left = self.count("pending") + self.count("running")
+        """Seconds per trial's worth of steps (from the trials finished here) × the steps left / slots."""
+        left = [n for n, t in self.trials.items() if t["status"] in ("pending", "running")]
         if not left:
             return "0s"
-        if not self.finished_here:
+        if self.work_done < MIN_ETA_WORK:
             return "?"
-        seconds = self.busy_s / self.finished_here * left / max(slots, 1)
-        return time.strftime("%H:%M:%S", time.gmtime(seconds))
+        seconds = self.busy_s / self.work_done * sum(map(self.fraction_left, left)) / max(slots, 1)
+        return duration(seconds)
 
     def line(self, slots: int, event: str) -> str:
         n = len(self.trials)
@@ -187,6 +206,13 @@ class Progress:
         data = {"spec": str(self.spec.path), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "counts": counts, "trials": self.trials}  # fmt: skip
         write_json(self.sweep_dir / STATUS, data)
+
+
+def duration(seconds: float) -> str:
+    """``H:MM:SS``, with days in front past 24 hours (``2d 03:04:05``)."""
+    days, rest = divmod(int(round(seconds)), 86400)
+    clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}d {clock}" if days else clock
 
 
 def load_status(sweep_dir: Path) -> dict[str, dict[str, Any]]:
@@ -342,12 +368,14 @@ def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> 
     task = ray.remote(num_cpus=spec.cpus, num_gpus=spec.gpus, max_calls=1, max_retries=0)(run_trial)
     queue, running = list(todo), {}
     tries: dict[str, int] = {}
+    left_at_start: dict[str, float] = {}  # trial -> the share of its steps left when it was submitted
     try:
         while queue or running:
             n_slots = slots(ray, spec)
             while queue and len(running) < n_slots:
                 trial = queue.pop(0)
                 running[task.remote(sweep_dir, trial)] = (trial, time.perf_counter())
+                left_at_start[trial.name] = progress.fraction_left(trial.name)
                 attempts = progress.trials[trial.name]["attempts"] + 1
                 tries[trial.name] = tries.get(trial.name, 0) + 1
                 progress.set(trial.name, status="running", error="", attempts=attempts)
@@ -370,8 +398,8 @@ def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> 
                         continue
                     result = {"status": "failed", "error": reason}
                 wall = time.perf_counter() - started
-                progress.finished_here += 1
-                progress.busy_s += wall
+                if result["status"] == "done":
+                    progress.finished(trial.name, wall, left_at_start[trial.name])
                 fields = {
                     "status": result["status"],
                     "error": result.get("error", ""),

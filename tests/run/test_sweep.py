@@ -133,6 +133,27 @@ def test_failed_trial_keeps_its_one_line_error_until_retry_failed(tmp_path: Path
     assert plan(tmp_path / "sweep", spec, retry_failed=True)[trial.name]["status"] == "pending"
 
 
+def test_the_eta_counts_env_steps_left_not_trials_left(tmp_path: Path) -> None:
+    """A trial resumed near its end finishes fast; the ETA scales its wall time to a whole trial's steps
+    and charges each unfinished trial only the steps after its latest checkpoint."""
+    from rlinfo.run.sweep import Progress, duration, plan
+
+    spec = read_spec(write_spec(tmp_path / "s.yaml", SPEC))  # 4 trials of 400 steps
+    root = tmp_path / "sweep"
+    progress = Progress(root, spec, plan(root, spec, retry_failed=False))
+    resumed, half = NAMES[:2]
+    (root / half / "checkpoints").mkdir(parents=True)
+    (root / half / "checkpoints" / "latest.json").write_text(json.dumps({"step": 200}))
+    assert progress.eta(slots=2) == "?"  # nothing finished here yet
+    progress.finished(resumed, wall_s=0.5, left_at_start=0.01)  # only its evaluation: not a speed
+    assert progress.eta(slots=2) == "?"
+    progress.finished(resumed, wall_s=90.0, left_at_start=0.25)  # 360 s per trial's worth of steps
+    progress.trials[resumed]["status"] = "done"
+    # left: half (0.5 of its steps) and the other two (1 each) = 2.5 trials' worth, 2 at a time
+    assert progress.eta(slots=2) == duration(360 * 2.5 / 2) == "00:07:30"
+    assert duration(2 * 86400 + 3 * 3600 + 4 * 60 + 5) == "2d 03:04:05"
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -173,7 +194,6 @@ def test_trial_names_are_deterministic_and_short(tmp_path: Path) -> None:
     assert all(len(t.name) <= 96 for t in again) and len({t.name for t in again}) == 6
 
 
-
 def test_a_named_trial_is_called_by_its_name_and_sets_only_its_overrides(tmp_path: Path) -> None:
     spec = {"grid": {"seed": [0, 1]}, "trials": [{"name": "slow", "agent.lr": 1e-5}, {"agent.lr": 1e-3}]}
     trials = read_spec(write_spec(tmp_path / "s.yaml", spec)).trials
@@ -182,6 +202,7 @@ def test_a_named_trial_is_called_by_its_name_and_sets_only_its_overrides(tmp_pat
     overrides = trials[0].overrides
     assert "agent.lr=1e-05" in overrides and not any(o.startswith("name=") for o in overrides)
     assert trials[0].config(tmp_path).agent.lr == 1e-5
+
 
 def test_sweep_without_ray_says_how_to_install(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, as in a base install
