@@ -40,6 +40,7 @@ INSTALL = "rlinfo sweep needs Ray: pip install 'rlinfo[sweep]'"
 LOCK_WAIT_S = 120.0  # a trial of a killed sweep may take a moment to die and release its lock
 STOP_GRACE_S = 300.0  # for running trials to finish their iteration and checkpoint when the sweep stops
 MIN_ETA_WORK = 0.05  # trials' worth of env steps finished before an ETA is shown
+HEARTBEAT_S = 600.0  # between lines on the running trials' progress (a trial may train for hours)
 
 
 # ----------------------------------------------------------------------------- one trial (Ray worker)
@@ -164,13 +165,26 @@ class Progress:
     work_done: float = 0.0
     totals: dict[str, int] = field(default_factory=dict)  # trial -> total_steps, read once
 
-    def fraction_left(self, name: str) -> float:
-        """The share of a trial's env steps that its latest checkpoint has not reached yet."""
+    def total(self, name: str) -> int:
+        """A trial's ``total_steps`` (its resolved config, read once)."""
         if name not in self.totals:
             trial = next(t for t in self.spec.trials if t.name == name)
             self.totals[name] = max(int(trial.config(self.sweep_dir).total_steps), 1)
+        return self.totals[name]
+
+    def fraction_left(self, name: str) -> float:
+        """The share of a trial's env steps that its latest checkpoint has not reached yet."""
         step = checkpoint_step(self.sweep_dir / name)
-        return min(max(1.0 - step / self.totals[name], 0.0), 1.0) if step > 0 else 1.0
+        return min(max(1.0 - step / self.total(name), 0.0), 1.0) if step > 0 else 1.0
+
+    def running_steps(self, names: list[str]) -> str:
+        """Where each running trial stands: the step of its latest checkpoint of its total."""
+        where = []
+        for name in names:
+            step = checkpoint_step(self.sweep_dir / name)
+            at = f"at {step:,} of {self.total(name):,}" if step > 0 else "before its first checkpoint"
+            where.append(f"{name} {at}")
+        return "running: " + ", ".join(where)
 
     def finished(self, name: str, wall_s: float, left_at_start: float) -> None:
         """Count a trial that this invocation ran to its end in ``wall_s``, from ``left_at_start``."""
@@ -369,6 +383,7 @@ def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> 
     queue, running = list(todo), {}
     tries: dict[str, int] = {}
     left_at_start: dict[str, float] = {}  # trial -> the share of its steps left when it was submitted
+    heartbeat = time.perf_counter()
     try:
         while queue or running:
             n_slots = slots(ray, spec)
@@ -383,6 +398,10 @@ def run_all(ray: Any, progress: Progress, todo: list[Trial], sweep_dir: str) -> 
                 event = f"resumed {trial.name} at step {step}" if step >= 0 else f"started {trial.name}"
                 print(progress.line(n_slots, event), flush=True)
             ready, _ = ray.wait(list(running), num_returns=1, timeout=10.0)
+            if not ready and time.perf_counter() - heartbeat >= HEARTBEAT_S:
+                heartbeat = time.perf_counter()
+                names = [trial.name for trial, _ in running.values()]
+                print(progress.line(n_slots, progress.running_steps(names)), flush=True)
             for ref in ready:
                 trial, started = running.pop(ref)
                 try:

@@ -152,6 +152,11 @@ def test_the_eta_counts_env_steps_left_not_trials_left(tmp_path: Path) -> None:
     # left: half (0.5 of its steps) and the other two (1 each) = 2.5 trials' worth, 2 at a time
     assert progress.eta(slots=2) == duration(360 * 2.5 / 2) == "00:07:30"
     assert duration(2 * 86400 + 3 * 3600 + 4 * 60 + 5) == "2d 03:04:05"
+    # the line printed every HEARTBEAT_S while trials train
+    assert (
+        progress.running_steps([half, NAMES[2]])
+        == f"running: {half} at 200 of 400, {NAMES[2]} before its first checkpoint"
+    )
 
 
 @pytest.mark.parametrize(
