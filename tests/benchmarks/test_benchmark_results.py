@@ -42,10 +42,10 @@ def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
     pytest.importorskip("rliable")
     (tmp_path / "docs" / "results").mkdir(parents=True)
     (tmp_path / "docs" / "img").mkdir()
-    csvs = ("ant_skills.csv", "ant_skills_v1.csv", "ant_skills_v2.csv", "ant_skills_v2_phi.csv",
-            "ant_skills_v2_rollouts.csv", "ant_phi_scale.csv", "random_baseline.csv")
-    for name in csvs:
-        shutil.copy(ROOT / "docs" / "results" / name, tmp_path / "docs" / "results" / name)
+    # every CSV the page reads: the runs, earlier presets' runs, rollouts, φ measurements, the floor
+    csvs = [*(ROOT / "docs" / "results").glob("ant_*.csv"), ROOT / "docs" / "results" / "random_baseline.csv"]
+    for path in csvs:
+        shutil.copy(path, tmp_path / "docs" / "results" / path.name)
     monkeypatch.chdir(tmp_path)
     assert results.page() == 0
     generated = (tmp_path / "docs" / "results" / "ant_skills.md").read_text()
