@@ -88,17 +88,23 @@ def attribute(phi: Any, states: Any) -> tuple[dict[str, float], float, float]:
     return {g: v / total for g, v in totals.items()}, float(change.norm(dim=-1).mean()), phi_change
 
 
-def summary(rows: list[dict[str, Any]]) -> str:
-    """Each method's largest share at its latest step, e.g. ``metra: x, y (39%)``."""
-    names = dict(zip(GROUPS, ("x, y", "height and orientation", "joint angles", "velocities"), strict=True))
-    latest: dict[str, dict[str, Any]] = {}
+def latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run's (method, seed) row of its largest step, in the order the runs first appear."""
+    runs: dict[tuple[str, int], dict[str, Any]] = {}
     for r in rows:
-        if r["step"] >= latest.get(r["method"], {"step": -1})["step"]:
-            latest[r["method"]] = r
+        key = (r["method"], r["seed"])
+        if r["step"] >= runs.get(key, {"step": -1})["step"]:
+            runs[key] = r
+    return list(runs.values())
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """Each run's largest share at its latest step, e.g. ``metra at 1,000,000: x, y (39%)``."""
+    names = dict(zip(GROUPS, ("x, y", "height and orientation", "joint angles", "velocities"), strict=True))
     parts = []
-    for method, r in latest.items():
+    for r in latest(rows):
         group = max(GROUPS, key=lambda g: r[f"share_{g}"])
-        parts.append(f"{method} at {r['step']:,}: {names[group]} ({100 * r[f'share_{group}']:.0f}%)")
+        parts.append(f"{r['method']} at {r['step']:,}: {names[group]} ({100 * r[f'share_{group}']:.0f}%)")
     return "Largest share: " + "; ".join(parts) + "."
 
 
@@ -119,11 +125,12 @@ def load(path: Path = RESULTS / "ant_skills_phi.csv") -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
-    """Per run: the shares of Δφ in percent and the mean sizes of a step's Δs and Δφ."""
+    """Per run, at its latest measured step: the shares of Δφ in percent and the mean sizes of a step's Δs
+    and Δφ."""
     head = ["method", "seed", "env steps", "x, y", "height, orientation", "joint angles", "velocities"]
     head += ["‖Δs‖", "‖Δφ‖"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
+    for r in latest(rows):
         shares = " | ".join(f"{100 * r[s]:.0f}%" for s in SHARES)
         sizes = f"{r['mean_state_change']:.2f} | {r['mean_phi_change']:.3f}"
         lines.append(f"| {r['method']} | {r['seed']} | {r['step']:,} | {shares} | {sizes} |")

@@ -30,9 +30,19 @@ def test_a_linear_phi_splits_by_its_weights_times_the_state_changes():
 def test_a_run_is_measured_into_the_csv_and_its_table(tmp_path):
     from rlinfo.run.cli import main
 
-    args = ["metra_ant", "total_steps=402", "train.learning_starts=201", "train.grad_steps=2",
-            "agent.hidden_dim=32", "reward.params.hidden_dim=32", "eval.num_rollouts=2", "eval.max_steps=20",
-            "train.progress=false", f"run_root={tmp_path / 'runs'}", "run_name=seed=0__metra_ant"]
+    args = [
+        "metra_ant",
+        "total_steps=402",
+        "train.learning_starts=201",
+        "train.grad_steps=2",
+        "agent.hidden_dim=32",
+        "reward.params.hidden_dim=32",
+        "eval.num_rollouts=2",
+        "eval.max_steps=20",
+        "train.progress=false",
+        f"run_root={tmp_path / 'runs'}",
+        "run_name=seed=0__metra_ant",
+    ]
     assert main(["train", *args]) == 0
     out = tmp_path / "phi.csv"
     assert phi_attribution.collect(tmp_path / "runs", out) == 0
@@ -43,3 +53,14 @@ def test_a_run_is_measured_into_the_csv_and_its_table(tmp_path):
     lines = phi_attribution.table([row])
     assert lines[2].startswith(f"| metra | 0 | {row['step']:,} | ")
     assert phi_attribution.summary([row]).startswith(f"Largest share: metra at {row['step']:,}: ")
+
+
+def test_the_page_shows_each_runs_latest_measurement():
+    share = dict.fromkeys(phi_attribution.SHARES, 0.25)
+    rows = [{"method": "csf", "seed": 0, "step": 1_000_000, **share, "mean_state_change": 0.1,
+             "mean_phi_change": 0.0}, {"method": "csf", "seed": 0, "step": 32_000, **share,
+             "mean_state_change": 0.2, "mean_phi_change": 0.002}, {"method": "csf", "seed": 1, "step": 64_000,
+             **share, "mean_state_change": 0.3, "mean_phi_change": 0.01}]  # fmt: skip
+    assert [(r["seed"], r["step"]) for r in phi_attribution.latest(rows)] == [(0, 1_000_000), (1, 64_000)]
+    body = phi_attribution.table(rows)[2:]
+    assert len(body) == 2 and "| csf | 0 | 1,000,000 |" in body[0] and "32,000" not in "".join(body)
