@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--address", help="an existing Ray cluster (e.g. auto, HOST:6379); default: local Ray")
     sw.add_argument("--num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     sw.add_argument("--retry-failed", action="store_true", help="run failed trials again")
+    sw.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="run only the trials whose names match this shell-style pattern (e.g. 'seed=1__*'); repeatable",
+    )
     sw.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     rp = sub.add_parser(
         "report",
@@ -160,7 +166,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         from rlinfo.run.sweep import run_sweep
 
-        return run_sweep(args.spec, args.dir, args.address, args.num_cpus, args.retry_failed)
+        return run_sweep(args.spec, args.dir, args.address, args.num_cpus, args.retry_failed, args.only)
     if args.command == "report":
         from rlinfo.run.report import write_report
 

@@ -5,7 +5,8 @@ Ray (``pip install 'rlinfo[sweep]'``) schedules the tasks: a new local Ray insta
 many trials at a time as its CPUs (and GPUs) allow, or an existing cluster with ``--address``. The
 driver keeps at most as many tasks in flight as the cluster's resources can run, so "running" is what
 runs; ``SWEEP_DIR/sweep.json`` holds every trial's status (pending, running, done, failed) and the
-one-line error of a failed one, rewritten at every change.
+one-line error of a failed one, rewritten at every change. ``--only PATTERN`` (repeatable, shell-style
+on trial names, e.g. ``'seed=1__*'``) runs a subset, say one machine's share; the others are ``skipped``.
 
 Fault tolerance is decided from the run directories themselves, so re-running the same command after
 a kill resumes: a trial whose ``eval.json`` reports ``steps >= total_steps`` is done and never touched
@@ -18,6 +19,7 @@ trial stays failed (listed, exit status 1) until ``--retry-failed``. Each trial'
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import logging
 import os
@@ -29,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from rlinfo.config import to_dict
-from rlinfo.errors import RlinfoError
+from rlinfo.errors import ConfigError, RlinfoError
 from rlinfo.files import open_append, refuse_links, remove_tree, write_json
 from rlinfo.run.rundir import is_number, read_eval
 from rlinfo.run.sweep_spec import Spec, Trial, read_spec
 
 STATUS = "sweep.json"
+STATES = ("done", "running", "pending", "interrupted", "failed", "skipped")  # a trial's, in sweep.json
 LOGS = "logs"
 INSTALL = "rlinfo sweep needs Ray: pip install 'rlinfo[sweep]'"
 LOCK_WAIT_S = 120.0  # a trial of a killed sweep may take a moment to die and release its lock
@@ -216,7 +219,7 @@ class Progress:
         return f"sweep [{counts}, ETA {self.eta(slots)}] {event}"
 
     def save(self) -> None:
-        counts = {s: self.count(s) for s in ("done", "running", "pending", "interrupted", "failed")}
+        counts = {s: self.count(s) for s in STATES}
         data = {"spec": str(self.spec.path), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "counts": counts, "trials": self.trials}  # fmt: skip
         write_json(self.sweep_dir / STATUS, data)
@@ -260,8 +263,28 @@ def identity_change(sweep_dir: Path, trial: Trial) -> str:
 MAX_TRIES = 3  # per trial and invocation, when its Ray worker dies
 
 
-def plan(sweep_dir: Path, spec: Spec, retry_failed: bool) -> dict[str, dict[str, Any]]:
-    """Every trial's status before this invocation runs anything (from the run directories on disk)."""
+def selected(spec: Spec, only: list[str] | None) -> set[str]:
+    """The names of the trials that ``--only`` patterns (shell-style, e.g. ``seed=1__*``) match; all
+    trials without patterns. A pattern that matches no trial is an error: a typo must not run nothing."""
+    names = [t.name for t in spec.trials]
+    if not only:
+        return set(names)
+    chosen: set[str] = set()
+    for pattern in only:
+        matched = fnmatch.filter(names, pattern)
+        if not matched:
+            raise ConfigError(f"--only {pattern!r} matches none of the {len(names)} trials of {spec.path} "
+                              f"(names look like {names[0]})")  # fmt: skip
+        chosen.update(matched)
+    return chosen
+
+
+def plan(
+    sweep_dir: Path, spec: Spec, retry_failed: bool, only: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every trial's status before this invocation runs anything (from the run directories on disk); a
+    trial that would run but is not matched by ``only`` is ``skipped`` this time."""
+    chosen = selected(spec, only)
     old = load_status(sweep_dir)
     trials: dict[str, dict[str, Any]] = {}
     for trial in spec.trials:
@@ -276,6 +299,8 @@ def plan(sweep_dir: Path, spec: Spec, retry_failed: bool) -> dict[str, dict[str,
             entry.update(status="done", steps=eval_steps(sweep_dir / trial.name))
         elif before.get("status") == "failed" and not retry_failed:
             entry.update(status="failed", error=before.get("error", ""))
+        elif trial.name not in chosen:
+            entry.update(status="skipped")
         trials[trial.name] = entry
     return trials
 
@@ -303,17 +328,22 @@ def run_sweep(
     address: str | None = None,
     num_cpus: int | None = None,
     retry_failed: bool = False,
+    only: list[str] | None = None,
 ) -> int:
-    """Run (or resume) a sweep; 0 when every trial is done, 1 when some failed."""
+    """Run (or resume) a sweep, or only its trials whose names match a pattern of ``only``; 0 when every
+    trial that ran is done, 1 when some failed."""
     spec = read_spec(spec_path)
+    selected(spec, only)  # a pattern that matches nothing stops here, before anything is written
     root = Path(sweep_dir) if sweep_dir is not None else Path("runs") / Path(spec_path).stem
     ray = import_ray()
     root.mkdir(parents=True, exist_ok=True)
     refuse_links(root)
-    progress = Progress(root, spec, plan(root, spec, retry_failed), started=time.perf_counter())
+    progress = Progress(root, spec, plan(root, spec, retry_failed, only), started=time.perf_counter())
     progress.save()
     todo = [t for t in spec.trials if progress.trials[t.name]["status"] == "pending"]
-    print(f"sweep {spec.path} -> {root}: {len(spec.trials)} trials, {len(todo)} to run")
+    skipped = progress.count("skipped")
+    left_out = f" ({skipped} not matched by --only)" if skipped else ""
+    print(f"sweep {spec.path} -> {root}: {len(spec.trials)} trials, {len(todo)} to run{left_out}")
     if todo:
         local = address in (None, "", "local")
         # local workers import what the driver could: reward classes named module:Class in this folder
@@ -366,7 +396,8 @@ def stop_on_sigterm() -> Any:
 def summary(progress: Progress, root: Path) -> str:
     """The sweep's last line (every failure on a line of its own before it)."""
     lines = [f"failed: {n}: {t['error']}" for n, t in progress.trials.items() if t["status"] == "failed"]
-    left = [f"{progress.count(s)} {s}" for s in ("failed", "interrupted", "pending") if progress.count(s)]
+    states = ("failed", "interrupted", "pending", "skipped")
+    left = [f"{progress.count(s)} {s}" for s in states if progress.count(s)]
     counts = ", ".join(left)
     hint = " (re-run with --retry-failed to run them again)" if progress.count("failed") else ""
     done = f"{progress.count('done')}/{len(progress.trials)} done"

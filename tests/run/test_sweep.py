@@ -104,7 +104,8 @@ def test_sweep_killed_after_first_trial_resumes_and_reports(tmp_path: Path) -> N
     for name in interrupted:  # resumed from their checkpoint (`rlinfo train --resume`), not restarted
         assert (sweep_dir / name / "resume_history.jsonl").is_file(), name
     status = json.loads((sweep_dir / "sweep.json").read_text())
-    assert status["counts"] == {"done": 4, "failed": 0, "interrupted": 0, "pending": 0, "running": 0}
+    assert status["counts"] == {"done": 4, "failed": 0, "interrupted": 0, "pending": 0, "running": 0,
+                                "skipped": 0}
 
     assert main(["report", str(sweep_dir), "--reps", "200"]) == 0
     rows = list(csv.DictReader((sweep_dir / "report.csv").open()))
@@ -319,3 +320,28 @@ def test_trials_that_resolve_to_the_same_config_are_refused(tmp_path: Path) -> N
     spec = write_spec(tmp_path / "dup.yaml", {"preset": "metra_maze", "grid": grid})
     with pytest.raises(ConfigError, match="agent.lr=1e-4 and agent.lr=0.0001 resolve to the same config"):
         read_spec(spec)
+
+
+def test_only_runs_the_matching_trials_and_skips_the_rest(tmp_path: Path, capsys) -> None:
+    """``--only`` splits a sweep (one machine's share): matching trials run, the others are listed as
+    skipped and keep no directory; a pattern that matches nothing is a one-line error that runs nothing."""
+    spec = write_spec(tmp_path / "maze.yaml", SPEC)
+    sweep_dir = tmp_path / "sweep"
+    args = ["sweep", str(spec), "--dir", str(sweep_dir), "--num-cpus", "2"]
+
+    assert main([*args, "--only", "*seed=2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rlinfo: error: --only '*seed=2' matches none of the 4 trials") and "\n" not in err
+    assert not sweep_dir.exists()
+
+    assert main([*args, "--only", "*seed=1"]) == 0
+    out = capsys.readouterr().out
+    assert "4 trials, 2 to run (2 not matched by --only)" in out
+    assert out.strip().splitlines()[-1].startswith("sweep: 2/4 done, 2 skipped")
+    trials = json.loads((sweep_dir / "sweep.json").read_text())["trials"]
+    assert {n: t["status"] for n, t in trials.items()} == {
+        "metra_maze__seed=0": "skipped", "metra_maze__seed=1": "done",
+        "diayn_maze__seed=0": "skipped", "diayn_maze__seed=1": "done",
+    }  # fmt: skip
+    assert finished(sweep_dir / "metra_maze__seed=1") and finished(sweep_dir / "diayn_maze__seed=1")
+    assert not (sweep_dir / "metra_maze__seed=0").exists() and not (sweep_dir / "diayn_maze__seed=0").exists()
