@@ -3,7 +3,8 @@
     python -m benchmarks.pages           # rewrite the pages, the generated blocks and the figures
     python -m benchmarks.pages --check   # regenerate the Markdown in memory; exit 1 naming what differs
 
-Whole pages: docs/results/ant_skills.md (benchmarks/results.py), docs/results/urlb_lite.md (once
+Whole pages: docs/results/ant_skills.md and, once its CSV exists, docs/results/half_cheetah_skills.md
+(benchmarks/results.py), docs/results/urlb_lite.md (once
 docs/results/urlb_lite.csv exists, benchmarks/urlb_lite.py), docs/results/entropy.md (once
 docs/results/entropy.csv exists, benchmarks/entropy.py), docs/results/speed_e2e.md
 (benchmarks/speed_tables.py) and docs/results/locomotion_benchmark.md.
@@ -346,10 +347,13 @@ def locomotion_figure() -> Path:
 def pages() -> dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | None]]:
     """Each generated Markdown file: the function that writes its text and the one that draws its figure."""
     out: dict[Path, tuple[Callable[[], str], Callable[[], Path | str] | None]] = {
-        RESULTS / "ant_skills.md": (results.page_text, results.page_figure),
         RESULTS / "locomotion_benchmark.md": (locomotion_page, locomotion_figure),
         BENCHMARKS: (partial(fill, BENCHMARKS), block_figures),
     }
+    for name, env in results.SKILL_PAGES.items():  # the skill-discovery comparisons
+        if name == "ant_skills" or (RESULTS / f"{name}.csv").is_file():
+            text, figure = partial(results.page_text, name, env), partial(results.page_figure, name, env)
+            out[RESULTS / f"{name}.md"] = (text, figure)
     if ESTIMATORS.is_file():
         out[ESTIMATORS] = (partial(fill, ESTIMATORS), None)
     if (RESULTS / "entropy.csv").is_file():

@@ -5,6 +5,10 @@
            machine, date), merged with the rows already there (runs resumed elsewhere keep theirs)
     python -m benchmarks.results page                          # no runs needed: CSVs only
         -> docs/results/ant_skills.md and docs/img/ant_skills.png
+    python -m benchmarks.results page --name half_cheetah_skills --env half_cheetah
+
+The comparisons: ``SKILL_PAGES`` (benchmarks/<name>.yaml sweeps into runs/<name>, collected into
+docs/results/<name>.csv).
 
 The page reports, per method, the value at the last evaluation every seed of that method has reached:
 the interquartile mean over seeds with its 95% stratified-bootstrap interval (rliable) from 3 seeds on,
@@ -34,7 +38,17 @@ TABLE = (
     ("alignment_cos", "alignment cos", 2),
     ("upright_fraction", "upright fraction", 2),
 )
-COMMAND = "rlinfo sweep benchmarks/ant_skills.yaml && python -m benchmarks.results collect runs/ant_skills"
+SKILL_PAGES = {"ant_skills": "ant", "half_cheetah_skills": "half_cheetah"}  # page name -> env
+TITLES = {"ant": "Ant", "half_cheetah": "HalfCheetah"}
+COVERAGE = {  # what an env's coverage counts
+    "ant": "the 1×1 cells of the x, y plane they visit",
+    "half_cheetah": "the unit intervals of x they visit (HalfCheetah runs along one axis)",
+}
+
+
+def command(name: str) -> str:
+    """The sweep of page ``name`` and the collection of its runs."""
+    return f"rlinfo sweep benchmarks/{name}.yaml && python -m benchmarks.results collect runs/{name}"
 
 
 # ----------------------------------------------------------------------------- collect
@@ -126,6 +140,11 @@ def by_run(rows: list[dict[str, Any]], env: str) -> dict[str, dict[int, dict[int
     return out
 
 
+def metrics_of(runs: dict) -> set[str]:
+    """Every metric some evaluation of some run reports."""
+    return {m for seeds in runs.values() for steps in seeds.values() for at in steps.values() for m in at}
+
+
 def summary(values: list[float], reps: int = 2000) -> tuple[float, float, float, str]:
     """(point, low, high, kind): IQM and its 95% stratified-bootstrap interval from 3 runs, else the mean
     and the range."""
@@ -149,8 +168,11 @@ def fmt(point: float, low: float, high: float, kind: str, decimals: int, n: int)
 
 
 def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tuple[list[str], dict[str, Any]]:
-    """The page's Markdown table and, per method, the step compared and the coverage point estimate."""
-    head = ["method", "seeds", "env steps", "wall-clock (h)", *[t for _, t, _ in TABLE]]
+    """The page's Markdown table and, per method, the step compared and the coverage point estimate.
+    Metrics that no run and no random-action row reports (goals on HalfCheetah) get no column."""
+    reported = metrics_of(runs) | {r["metric"] for r in random_rows if r["env"] == env}
+    columns = [c for c in TABLE if c[0] in reported]
+    head = ["method", "seeds", "env steps", "wall-clock (h)", *[t for _, t, _ in columns]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     compared: dict[str, Any] = {}
     for method in sorted(runs, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)):
@@ -159,7 +181,7 @@ def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tup
         points = [seeds[s][step] for s in sorted(seeds) if step in seeds[s]]
         hours = np.mean([p["wall_s"] for p in points]) / 3600
         cells = [method, str(len(points)), f"{step:,}", f"{hours:.1f}"]
-        for metric, _, decimals in TABLE:
+        for metric, _, decimals in columns:
             values = [p[metric] for p in points if metric in p]
             cells.append(fmt(*summary(values), decimals, len(values)) if values else "—")
         cells_seen = [p["coverage_cells"] for p in points if "coverage_cells" in p] or [float("nan")]
@@ -168,7 +190,7 @@ def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tup
     rand = [r for r in random_rows if r["env"] == env]
     if rand:
         cells = ["random actions", str(len({r["seed"] for r in rand})), "—", "—"]
-        for metric, _, decimals in TABLE:
+        for metric, _, decimals in columns:
             values = [r["value"] for r in rand if r["metric"] == metric]
             cells.append(fmt(*summary(values), decimals, len(values)) if values else "—")
         lines.append("| " + " | ".join(cells) + " |")
@@ -193,11 +215,13 @@ def figure(runs: dict, random_rows: list[dict[str, Any]], env: str, path: Path) 
 
     from rlinfo.files import save_figure
 
-    panels = [("coverage_cells", "step", "coverage (1×1 cells)"),
-              ("coverage_cells", "wall", "coverage (1×1 cells)"),
+    cells = "coverage (1×1 cells)" if env == "ant" else "coverage (cells)"
+    panels = [("coverage_cells", "step", cells), ("coverage_cells", "wall", cells),
               ("upright_fraction", "step", "upright fraction (tilt ≤ 60°)"),
               ("goal_near_HitSuccess3", "step", "goals ≤ 10 away reached (fraction)")]  # fmt: skip
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    panels = [p for p in panels if p[0] in metrics_of(runs)]  # no goals panel without a goal skill
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2), squeeze=False)
+    axes = axes[0]
     for ax, (metric, x, label) in zip(axes, panels, strict=True):
         for method in sorted(runs, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 99):
             xs, mean, low, high = curve(runs[method], metric, x)
@@ -213,13 +237,13 @@ def figure(runs: dict, random_rows: list[dict[str, Any]], env: str, path: Path) 
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Skill discovery on {env}: mean over seeds, band = min–max over seeds")
+    fig.suptitle(f"Skill discovery on {TITLES.get(env, env)}: mean over seeds, band = min–max over seeds")
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
 
 
 def time_to_skill(runs: dict, method: str = "metra", cells: float = 100.0) -> str:
-    """When ``method``'s IQM over 3+ seeds first exceeds ``cells`` Ant cells, in training hours."""
+    """When ``method``'s IQM over 3+ seeds first exceeds ``cells`` cells, in training hours."""
     seeds = runs.get(method, {})
     if len(seeds) < 3:
         n = len(seeds)
@@ -301,19 +325,21 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
     ordered = ordering(compared) if compared else "no method has reached its first evaluation yet"
     cells = [r["value"] for r in random_rows if (r["env"], r["metric"]) == (env, "coverage_cells")]
     floor = float(np.mean(cells)) if cells else None
+    goals = any("goal" in c for c in lines[0].split("|"))
     text = [
-        f"# Skill discovery on {env}: the METRA paper's comparison",
+        f"# Skill discovery on {TITLES.get(env, env)}: the METRA paper's comparison",
         "",
-        "<!-- generated by `python -m benchmarks.pages` from docs/results/ant_skills.csv and "
+        f"<!-- generated by `python -m benchmarks.pages` from docs/results/{name}.csv and "
         "docs/results/random_baseline.csv; do not edit by hand -->",
         "",
         "**What it measures.** Each method's presets mirror the METRA paper's commands "
         "(docs/algorithms.md, the comparison presets); every evaluation runs 48 deterministic 200-step "
-        "rollouts and reports the 1×1 cells they visit (coverage), how often zero-shot goal skills reach "
-        "goals (methods with a goal skill), how well final displacements follow the skills (alignment), "
-        "and the fraction of steps the torso stays within 60° of vertical (upright: walking, not tumbling).",
+        f"rollouts and reports {COVERAGE.get(env, 'the cells they visit')} (coverage), "
+        + ("how often zero-shot goal skills reach goals (methods with a goal skill), " if goals else "")
+        + "how well final displacements follow the skills (alignment), and the fraction of steps the "
+        "torso stays within 60° of vertical (upright: moving on its feet, not tumbling or flipped over).",
         "",
-        f"**How to reproduce.** `{COMMAND}`, then `python -m benchmarks.random_baseline` and "
+        f"**How to reproduce.** `{command(name)}`, then `python -m benchmarks.random_baseline` and "
         "`python -m benchmarks.results page`. Budget: 1M env steps per run, an evaluation every 64k; "
         f"precision {', '.join(precisions) or 'bfloat16'} (hidden-layer matmuls in the updates); two "
         "trials at once, one torch thread each, on a machine that at times also ran tests and other "
@@ -333,9 +359,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         + "Random actions give the floor: a method below it has not learned to move its body on purpose; "
         "an upright fraction below random's means the skills tumble. " + paper_check(compared, floor),
         "",
-        f"**Time to skill** (METRA's 3-seed IQM above 100 Ant cells): {time_to_skill(runs)}. For scale, "
-        "the reference code's default run takes over a day on an RTX 4090.",
-        "",
+        *time_to_skill_section(env, runs),
         *rollouts_section(name),
         *phi_section(name),
         *scale_section(env),
@@ -349,6 +373,17 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         *earlier_presets(name, env),
     ]
     return "\n".join(text) + "\n"
+
+
+def time_to_skill_section(env: str, runs: dict) -> list[str]:
+    """On Ant, where the METRA paper states its cost: when METRA's IQM first covers 100 cells."""
+    if env != "ant":
+        return []
+    return [
+        f"**Time to skill** (METRA's 3-seed IQM above 100 Ant cells): {time_to_skill(runs)}. For scale, "
+        "the reference code's default run takes over a day on an RTX 4090.",
+        "",
+    ]
 
 
 def rollouts_section(name: str) -> list[str]:
@@ -378,7 +413,7 @@ def phi_section(name: str) -> list[str]:
         f"runs/{name}`): the share of each step's Δφ ≈ ∇φ(s)·Δs that comes from each group of the "
         "observation, over 16 skills × 200 deterministic steps of the latest checkpoint; ‖Δs‖ and ‖Δφ‖ are "
         "a step's mean sizes (normalised observations). A φ that maps x, y gives skills that travel; one "
-        "that maps the joint angles gives skills that hold postures, rewarded without moving the Ant.",
+        "that maps the joint angles gives skills that hold postures, rewarded without moving the body.",
         "",
         *phi_attribution.table(rows),
         "",
@@ -457,13 +492,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect", help="sweep runs -> docs/results/<name>.csv")
     c.add_argument("sweep_dir", type=Path)
-    c.add_argument("--out", type=Path, default=RESULTS / "ant_skills.csv")
+    c.add_argument("--out", type=Path, help="the CSV (default: docs/results/<sweep directory's name>.csv)")
     p = sub.add_parser("page", help="CSV -> docs/results/<name>.md and docs/img/<name>.png")
     p.add_argument("--name", default="ant_skills")
     p.add_argument("--env", default="ant")
     args = parser.parse_args(argv)
     if args.command == "collect":
-        return collect(args.sweep_dir, args.out)
+        return collect(args.sweep_dir, args.out or RESULTS / f"{args.sweep_dir.name}.csv")
     return page(args.name, args.env)
 
 

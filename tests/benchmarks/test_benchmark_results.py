@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import random_baseline, results
@@ -16,7 +17,7 @@ from rlinfo.run.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_collect_records_every_evaluation_of_every_run(tmp_path):
+def test_collect_records_every_evaluation_of_every_run(tmp_path, monkeypatch):
     sweep = tmp_path / "sweep"
     for seed in (0, 1):
         args = ["metra_maze", "total_steps=1200", "train.eval_every=400", "train.learning_starts=200",
@@ -36,6 +37,9 @@ def test_collect_records_every_evaluation_of_every_run(tmp_path):
         assert walls == sorted(walls) and walls[0] >= 0
     assert results.collect(sweep, out) == 0  # idempotent: the same rows again
     assert len(results.read_csv(out)) == len(rows)
+    monkeypatch.chdir(tmp_path)  # the command line's default CSV: named after the sweep directory
+    assert results.main(["collect", str(sweep)]) == 0
+    assert results.read_csv(tmp_path / "docs" / "results" / "sweep.csv") == results.read_csv(out)
 
 
 def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
@@ -53,6 +57,42 @@ def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
     assert (tmp_path / "docs" / "img" / "ant_skills.png").stat().st_size > 10_000
     assert (tmp_path / "docs" / "img" / "ant_skills_v2_rollouts.png").stat().st_size > 10_000
     assert (tmp_path / "docs" / "img" / "ant_phi_scale.png").stat().st_size > 10_000
+
+
+def test_a_half_cheetah_comparison_gets_a_page_of_its_own_once_its_csv_exists(tmp_path, monkeypatch):
+    """No goal columns or panel (its skills have no goal form), coverage along x, no Ant time-to-skill."""
+    pytest.importorskip("rliable")
+    from benchmarks import pages
+
+    (tmp_path / "docs" / "results").mkdir(parents=True)
+    (tmp_path / "docs" / "img").mkdir()
+    shutil.copy(ROOT / "docs" / "results" / "random_baseline.csv", tmp_path / "docs" / "results")
+    monkeypatch.chdir(tmp_path)
+    page = Path("docs/results/half_cheetah_skills.md")
+    assert page not in pages.pages() and Path("docs/results/ant_skills.md") in pages.pages()
+    rows = [{"method": method, "env": "half_cheetah", "seed": 0, "step": step, "wall_s": step / 100,
+             "metric": metric, "value": value, "precision": "bfloat16", "machine": "m", "date": "d"}
+            for method, cells in (("metra", 40.0), ("lsd", 12.0))
+            for step in (64_000, 128_000)
+            for metric, value in (("coverage_cells", cells * step / 128_000), ("alignment_cos", 0.5),
+                                  ("upright_fraction", 0.9))]  # fmt: skip
+    with open("docs/results/half_cheetah_skills.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=results.COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    assert page in pages.pages()
+    text = results.page_text("half_cheetah_skills", "half_cheetah")
+    assert text.startswith("# Skill discovery on HalfCheetah: the METRA paper's comparison")
+    assert "`rlinfo sweep benchmarks/half_cheetah_skills.yaml && python -m benchmarks.results collect " \
+           "runs/half_cheetah_skills`" in text and "unit intervals of x" in text
+    header = next(line for line in text.splitlines() if line.startswith("| method |"))
+    assert "goal" not in header and "coverage (cells)" in header and "upright fraction" in header
+    assert "| metra | 1 | 128,000 | 0.4 | 40 |" in text and "| lsd | 1 | 128,000 | 0.4 | 12 |" in text
+    floor = np.mean([r["value"] for r in results.read_csv(Path("docs/results/random_baseline.csv"))
+                     if (r["env"], r["metric"]) == ("half_cheetah", "coverage_cells")])  # fmt: skip
+    assert f"| random actions | 3 | — | — | {floor:.0f} [" in text
+    assert "Time to skill" not in text and "metra (40) > lsd (12)" in text
+    assert results.page_figure("half_cheetah_skills", "half_cheetah").stat().st_size > 10_000
 
 
 def test_random_baseline_reproduces_its_committed_rows():
