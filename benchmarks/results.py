@@ -320,7 +320,6 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
     lines, compared = method_table(runs, random_rows, env)
     machines = sorted({r["machine"] for r in rows})
     dates = sorted({r["date"] for r in rows})
-    precisions = sorted({r["precision"] for r in rows})
     steps = {m: c["step"] for m, c in compared.items()}
     ordered = ordering(compared) if compared else "no method has reached its first evaluation yet"
     cells = [r["value"] for r in random_rows if (r["env"], r["metric"]) == (env, "coverage_cells")]
@@ -341,9 +340,9 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         "",
         f"**How to reproduce.** `{command(name)}`, then `python -m benchmarks.random_baseline` and "
         "`python -m benchmarks.results page`. Budget: 1M env steps per run, an evaluation every 64k; "
-        f"precision {', '.join(precisions) or 'bfloat16'} (hidden-layer matmuls in the updates); two "
-        "trials at once, one torch thread each, on a machine that at times also ran tests and other "
-        "benchmarks: wall-clock times are upper bounds.",
+        f"precision of the updates' matmuls: {precision_note(rows)}; each run had the machine's two cores "
+        "to itself or shared them with a second run, at times also with tests and other benchmarks: "
+        "wall-clock times are upper bounds, and differ between machines.",
         f"Machine: {'; '.join(machines) or '—'}. Dates: {(dates or ['—'])[0]} to {(dates or ['—'])[-1]}.",
         "",
         "**Current result** (at the last evaluation every seed of a method has reached; IQM [95% "
@@ -373,6 +372,15 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         *earlier_presets(name, env),
     ]
     return "\n".join(text) + "\n"
+
+
+def precision_note(rows: list[dict[str, Any]]) -> str:
+    """Which runs trained in which precision: ``bfloat16: lsd 0, metra 0; float32: metra 1``."""
+    runs: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for r in rows:
+        runs[r["precision"]].add((r["method"], r["seed"]))
+    notes = [f"{p}: " + ", ".join(f"{m} {seed}" for m, seed in sorted(runs[p])) for p in sorted(runs)]
+    return "; ".join(notes) or "—"
 
 
 def time_to_skill_section(env: str, runs: dict) -> list[str]:

@@ -134,3 +134,11 @@ def test_a_metric_a_method_never_reports_gives_an_empty_curve():
 def test_ordering_marks_coverages_equal_as_shown():
     compared = {"lsd": {"coverage": 4.0}, "metra": {"coverage": 9.2}, "diayn": {"coverage": 4.4}}
     assert results.ordering(compared) == "metra (9) > diayn (4) = lsd (4)"  # 4.4 before 4.0
+
+
+def test_the_page_says_which_runs_trained_in_which_precision():
+    runs = (("metra", 0, "bfloat16"), ("metra", 0, "bfloat16"), ("lsd", 0, "bfloat16"),
+            ("metra", 1, "float32"))
+    rows = [{"method": m, "seed": s, "precision": p} for m, s, p in runs]
+    assert results.precision_note(rows) == "bfloat16: lsd 0, metra 0; float32: metra 1"
+    assert results.precision_note([]) == "—"
