@@ -95,7 +95,8 @@ def option_warnings(cfg: Any, device: Any) -> list[str]:
     if cfg.train.precision == "bfloat16" and device.type == "cpu" and cpu_has_bfloat16() is False:
         out.append(
             "train.precision=bfloat16: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16), "
-            "so torch emulates it and the updates will likely be slower than in float32"
+            "so torch emulates it, tens of times slower than float32 (0.8 against 51 GFLOP/s measured on "
+            "an AVX2 EPYC core): use train.precision=float32 here"
         )
     if cfg.train.cuda_graph and device.type != "cuda":
         out.append("train.cuda_graph=true needs device=cuda: on the CPU every update runs eagerly")

@@ -305,6 +305,25 @@ def plan(
     return trials
 
 
+def trial_warnings(sweep_dir: Path, trials: list[Trial]) -> dict[str, int]:
+    """The option warnings (``rlinfo.options.option_warnings``) of the trials about to run, each with the
+    number of trials it concerns, read here on the driver, since a trial's own go to its log only. A
+    device this machine cannot resolve (a cluster's GPU) is left to the trial."""
+    from rlinfo.options import option_warnings
+    from rlinfo.run.build import resolve_device
+
+    counts: dict[str, int] = {}
+    for trial in trials:
+        cfg = trial.config(sweep_dir)
+        try:
+            device = resolve_device(cfg.device)
+        except RlinfoError:
+            continue
+        for message in option_warnings(cfg, device):
+            counts[message] = counts.get(message, 0) + 1
+    return counts
+
+
 def import_ray() -> Any:
     try:
         import ray
@@ -344,6 +363,8 @@ def run_sweep(
     skipped = progress.count("skipped")
     left_out = f" ({skipped} not matched by --only)" if skipped else ""
     print(f"sweep {spec.path} -> {root}: {len(spec.trials)} trials, {len(todo)} to run{left_out}")
+    for message, count in trial_warnings(root, todo).items():  # each trial's log has them too
+        print(f"sweep: warning ({count} trial{'s' * (count > 1)}): {message}")
     if todo:
         local = address in (None, "", "local")
         # local workers import what the driver could: reward classes named module:Class in this folder

@@ -345,3 +345,21 @@ def test_only_runs_the_matching_trials_and_skips_the_rest(tmp_path: Path, capsys
     }  # fmt: skip
     assert finished(sweep_dir / "metra_maze__seed=1") and finished(sweep_dir / "diayn_maze__seed=1")
     assert not (sweep_dir / "metra_maze__seed=0").exists() and not (sweep_dir / "diayn_maze__seed=0").exists()
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_the_driver_shows_each_option_warning_once_with_its_trial_count(tmp_path: Path, monkeypatch, native):
+    """A trial's warnings go to its log; the driver says them up front (bfloat16 emulated: 60x slower)."""
+    import rlinfo.nn
+    from rlinfo.run.sweep import trial_warnings
+
+    monkeypatch.setattr(rlinfo.nn, "cpu_has_bfloat16", lambda: native)
+    bf16 = {**SPEC, "overrides": {**TINY, "train.precision": "bfloat16"}}
+    spec = read_spec(write_spec(tmp_path / "bf16.yaml", bf16))
+    warnings = trial_warnings(tmp_path / "sweep", spec.trials)
+    if native:
+        assert warnings == {}
+    else:
+        [(message, count)] = warnings.items()
+        assert message.startswith("train.precision=bfloat16: this CPU has no native bfloat16") and count == 4
+    assert trial_warnings(tmp_path / "sweep", read_spec(write_spec(tmp_path / "f32.yaml", SPEC)).trials) == {}
