@@ -60,6 +60,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the timing harness)
 from benchmarks import speed_tables, timing  # noqa: E402
+from rlinfo.nn import cpu_has_bfloat16  # noqa: E402
 from rlinfo.run.callbacks import Callback  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and metra_ant
@@ -321,16 +322,22 @@ def main() -> None:
         return e2e_main(args)
     if args.device != "cpu":
         return gpu_main(args)
+    variants = VARIANTS
+    if cpu_has_bfloat16() is False:  # emulated: tens of times slower than float32, minutes a contender
+        variants = {k: v for k, v in VARIANTS.items() if v.get("precision") != "bfloat16"}
+        print("bfloat16 left out: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16)")
     contenders: dict[str, Any] = {}
     for threads in (1, 2):
         contenders[named("matmul float32", threads)] = partial(matmul_gflops, threads)
-        contenders[named("matmul bfloat16", threads)] = partial(matmul_gflops, threads, dtype=torch.bfloat16)
-        for name, variant in VARIANTS.items():
+        if variants is VARIANTS:
+            bf16 = partial(matmul_gflops, threads, dtype=torch.bfloat16)
+            contenders[named("matmul bfloat16", threads)] = bf16
+        for name, variant in variants.items():
             contenders[named(f"rlinfo SAC{name}", threads)] = partial(
                 rlinfo_sac, threads, args.steps, args.learning_starts, **variant
             )
         contenders[named("SB3 SAC", threads)] = partial(sb3_sac, threads, args.steps, args.learning_starts)
-        for name, variant in VARIANTS.items():
+        for name, variant in variants.items():
             contenders[named(f"metra_ant{name}", threads)] = partial(
                 metra_ant, threads, args.ant_iterations, **variant
             )

@@ -122,3 +122,17 @@ def test_rounding_table_ratio(tmp_path):
     ]
     lines = speed_tables.rounding_block(write_csv(tmp_path / "precision_rounding.csv", rows))
     assert lines[2] == "| runs/x | 1,000 | 1600 | 0.100 ± 0.400 | 0.0600 | 0.0060 | 10.0× |"
+
+
+def test_a_speed_run_without_bfloat16_still_makes_its_table_and_figure(tmp_path):
+    """On a CPU that emulates bfloat16 the benchmark leaves it out: those rows read "—", no bfloat16
+    summary line, and the figure's reference lines are still the ceiling and the matmul floor."""
+    values = {k: v for k, v in speed_values().items() if "bfloat16" not in k[0]}
+    path = harness_csv(tmp_path / "speed_benchmark.csv", values, 2)
+    block = "\n".join(speed_tables.speed_block(path))
+    assert "| matmul rate, 1024³ bfloat16 (GFLOP/s) | — | — |" in block
+    assert "rlinfo SAC bfloat16 / SB3" not in block and "rlinfo SAC / SB3 SAC env steps/s" in block
+    with_bf16 = "\n".join(speed_tables.speed_block(harness_csv(tmp_path / "all.csv", speed_values(), 2)))
+    assert "rlinfo SAC bfloat16 / SB3 SAC env steps/s" in with_bf16
+    image = speed_tables.speed_figure(path, tmp_path / "speed.png")
+    assert image.stat().st_size > 10_000
