@@ -140,6 +140,34 @@ def by_run(rows: list[dict[str, Any]], env: str) -> dict[str, dict[int, dict[int
     return out
 
 
+def split_training(runs: dict) -> tuple[dict, dict]:
+    """(compared, training): per method, the seeds that reached its furthest evaluation, and the seeds
+    still short of it. A seed that is still training would otherwise pull its method's row and curve
+    back to where it stands; it is shown on its own until it catches up."""
+    compared: dict[str, dict] = {}
+    training: dict[str, dict] = {}
+    for method, seeds in runs.items():
+        last = max(max(steps) for steps in seeds.values())
+        for seed, steps in seeds.items():
+            (compared if max(steps) == last else training).setdefault(method, {})[seed] = steps
+    return compared, training
+
+
+def training_section(training: dict) -> list[str]:
+    """One line on the seeds still short of their method's furthest evaluation, with their latest values."""
+    if not training:
+        return []
+    nan, notes = float("nan"), []
+    for method in sorted(training, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)):
+        for seed, steps in sorted(training[method].items()):
+            last = steps[max(steps)]
+            cells, upright = last.get("coverage_cells", nan), last.get("upright_fraction", nan)
+            at = f"{max(steps):,} env steps ({cells:.0f} cells, upright {upright:.2f})"
+            notes.append(f"{method} seed {seed} at {at}")
+    return [f"**Still training** (dotted in the figure; they join the table when they reach their method's "
+            f"furthest evaluation): {'; '.join(notes)}.", ""]  # fmt: skip
+
+
 def metrics_of(runs: dict) -> set[str]:
     """Every metric some evaluation of some run reports."""
     return {m for seeds in runs.values() for steps in seeds.values() for at in steps.values() for m in at}
@@ -207,7 +235,11 @@ def curve(seeds: dict[int, dict[int, dict[str, float]]], metric: str, x: str) ->
     return xs, v.mean(1) if len(v) else v, v.min(1) if len(v) else v, v.max(1) if len(v) else v
 
 
-def figure(runs: dict, random_rows: list[dict[str, Any]], env: str, path: Path) -> None:
+def figure(
+    runs: dict, random_rows: list[dict[str, Any]], env: str, path: Path, training: dict | None = None
+) -> None:
+    """Coverage against env steps and wall-clock, upright fraction and goals against steps: each method's
+    mean over its compared seeds with a min–max band, and each seed still ``training`` dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -229,6 +261,9 @@ def figure(runs: dict, random_rows: list[dict[str, Any]], env: str, path: Path) 
                 n, xs = len(runs[method]), xs / (1e6 if x == "step" else 1)
                 (line,) = ax.plot(xs, mean, label=f"{method} ({n} seed{'s' * (n > 1)})")
                 ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.15)
+                for seed, steps in (training or {}).get(method, {}).items():
+                    txs, values, _, _ = curve({seed: steps}, metric, x)
+                    ax.plot(txs / (1e6 if x == "step" else 1), values, ls=":", color=line.get_color())
         rand = [r["value"] for r in random_rows if r["env"] == env and r["metric"] == metric]
         if rand:
             ax.axhline(np.mean(rand), color="k", ls="--", lw=1, label="random actions")
@@ -296,8 +331,8 @@ def paper_check(compared: dict[str, Any], floor: float | None) -> str:
 def page_figure(name: str = "ant_skills", env: str = "ant") -> Path:
     """The page's figure, docs/img/<name>.png, from the CSVs."""
     img = Path("docs/img") / f"{name}.png"
-    runs = by_run(read_csv(RESULTS / f"{name}.csv"), env)
-    figure(runs, read_csv(RESULTS / "random_baseline.csv"), env, img)
+    runs, training = split_training(by_run(read_csv(RESULTS / f"{name}.csv"), env))
+    figure(runs, read_csv(RESULTS / "random_baseline.csv"), env, img, training)
     scale = RESULTS / f"{env}_phi_scale.csv"
     if scale.is_file():  # how large φ's steps get (benchmarks/phi_scale.py)
         from benchmarks import phi_scale
@@ -316,7 +351,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
     """The page's Markdown, from the CSVs."""
     rows = read_csv(RESULTS / f"{name}.csv")
     random_rows = read_csv(RESULTS / "random_baseline.csv")
-    runs = by_run(rows, env)
+    runs, training = split_training(by_run(rows, env))
     lines, compared = method_table(runs, random_rows, env)
     machines = sorted({r["machine"] for r in rows})
     dates = sorted({r["date"] for r in rows})
@@ -350,6 +385,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         "",
         *lines,
         "",
+        *training_section(training),
         f"![{env} curves](../img/{name}.png)",
         "",
         f"**What it means.** Ordering by coverage at the compared steps: {ordered}. "

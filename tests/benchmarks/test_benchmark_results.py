@@ -142,3 +142,22 @@ def test_the_page_says_which_runs_trained_in_which_precision():
     rows = [{"method": m, "seed": s, "precision": p} for m, s, p in runs]
     assert results.precision_note(rows) == "bfloat16: lsd 0, metra 0; float32: metra 1"
     assert results.precision_note([]) == "—"
+
+
+def test_a_seed_still_training_is_shown_apart_and_does_not_pull_its_method_back(tmp_path):
+    def seed(last: int, cells: float) -> dict:
+        return {step: {"coverage_cells": cells * step / last, "upright_fraction": 0.5, "wall_s": step / 100}
+                for step in range(64_000, last + 1, 64_000)}  # fmt: skip
+
+    runs = {"metra": {0: seed(192_000, 30.0), 1: seed(128_000, 12.0)}, "lsd": {0: seed(128_000, 5.0)}}
+    compared, training = results.split_training(runs)
+    assert compared == {"metra": {0: runs["metra"][0]}, "lsd": {0: runs["lsd"][0]}}
+    assert training == {"metra": {1: runs["metra"][1]}}
+    lines, table = results.method_table(compared, [], "ant")
+    assert table["metra"] == {"step": 192_000, "coverage": 30.0, "seeds": 1}  # not back at 128k
+    [line, blank] = results.training_section(training)
+    assert line.startswith("**Still training**") and blank == ""
+    assert line.endswith(": metra seed 1 at 128,000 env steps (12 cells, upright 0.50).")
+    assert results.training_section({}) == []
+    results.figure(compared, [], "ant", tmp_path / "curves.png", training)
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
