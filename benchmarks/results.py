@@ -140,6 +140,11 @@ def by_run(rows: list[dict[str, Any]], env: str) -> dict[str, dict[int, dict[int
     return out
 
 
+def method_rank(method: str) -> tuple[int, str]:
+    """Sort key: the METRA paper's order, then other methods by name."""
+    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+
+
 def split_training(runs: dict) -> tuple[dict, dict]:
     """(compared, training): per method, the seeds that reached its furthest evaluation, and the seeds
     still short of it. A seed that is still training would otherwise pull its method's row and curve
@@ -158,7 +163,7 @@ def training_section(training: dict) -> list[str]:
     if not training:
         return []
     nan, notes = float("nan"), []
-    for method in sorted(training, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)):
+    for method in sorted(training, key=method_rank):
         for seed, steps in sorted(training[method].items()):
             last = steps[max(steps)]
             cells, upright = last.get("coverage_cells", nan), last.get("upright_fraction", nan)
@@ -203,7 +208,7 @@ def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tup
     head = ["method", "seeds", "env steps", "wall-clock (h)", *[t for _, t, _ in columns]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     compared: dict[str, Any] = {}
-    for method in sorted(runs, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)):
+    for method in sorted(runs, key=method_rank):
         seeds = runs[method]
         step = min(max(steps) for steps in seeds.values())  # the last evaluation every seed reached
         points = [seeds[s][step] for s in sorted(seeds) if step in seeds[s]]
@@ -255,7 +260,7 @@ def figure(
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2), squeeze=False)
     axes = axes[0]
     for ax, (metric, x, label) in zip(axes, panels, strict=True):
-        for method in sorted(runs, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 99):
+        for method in sorted(runs, key=method_rank):
             xs, mean, low, high = curve(runs[method], metric, x)
             if len(xs):
                 n, xs = len(runs[method]), xs / (1e6 if x == "step" else 1)
@@ -359,7 +364,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
     ordered = ordering(compared) if compared else "no method has reached its first evaluation yet"
     cells = [r["value"] for r in random_rows if (r["env"], r["metric"]) == (env, "coverage_cells")]
     floor = float(np.mean(cells)) if cells else None
-    goals = any("goal" in c for c in lines[0].split("|"))
+    goals = any(m.startswith("goal") for m in metrics_of(runs))
     text = [
         f"# Skill discovery on {TITLES.get(env, env)}: the METRA paper's comparison",
         "",
