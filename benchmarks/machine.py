@@ -13,15 +13,11 @@ VECTOR = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX5
 
 
 def describe(cpuinfo: str = "/proc/cpuinfo") -> str:
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open(cpuinfo, encoding="ascii", errors="replace") as f:
-            first_cpu = f.read().split("\n\n", 1)[0]
-        pairs = (line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)
-        info = {key.strip(): value.strip() for key, value in pairs}
-        model, flags = info.get("model name", model), set(info.get("flags", "").split())
-    except OSError:
-        pass
+    from rlinfo.nn import cpu_info
+
+    info = cpu_info(cpuinfo) or {}
+    model = info.get("model name", platform.processor() or platform.machine())
+    flags = set(info.get("flags", "").split())
     extensions = [name for flag, name in VECTOR if flag in flags][:1]
     text = f"{model}{f' ({extensions[0]})' if extensions else ''}, {os.cpu_count()} cores"
     try:

@@ -31,15 +31,25 @@ def adam(params: Iterable[Tensor], lr: float, **kwargs: Any) -> Adam:
     return Adam(params, lr=lr, **kwargs)
 
 
+def cpu_info(cpuinfo: str = "/proc/cpuinfo") -> dict[str, str] | None:
+    """The first CPU's fields in /proc/cpuinfo ("model name", "flags", ...); None where it cannot be read
+    (not Linux)."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            first_cpu = f.read().split("\n\n", 1)[0]
+    except OSError:
+        return None
+    pairs = (line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
     """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); None where it cannot be read
     (not Linux). Without it torch emulates bfloat16 matmuls, slower than float32."""
-    try:
-        with open(cpuinfo, encoding="ascii", errors="replace") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
-    except OSError:
+    info = cpu_info(cpuinfo)
+    if info is None or "flags" not in info:
         return None
-    return None if flags is None else bool({"avx512_bf16", "amx_bf16"} & set(flags))
+    return bool({"avx512_bf16", "amx_bf16"} & set(info["flags"].split()))
 
 
 _compute = threading.local()  # .dtype: the networks' compute dtype in this thread (None: float32)
