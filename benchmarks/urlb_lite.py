@@ -5,10 +5,11 @@
     python -m benchmarks.urlb_lite page     # CSV -> docs/results/urlb_lite.md and docs/img/urlb_lite.png
 
 1. Pretraining: ``benchmarks/urlb_lite.yaml`` (APT, CIC, DIAYN, METRA on urlb:walker_stand, reward-free,
-   configs/parts/urlb_walker.yaml: DDPG with 256-unit networks and batch 256, 200k steps; URLB: 1024,
+   configs/parts/urlb_walker.yaml: DDPG with 128-unit networks and batch 128, 100k steps; URLB: 1024,
    1024, 2M) run by ``rlinfo sweep`` into ``runs/urlb_lite/pretrain``.
-2. Fine-tuning: for each pretrained run and each walker task, the run ``rlinfo finetune RUN_DIR
-   task=<task>`` makes (100k steps, 4,000 random seed steps, 10 evaluation episodes every 10k), with
+2. Fine-tuning: for each pretrained run and each of walker_walk and walker_run (URLB: the four walker
+   tasks), the run ``rlinfo finetune RUN_DIR task=<task>`` makes (URLB's budget: 100k steps, 4,000
+   random seed steps, 10 evaluation episodes every 10k), with
    DIAYN fine-tuned twice (skill=random, URLB's choice, and skill=grid), plus DDPG from scratch on each
    task (``ddpg_urlb_walker``): written as the sweep spec ``runs/urlb_lite/finetune.yaml`` and run by
    ``rlinfo sweep`` into ``runs/urlb_lite/finetune`` (resumable like any sweep).
@@ -17,7 +18,7 @@
 
 The full protocol on a GPU is the same command with URLB's sizes:
 ``python -m benchmarks.urlb_lite run --full`` (1024-unit networks, batch 1024, 2M pretraining steps,
-``device=cuda``).
+the four walker tasks, ``device=cuda``).
 """
 
 from __future__ import annotations
@@ -33,15 +34,17 @@ from benchmarks.results import RESULTS, read_csv, run_rows, summary
 
 SPEC = Path(__file__).with_name("urlb_lite.yaml")
 ROOT = Path("runs/urlb_lite")
-TASKS = ("walker_stand", "walker_walk", "walker_run", "walker_flip")
+TASKS = ("walker_stand", "walker_walk", "walker_run", "walker_flip")  # URLB's walker domain
+LITE_TASKS = ("walker_walk", "walker_run")  # URLB-lite: the two that need more than standing up
 SKILL_CHOICES = {"diayn": ("random", "grid")}  # methods fine-tuned with more than their default choice
 FULL = ["agent.hidden_dim=1024", "agent.batch_size=1024", "device=cuda"]
+FULL_PRETRAIN = [*FULL, "reward.params.hidden_dim=1024", "total_steps=2000000"]
 COLUMNS = ("method", "env", "seed", "step", "wall_s", "metric", "value", "precision", "machine", "date")
 
 
 def run(
     root: Path,
-    tasks: tuple[str, ...] = TASKS,
+    tasks: tuple[str, ...] = LITE_TASKS,
     pretrain: tuple[str, ...] = (),
     finetune: tuple[str, ...] = (),
     grid: dict[str, list[Any]] | None = None,
@@ -179,7 +182,7 @@ def cell(point: float, low: float, high: float, kind: str, n: int) -> str:
 
 def table(finals: dict[str, dict[str, dict[int, float]]]) -> list[str]:
     tasks = [f"urlb:{t}" for t in TASKS if any(f"urlb:{t}" in m for m in finals.values())]
-    head = ["method", "seeds", *[t.removeprefix("urlb:") for t in tasks], "walker (all tasks)"]
+    head = ["method", "seeds", *[t.removeprefix("urlb:") for t in tasks], "walker (these tasks)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method in sorted(finals, key=lambda m: (not m.endswith("(scratch)"), m)):
         per_task = finals[method]
@@ -243,6 +246,21 @@ def page_figure(csv_path: Path = RESULTS / "urlb_lite.csv") -> Path:
     return img
 
 
+def budget(rows: list[dict[str, Any]]) -> str:
+    """The stated budget: pretraining sizes from the spec's preset, fine-tuning tasks and steps from the
+    rows measured."""
+    import yaml
+
+    from rlinfo.config import load_config
+
+    cfg = load_config(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["preset"], [])
+    tasks = [t for t in TASKS if any(r["env"] == f"urlb:{t}" for r in rows)]
+    steps = max(r["step"] for r in rows)
+    return (f"DDPG with {cfg.agent.hidden_dim}-unit networks and batch {cfg.agent.batch_size}, "
+            f"{cfg.total_steps:,} pretraining steps, {steps:,} fine-tuning steps on "
+            f"{' and '.join(tasks)} (URLB: 1024, 1024, 2M, 100k on the four walker tasks)")  # fmt: skip
+
+
 def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
     """The page's Markdown, from the CSV."""
     rows = rows_of(csv_path)
@@ -251,6 +269,7 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
     dates = sorted({r["date"] for r in rows})
     lines = table(finals)
     scratch = [m for m in finals if m.endswith("(scratch)")]
+    tasks = sorted({r["env"] for r in rows})
     text = [
         "# URLB-lite: pretraining, then fine-tuning on walker's tasks",
         "",
@@ -259,13 +278,12 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "",
         "**What it measures.** How much reward-free pretraining helps on downstream tasks, as the "
         "Unsupervised RL Benchmark (URLB) measures it: each method pretrains on urlb:walker_stand without "
-        "reward, then `rlinfo finetune` trains the snapshot on each walker task's reward for 100k steps "
+        "reward, then `rlinfo finetune` trains the snapshot on each walker task's reward "
         "(4,000 random seed steps first); the score is the return of 10 evaluation episodes divided by "
         "URLB's expert return on the task (1.0 = the expert). DDPG from scratch is the floor.",
         "",
         "**How to reproduce.** `python -m benchmarks.urlb_lite run && python -m benchmarks.urlb_lite collect "
-        "&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): DDPG with 256-unit networks and "
-        "batch 256, 200k pretraining steps, 100k fine-tuning steps (URLB: 1024, 1024, 2M, 100k). "
+        f"&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): {budget(rows)}. "
         "The full protocol on a GPU: `python -m benchmarks.urlb_lite run --full`.",
         f"Machine: {'; '.join(machines)}. Dates: {dates[0]} to {dates[-1]}.",
         "",
@@ -276,10 +294,11 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "",
         "![URLB-lite curves](../img/urlb_lite.png)",
         "",
-        "**What it means.** " + verdict(finals, scratch),
+        "**What it means.** " + verdict(finals, scratch, tasks),
         "",
-        "**Known limits.** One domain (walker) at a tenth of URLB's pretraining budget and a quarter of its "
-        "network width; URLB's published scores come from the full budget on GPUs. DIAYN redraws its skill "
+        "**Known limits.** One domain (walker), part of its tasks, a twentieth of URLB's pretraining "
+        "budget and an eighth of its network width; URLB's published scores come from the full budget on "
+        "GPUs. DIAYN redraws its skill "
         "every episode rather than every 50 steps (docs/algorithms.md).",
     ]
     return "\n".join(text) + "\n"
@@ -294,11 +313,12 @@ def page(csv_path: Path = RESULTS / "urlb_lite.csv") -> int:
     return 0
 
 
-def verdict(finals: dict[str, dict[str, dict[int, float]]], scratch: list[str]) -> str:
-    """Whether a pretrained method beats DDPG from scratch on the walker IQM, as measured."""
-    scores = {m: domain_score(t)[0] for m, t in finals.items() if len(t) == len(TASKS)}
+def verdict(finals: dict[str, dict[str, dict[int, float]]], scratch: list[str], tasks: list[str]) -> str:
+    """Whether a pretrained method beats DDPG from scratch on the walker IQM (over ``tasks``), as
+    measured."""
+    scores = {m: domain_score(t)[0] for m, t in finals.items() if sorted(t) == tasks}
     if not scratch or scratch[0] not in scores:
-        return "The comparison with DDPG from scratch needs every walker task of both."
+        return "The comparison with DDPG from scratch needs every task of both."
     base = scores[scratch[0]]
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     better = [f"{m} ({s:.2f})" for m, s in ranked if s > base and m != scratch[0]]
@@ -313,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="pretraining sweep, then the fine-tuning sweep")
     r.add_argument("--dir", type=Path, default=ROOT)
-    r.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    r.add_argument("--tasks", nargs="+", choices=TASKS, help="default: walk and run (--full: all four)")
     r.add_argument("--pretrain", nargs="*", default=[], metavar="KEY=VALUE", help="pretraining overrides")
     r.add_argument("--finetune", nargs="*", default=[], metavar="KEY=VALUE", help="fine-tuning overrides")
     r.add_argument("--full", action="store_true", help="URLB's sizes on a GPU (2M pretraining steps)")
@@ -326,10 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("page", help="CSV -> docs/results/urlb_lite.md and docs/img/urlb_lite.png")
     args = parser.parse_args(argv)
     if args.command == "run":
-        full = FULL if args.full else []
-        pretrain = (*full, *(["total_steps=2000000"] if args.full else []), *args.pretrain)
+        tasks = tuple(args.tasks or (TASKS if args.full else LITE_TASKS))
+        pretrain = (*(FULL_PRETRAIN if args.full else []), *args.pretrain)
+        finetune = (*(FULL if args.full else []), *args.finetune)
         grid = {k: v for k, v in (("seed", args.seeds), ("preset", args.methods)) if v}
-        return run(args.dir, tuple(args.tasks), pretrain, (*full, *args.finetune), grid, args.num_cpus)
+        return run(args.dir, tasks, pretrain, finetune, grid, args.num_cpus)
     if args.command == "collect":
         return collect(args.dir, args.out)
     return page()

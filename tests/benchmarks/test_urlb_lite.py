@@ -33,4 +33,20 @@ def test_urlb_lite_pretrains_finetunes_collects_and_writes_its_page(tmp_path, mo
     text = (tmp_path / "docs" / "results" / "urlb_lite.md").read_text()
     for method in methods:
         assert f"| {method} | 1 |" in text
+    # the budget stated is the spec's preset's and the rows' (one task, 200 fine-tuning steps here)
+    assert "DDPG with 128-unit networks and batch 128, 100,000 pretraining steps, 200 fine-tuning steps on " \
+        "walker_run" in text
     assert (tmp_path / "docs" / "img" / "urlb_lite.png").stat().st_size > 10_000
+
+
+def test_the_full_protocol_overrides_resolve_for_every_method_of_the_spec():
+    """``run --full`` gives every pretraining preset URLB's sizes, the reward modules' networks too."""
+    import yaml
+
+    from rlinfo.config import load_config
+
+    spec = yaml.safe_load(urlb_lite.SPEC.read_text(encoding="utf-8"))
+    for preset in spec["grid"]["preset"]:
+        cfg = load_config(preset, urlb_lite.FULL_PRETRAIN)
+        assert (cfg.agent.hidden_dim, cfg.agent.batch_size, cfg.total_steps) == (1024, 1024, 2_000_000)
+        assert cfg.reward.params["hidden_dim"] == 1024 and cfg.device == "cuda"
