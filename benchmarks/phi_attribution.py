@@ -99,12 +99,13 @@ def latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
-    """Each run's largest share at its latest step, e.g. ``metra at 1,000,000: x, y (39%)``."""
+    """Each run's largest share at its latest step, e.g. ``metra seed 0 at 1,000,000: x, y (39%)``."""
     names = dict(zip(GROUPS, ("x, y", "height and orientation", "joint angles", "velocities"), strict=True))
     parts = []
     for r in latest(rows):
         group = max(GROUPS, key=lambda g: r[f"share_{g}"])
-        parts.append(f"{r['method']} at {r['step']:,}: {names[group]} ({100 * r[f'share_{group}']:.0f}%)")
+        share = f"{names[group]} ({100 * r[f'share_{group}']:.0f}%)"
+        parts.append(f"{r['method']} seed {r['seed']} at {r['step']:,}: {share}")
     return "Largest share: " + "; ".join(parts) + "."
 
 

@@ -52,7 +52,8 @@ def test_a_run_is_measured_into_the_csv_and_its_table(tmp_path):
     assert row["mean_state_change"] > 0 and row["machine"] and row["date"]
     lines = phi_attribution.table([row])
     assert lines[2].startswith(f"| metra | 0 | {row['step']:,} | ")
-    assert phi_attribution.summary([row]).startswith(f"Largest share: metra at {row['step']:,}: ")
+    first = f"Largest share: metra seed {row['seed']} at {row['step']:,}: "
+    assert phi_attribution.summary([row]).startswith(first)
 
 
 def test_the_page_shows_each_runs_latest_measurement():
