@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Iterable
 
 # (flag in /proc/cpuinfo, name), widest first: the first one a CPU has describes it
 VECTOR = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX512"), ("avx2", "AVX2"))
@@ -28,3 +29,15 @@ def describe(cpuinfo: str = "/proc/cpuinfo") -> str:
     except ImportError:
         pass
     return text
+
+
+def measurable(precisions: Iterable[str]) -> list[str]:
+    """``precisions`` without bfloat16 where this CPU emulates it (tens of times slower than float32:
+    minutes a contender, and a measure of the emulation, not of rlinfo), saying so once."""
+    from rlinfo.nn import cpu_has_bfloat16
+
+    wanted = list(precisions)
+    if "bfloat16" not in wanted or cpu_has_bfloat16() is not False:
+        return wanted
+    print("bfloat16 left out: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16)")
+    return [p for p in wanted if p != "bfloat16"]

@@ -183,11 +183,9 @@ def summary(values: list[float], reps: int = 2000) -> tuple[float, float, float,
     and the range."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) >= 3:
-        from rliable import metrics
+        from rlinfo.run.report_stats import bootstrap, iqm
 
-        from rlinfo.run.report_stats import bootstrap
-
-        point, interval = bootstrap(x.reshape(-1, 1), metrics.aggregate_iqm, reps)
+        point, interval = bootstrap(x.reshape(-1, 1), iqm, reps)
         return float(point[0]), float(interval[0, 0]), float(interval[1, 0]), "IQM"
     return float(x.mean()), float(x.min()), float(x.max()), "mean"
 

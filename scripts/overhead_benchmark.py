@@ -43,6 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the timing harness)
 from benchmarks import speed_tables, timing  # noqa: E402
+from benchmarks.machine import measurable  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
@@ -161,9 +162,10 @@ def main() -> None:
                      "threads": args.threads, **stats})  # fmt: skip
 
     per_run = max(args.steps // args.rounds, 2)
-    contenders = {p: partial(step_times, p, args.threads, per_run) for p in PRECISIONS}
+    precisions = measurable(PRECISIONS)
+    contenders = {p: partial(step_times, p, args.threads, per_run) for p in precisions}
     steps = timing.measure(contenders, args.rounds)
-    for precision in PRECISIONS:
+    for precision in precisions:
         trainer = trained(precision, args.threads)
         shares = update_shares(trainer.learner, args.profile_updates)
         collect = timing.stats(steps.values[(precision, "collect")])
@@ -177,7 +179,7 @@ def main() -> None:
             add("cold", precision, f"collect {name}", "ms", timing.stats(cold.values[(name, "value")]))
         trainer.close()
     if not args.no_compile:
-        for precision in PRECISIONS:
+        for precision in precisions:
             runs = compiled_critic(precision, args.threads, args.rounds)
             for name in runs.contenders:
                 add("compile", precision, f"critic loss + backward, {name}", "ms",

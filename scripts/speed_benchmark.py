@@ -32,7 +32,8 @@ subprocesses, alternating; once with the preset's ``learning_starts`` (5,000: 1,
 update) and once per ``--e2e-learning-starts`` value (100: 1,000 updates).
 
     python scripts/speed_benchmark.py                     # about 10 minutes on a 2-core CPU
-    python scripts/speed_benchmark.py --rounds 1 --steps 300 --learning-starts 200 --ant-iterations 1
+    python scripts/speed_benchmark.py --rounds 1 --steps 300 --learning-starts 200 --ant-iterations 1 \
+        --ant-grad-steps 5
     python scripts/speed_benchmark.py --e2e --rounds 5 --note "shared machine" --out docs/results
 
 Writes <out>/speed_benchmark.csv (one row per round, contender and measure; default out:
@@ -60,7 +61,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ (the timing harness)
 from benchmarks import speed_tables, timing  # noqa: E402
-from rlinfo.nn import cpu_has_bfloat16  # noqa: E402
+from benchmarks.machine import measurable  # noqa: E402
 from rlinfo.run.callbacks import Callback  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {  # rlinfo settings measured for SAC and metra_ant
@@ -260,12 +261,14 @@ def sb3_sac(
 def metra_ant(
     threads: int,
     iterations: int,
+    grad_steps: int | None = None,
     overlap: bool = False,
     device: str = "cpu",
     graph: bool = False,
     precision: str = "float32",
 ) -> dict[str, float]:
-    """The metra_ant preset's loop for ``iterations`` rollout + update rounds after one random round."""
+    """The metra_ant preset's loop for ``iterations`` rollout + update rounds after one random round
+    (``grad_steps`` updates a round: default the preset's 50)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from rlinfo.config import load_config
@@ -277,6 +280,7 @@ def metra_ant(
     overrides += ["eval.max_steps=1", f"train.overlap={str(overlap).lower()}", f"device={device}"]
     overrides += [f"train.cuda_graph={str(graph).lower()}", f"train.precision={precision}"]
     overrides += ["train.checkpoint_every=0", f"train.log_every={10**9}"]
+    overrides += [f"train.grad_steps={grad_steps}"] if grad_steps else []
     clock = LoopClock()
     trainer = Trainer(load_config("metra_ant", overrides), callbacks=[clock])
     trainer.train(final_evaluation=False)
@@ -301,6 +305,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000, help="SAC env steps after learning starts")
     parser.add_argument("--learning-starts", type=int, default=1000)
     parser.add_argument("--ant-iterations", type=int, default=2, help="metra_ant rollout + update rounds")
+    parser.add_argument("--ant-grad-steps", type=int, help="metra_ant updates a round (default: preset's)")
     parser.add_argument("--out", type=Path, default=Path("bench_out/speed_benchmark"))
     parser.add_argument("--figure", type=Path, help="the figure (default <out>/speed_benchmark.png)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda: the GPU table (scripts/gpu_check.sh)")
@@ -322,14 +327,12 @@ def main() -> None:
         return e2e_main(args)
     if args.device != "cpu":
         return gpu_main(args)
-    variants = VARIANTS
-    if cpu_has_bfloat16() is False:  # emulated: tens of times slower than float32, minutes a contender
-        variants = {k: v for k, v in VARIANTS.items() if v.get("precision") != "bfloat16"}
-        print("bfloat16 left out: this CPU has no native bfloat16 matmul (avx512_bf16 or amx_bf16)")
+    precisions = measurable(["float32", "bfloat16"])
+    variants = {k: v for k, v in VARIANTS.items() if v.get("precision", "float32") in precisions}
     contenders: dict[str, Any] = {}
     for threads in (1, 2):
         contenders[named("matmul float32", threads)] = partial(matmul_gflops, threads)
-        if variants is VARIANTS:
+        if "bfloat16" in precisions:
             bf16 = partial(matmul_gflops, threads, dtype=torch.bfloat16)
             contenders[named("matmul bfloat16", threads)] = bf16
         for name, variant in variants.items():
@@ -339,7 +342,7 @@ def main() -> None:
         contenders[named("SB3 SAC", threads)] = partial(sb3_sac, threads, args.steps, args.learning_starts)
         for name, variant in variants.items():
             contenders[named(f"metra_ant{name}", threads)] = partial(
-                metra_ant, threads, args.ant_iterations, **variant
+                metra_ant, threads, args.ant_iterations, args.ant_grad_steps, **variant
             )
     path = args.out / "speed_benchmark.csv"
 
@@ -363,7 +366,8 @@ def gpu_main(args: argparse.Namespace) -> None:
         contenders[f"rlinfo SAC{suffix}"] = partial(
             rlinfo_sac, threads, args.steps, args.learning_starts, **setting
         )
-        contenders[f"metra_ant{suffix}"] = partial(metra_ant, threads, args.ant_iterations, **setting)
+        ant = partial(metra_ant, threads, args.ant_iterations, args.ant_grad_steps, **setting)
+        contenders[f"metra_ant{suffix}"] = ant
     contenders["SB3 SAC"] = partial(sb3_sac, threads, args.steps, args.learning_starts, dev)
     runs = timing.measure(contenders, args.rounds)
     rows = [r for r in timing.summary(runs) if r["measure"] in (RATE, "updates/s")]

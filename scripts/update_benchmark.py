@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmarks/ (the timing harness)
 from benchmarks import speed_tables, timing  # noqa: E402
+from benchmarks.machine import measurable  # noqa: E402
 
 CHILD = """
 import json, resource, sys
@@ -100,8 +101,10 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, help="the figure (default <out>/update_benchmark.png)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    precisions = measurable(["float32", "bfloat16"])
+    cases = [(hidden, precision) for hidden, precision in CASES if precision in precisions]
     contenders = {}
-    for hidden, precision in CASES:
+    for hidden, precision in cases:
         updates = args.updates if hidden == 256 else max(args.updates // 8, 3)
         for malloc in MALLOC:
             contenders[f"{hidden} {precision} {malloc}"] = partial(
@@ -115,8 +118,8 @@ def main() -> None:
         return [f"{case} {v}" for v, (m, _) in VARIANTS.items() if m == malloc]
 
     orders = [tuple(v for child in order for v in variants(child)) for order in children.orders]
-    runs = timing.Timing(tuple(f"{h} {p} {v}" for h, p in CASES for v in VARIANTS), orders)
-    for hidden, precision in CASES:
+    runs = timing.Timing(tuple(f"{h} {p} {v}" for h, p in cases for v in VARIANTS), orders)
+    for hidden, precision in cases:
         for variant, (malloc, head) in VARIANTS.items():
             for key in ("ms", "faults"):
                 child = children.values[(f"{hidden} {precision} {malloc}", f"{head} {key}")]

@@ -30,6 +30,7 @@ from rlinfo.run.report_stats import (
     Run,
     bootstrap,
     import_rliable,
+    iqm,
 )
 from rlinfo.run.urlb_scores import NORMALIZATIONS, normalized, urlb_domain
 
@@ -116,7 +117,7 @@ def aggregate(
 ) -> list[Row]:
     """One row per (env, label), plus per label over each group of envs (``groups``: e.g. a URLB domain's
     tasks) and over all envs, where it ran the same seeds on each."""
-    _, metrics = import_rliable()
+    import_rliable()  # its one-line install hint before any work
     rows: list[Row] = []
     envs = sorted({r.env for r in runs})
     labels = sorted({r.label for r in runs})
@@ -141,15 +142,15 @@ def aggregate(
     what = f"bootstrapping {len(rows)} groups ({reps} resamples)"
     with phase_bar(what, total=len(rows), unit="group") as bar:
         for row in rows:
-            _interval(row, metrics, reps, seed)
+            _interval(row, reps, seed)
             bar.update()
     return rows
 
 
-def _interval(row: Row, metrics: Any, reps: int, seed: int) -> None:
+def _interval(row: Row, reps: int, seed: int) -> None:
     """The row's IQM and its 95% stratified-bootstrap interval; the runs' range below 3 runs."""
     matrix = row.scores.reshape(len(row.seeds), -1)  # [runs, tasks]
-    point, interval = bootstrap(matrix, metrics.aggregate_iqm, reps, seed)
+    point, interval = bootstrap(matrix, iqm, reps, seed)
     row.iqm, row.low, row.high = float(point[0]), float(interval[0, 0]), float(interval[1, 0])
     if len(row.seeds) < MIN_RUNS_FOR_CI:  # a bootstrap of 1-2 runs is not a confidence interval
         row.low, row.high = float(matrix.mean(1).min()), float(matrix.mean(1).max())

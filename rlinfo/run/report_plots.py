@@ -85,9 +85,9 @@ def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
 
 def iqm_per_point(scores: np.ndarray) -> np.ndarray:
     """The IQM over runs and tasks (as rliable's ``aggregate_iqm``) of each point of ``[runs, tasks, P]``."""
-    from scipy.stats import trim_mean
+    from rlinfo.run.report_stats import iqm
 
-    return trim_mean(scores.reshape(-1, scores.shape[-1]), proportiontocut=0.25, axis=0)
+    return iqm(scores.reshape(-1, scores.shape[-1]), axis=0)
 
 
 def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: str, reps: int) -> Path:

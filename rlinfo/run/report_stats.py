@@ -53,6 +53,23 @@ def import_rliable() -> Any:
     return library, metrics
 
 
+def iqm(scores: np.ndarray, axis: int | None = None) -> Any:
+    """The interquartile mean: the mean of the scores left after cutting ``int(n / 4)`` from each end (of
+    all of them, or along ``axis``). rliable's ``aggregate_iqm`` is scipy's ``trim_mean(scores, 0.25,
+    axis=None)``; this is the same partition and mean, bit for bit, without scipy's per-call argument
+    handling (~0.4 ms a call: most of a 2,000-resample bootstrap)."""
+    a = np.asarray(scores)
+    a = a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
+    if axis is None:
+        a, axis = a.ravel(), 0
+    n = a.shape[axis]
+    if n == 0:
+        return np.float64(np.nan)
+    cut = int(0.25 * n)
+    middle = np.partition(a, (cut, n - cut - 1), axis)
+    return np.take(middle, np.arange(cut, n - cut), axis).mean(axis)
+
+
 def bootstrap(scores: np.ndarray, fn: Any, reps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``fn(scores)`` and its 95% percentile stratified-bootstrap interval (rliable): resamples of the
     runs (axis 0) within each task (axis 1). Returns ``[k]`` points and a ``[2, k]`` interval."""

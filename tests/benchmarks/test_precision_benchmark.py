@@ -26,7 +26,7 @@ def test_a_sweep_folder_becomes_the_curves_csv_and_figure(tmp_path):
     from rlinfo.run.cli import main
 
     sweep = tmp_path / "runs"
-    trial = next(t for t in read_spec(SPEC).trials if t.name == "train.precision=bfloat16__seed=0")
+    trial = next(t for t in read_spec(SPEC).trials if t.name == "train.precision=float32__seed=0")
     assert main(["train", *trial.train_args(sweep), "total_steps=1500", "train.learning_starts=500"]) == 0
     out = tmp_path / "out"
     cmd = [sys.executable, str(ROOT / "scripts" / "precision_benchmark.py"), "--sac-sweep", str(sweep),
@@ -36,5 +36,5 @@ def test_a_sweep_folder_becomes_the_curves_csv_and_figure(tmp_path):
     with (out / "precision.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert rows and {(r["experiment"], r["variant"], r["seed"]) for r in rows} == {
-        ("sac_half_cheetah episodic_return", "bfloat16", "0")}  # fmt: skip
+        ("sac_half_cheetah episodic_return", "float32", "0")}  # fmt: skip
     assert (out / "precision.png").stat().st_size > 10_000

@@ -16,14 +16,14 @@ TINY = {
     "tabular_maxent.py": (["--seeds", "0", "--grid-episodes", "20", "--chain-episodes", "20", "--img", "",
                            "--no-progress"], ["tabular_maxent.csv", "tabular_maxent_curves.csv",
                                               "tabular_maxent_counts.csv", "tabular_maxent.png"]),
-    "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2"],
+    "mi_benchmark.py": (["--steps-per-level", "20", "--levels", "2", "--consistency-steps", "20"],
                         ["mi_staircase.csv", "mi_consistency.csv", "mi_traces.csv", "mi_staircase.png"]),
     "update_benchmark.py": (["--rounds", "1", "--updates", "2", "--inner-rounds", "1"],
                             ["update_benchmark.csv", "update_benchmark.png"]),
     "overhead_benchmark.py": (["--steps", "20", "--profile-updates", "2", "--rounds", "1", "--cold-rounds",
                                "2", "--no-compile"], ["overhead_benchmark.csv", "overhead_benchmark.png"]),
     "speed_benchmark.py": (["--rounds", "1", "--steps", "100", "--learning-starts", "100", "--ant-iterations",
-                            "1"], ["speed_benchmark.csv", "speed_benchmark.png"]),
+                            "1", "--ant-grad-steps", "2"], ["speed_benchmark.csv", "speed_benchmark.png"]),
 }  # fmt: skip
 OWN_TESTS = {"precision_benchmark.py": "tests/benchmarks/test_precision_benchmark.py",
              "reference_check.py": "tests/rewards/test_reference_check.py"}  # fmt: skip

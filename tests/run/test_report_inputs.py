@@ -179,3 +179,27 @@ def test_bootstrap_intervals_do_not_depend_on_the_global_rng():
         intervals.add(tuple(bootstrap(scores, metrics.aggregate_iqm, 500)[1].ravel()))
         assert (np.random.get_state()[1] == state).all()
     assert len(intervals) == 1
+
+
+@pytest.mark.parametrize("shape", [(1,), (3,), (4,), (5, 1), (3, 4), (7, 3), (10, 12)])
+def test_iqm_is_rliables_aggregate_iqm_bit_for_bit(shape):
+    """The interquartile mean the reports and results pages bootstrap: scipy's trim_mean(·, 0.25) as
+    rliable computes it, to the last bit, on scores with ties and on integers; and along an axis."""
+    import numpy as np
+
+    pytest.importorskip("rliable")
+    from rliable import metrics
+    from scipy.stats import trim_mean
+
+    from rlinfo.run.report_stats import bootstrap, iqm
+
+    rng = np.random.default_rng(sum(shape))
+    kinds = (rng.normal(size=shape), rng.integers(0, 4, size=shape), rng.random(shape).astype(np.float32))
+    for scores in kinds:
+        assert iqm(scores) == metrics.aggregate_iqm(scores)
+        if scores.ndim == 2:
+            assert (iqm(scores, axis=0) == trim_mean(scores, 0.25, axis=0)).all()
+    scores = rng.normal(size=shape).reshape(shape[0], -1)
+    fast, slow = bootstrap(scores, iqm, 200), bootstrap(scores, metrics.aggregate_iqm, 200)
+    assert all((a == b).all() for a, b in zip(fast, slow, strict=True))
+    assert iqm(np.array([1.0, 2.0, 3.0, 100.0])) == 2.5  # the middle half of four: 2 and 3
