@@ -51,13 +51,15 @@ def run(
     cpus: int | None = None,
 ) -> int:
     """Both sweeps (``grid`` replaces entries of the spec's grid, e.g. fewer seeds); each resumes where a
-    killed one stopped. 0 when every trial is done."""
+    killed one stopped, and fine-tuning starts once pretraining is done. 0 when every trial is done."""
     from rlinfo.run.sweep import run_sweep
 
     spec = write_pretrain_spec(root, pretrain, grid or {})
     status = run_sweep(spec, root / "pretrain", num_cpus=cpus)
+    if status:  # interrupted or failed: fine-tuning waits until every pretraining trial is done
+        return status
     spec = write_finetune_spec(root, tasks, finetune)
-    return max(status, run_sweep(spec, root / "finetune", num_cpus=cpus))
+    return run_sweep(spec, root / "finetune", num_cpus=cpus)
 
 
 def write_pretrain_spec(root: Path, overrides: tuple[str, ...], grid: dict[str, list[Any]]) -> Path:
