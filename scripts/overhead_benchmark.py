@@ -1,7 +1,8 @@
 """Where one step of SAC at UTD 1 spends its time on the CPU, and what compiling the update would buy.
 
 The ``sac_half_cheetah`` preset (one env, batch 256, two 256-unit layers), in float32 and with
-``train.precision=bfloat16``, at ``--threads`` torch threads; every comparison runs in alternating
+``train.precision=bfloat16`` (left out on a CPU that emulates bfloat16: benchmarks/machine.py), at
+``--threads`` torch threads; every comparison runs in alternating
 rounds in this process (the timing harness, ``benchmarks/timing.py``):
 
 1. ``step``: the training loop's own collect (act, env step, store the transition) and update phases,

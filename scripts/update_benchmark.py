@@ -15,7 +15,8 @@ process-to-process spread; the allocator setting is process-wide and cannot be u
 Both levels use the timing harness (``benchmarks/timing.py``). Measured: milliseconds and page faults
 per SAC update (obs 17 and action 6 as half_cheetah, batch 256) on random data, for 256-unit (the
 ``sac_half_cheetah`` preset) and 1024-unit networks (the ``metra_ant`` agent), in float32 and with
-bfloat16 hidden layers (``train.precision=bfloat16``).
+bfloat16 hidden layers (``train.precision=bfloat16``; left out on a CPU that emulates bfloat16:
+benchmarks/machine.py).
 
     python scripts/update_benchmark.py                  # about 6 minutes on a 2-core CPU
     python scripts/update_benchmark.py --rounds 1 --inner-rounds 2 --updates 10
