@@ -50,3 +50,20 @@ def test_the_full_protocol_overrides_resolve_for_every_method_of_the_spec():
         cfg = load_config(preset, urlb_lite.FULL_PRETRAIN)
         assert (cfg.agent.hidden_dim, cfg.agent.batch_size, cfg.total_steps) == (1024, 1024, 2_000_000)
         assert cfg.reward.params["hidden_dim"] == 1024 and cfg.device == "cuda"
+
+
+@pytest.mark.parametrize("status", [1, 130])  # a failed trial; stopped by a signal
+def test_an_unfinished_pretraining_sweep_stops_before_fine_tuning(tmp_path, monkeypatch, status):
+    """Fine-tuning needs every pretraining run: an interrupted or failed pretraining sweep ends ``run``
+    with its status and writes no fine-tuning spec (rerunning the command resumes the pretraining)."""
+    import rlinfo.run.sweep
+
+    calls = []
+
+    def sweep(spec, out, num_cpus=None):
+        calls.append(out)
+        return status
+
+    monkeypatch.setattr(rlinfo.run.sweep, "run_sweep", sweep)
+    assert urlb_lite.run(tmp_path, grid={"seed": [0]}) == status
+    assert calls == [tmp_path / "pretrain"] and not (tmp_path / "finetune.yaml").exists()
