@@ -180,8 +180,13 @@ def cell(point: float, low: float, high: float, kind: str, n: int) -> str:
     return f"{point:.2f} (range {low:.2f}–{high:.2f})"
 
 
-def table(finals: dict[str, dict[str, dict[int, float]]]) -> list[str]:
-    tasks = [f"urlb:{t}" for t in TASKS if any(f"urlb:{t}" in m for m in finals.values())]
+def measured_tasks(rows: list[dict[str, Any]]) -> list[str]:
+    """The tasks the rows were measured on (``urlb:walker_walk``, ...), in URLB's order."""
+    envs = {r["env"] for r in rows}
+    return [f"urlb:{t}" for t in TASKS if f"urlb:{t}" in envs]
+
+
+def table(finals: dict[str, dict[str, dict[int, float]]], tasks: list[str]) -> list[str]:
     head = ["method", "seeds", *[t.removeprefix("urlb:") for t in tasks], "walker (these tasks)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method in sorted(finals, key=lambda m: (not m.endswith("(scratch)"), m)):
@@ -246,19 +251,19 @@ def page_figure(csv_path: Path = RESULTS / "urlb_lite.csv") -> Path:
     return img
 
 
-def budget(rows: list[dict[str, Any]]) -> str:
-    """The stated budget: pretraining sizes from the spec's preset, fine-tuning tasks and steps from the
-    rows measured."""
+def budget(rows: list[dict[str, Any]], tasks: list[str]) -> str:
+    """The stated budget: pretraining sizes from the spec's preset, fine-tuning ``tasks`` and steps from
+    the rows measured."""
     import yaml
 
     from rlinfo.config import load_config
 
     cfg = load_config(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["preset"], [])
-    tasks = [t for t in TASKS if any(r["env"] == f"urlb:{t}" for r in rows)]
     steps = max(r["step"] for r in rows)
+    names = " and ".join(t.removeprefix("urlb:") for t in tasks)
     return (f"DDPG with {cfg.agent.hidden_dim}-unit networks and batch {cfg.agent.batch_size}, "
             f"{cfg.total_steps:,} pretraining steps, {steps:,} fine-tuning steps on "
-            f"{' and '.join(tasks)} (URLB: 1024, 1024, 2M, 100k on the four walker tasks)")  # fmt: skip
+            f"{names} (URLB: 1024, 1024, 2M, 100k on the four walker tasks)")  # fmt: skip
 
 
 def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
@@ -267,9 +272,9 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
     finals = normalized_finals(rows)
     machines = sorted({r["machine"] for r in rows})
     dates = sorted({r["date"] for r in rows})
-    lines = table(finals)
+    tasks = measured_tasks(rows)
+    lines = table(finals, tasks)
     scratch = [m for m in finals if m.endswith("(scratch)")]
-    tasks = sorted({r["env"] for r in rows})
     text = [
         "# URLB-lite: pretraining, then fine-tuning on walker's tasks",
         "",
@@ -283,7 +288,7 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "URLB's expert return on the task (1.0 = the expert). DDPG from scratch is the floor.",
         "",
         "**How to reproduce.** `python -m benchmarks.urlb_lite run && python -m benchmarks.urlb_lite collect "
-        f"&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): {budget(rows)}. "
+        f"&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): {budget(rows, tasks)}. "
         "The full protocol on a GPU: `python -m benchmarks.urlb_lite run --full`.",
         f"Machine: {'; '.join(machines)}. Dates: {dates[0]} to {dates[-1]}.",
         "",
@@ -316,7 +321,7 @@ def page(csv_path: Path = RESULTS / "urlb_lite.csv") -> int:
 def verdict(finals: dict[str, dict[str, dict[int, float]]], scratch: list[str], tasks: list[str]) -> str:
     """Whether a pretrained method beats DDPG from scratch on the walker IQM (over ``tasks``), as
     measured."""
-    scores = {m: domain_score(t)[0] for m, t in finals.items() if sorted(t) == tasks}
+    scores = {m: domain_score(t)[0] for m, t in finals.items() if set(t) == set(tasks)}
     if not scratch or scratch[0] not in scores:
         return "The comparison with DDPG from scratch needs every task of both."
     base = scores[scratch[0]]
