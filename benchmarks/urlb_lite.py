@@ -303,8 +303,7 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "",
         "**Known limits.** One domain (walker), part of its tasks, a twentieth of URLB's pretraining "
         "budget and an eighth of its network width; URLB's published scores come from the full budget on "
-        "GPUs. DIAYN redraws its skill "
-        "every episode rather than every 50 steps (docs/algorithms.md).",
+        "GPUs.",
     ]
     return "\n".join(text) + "\n"
 

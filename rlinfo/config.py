@@ -92,6 +92,9 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0: by network width (1 below 256 units, every core from 256)
     keep_checkpoints: int = 3  # newest step files kept in checkpoints/ (0: all)
     n_step: int = 1  # reward pairs (s_t, s_{t+n}): 1 = the papers' one-step pairs; URLB uses 3
+    # skill methods: a fresh skill every N steps of an episode (0: one skill per episode, as the METRA,
+    # LSD, CSF and DADS references; URLB's DIAYN, CIC and BeCL redraw every 50 steps)
+    skill_every: int = 0
     # off-policy: a time-limit truncation bootstraps (true), or is stored as a termination (false: the
     # METRA reference's trainer marks the last step of every path done)
     time_limit_bootstrap: bool = True
@@ -116,7 +119,7 @@ class FinetuneConfig:
 
     source: str = ""  # the pretrained run directory
     snapshot: int = 0  # the step of its checkpoint the weights come from
-    skill: str = "random"  # random | fixed | grid | regress: how the skill is chosen
+    skill: str = "random"  # random | fixed | mean | grid | regress: how the skill is chosen
     skill_vector: list[float] = field(default_factory=list)  # the chosen skill (all but random)
     grid_size: int = 16  # grid: continuous skills tried, one episode each (discrete: every skill)
 
@@ -428,6 +431,7 @@ def check_values(cfg: Config) -> None:
         "train.eval_every": cfg.train.eval_every,
         "train.threads": cfg.train.threads,
         "train.keep_checkpoints": cfg.train.keep_checkpoints,
+        "train.skill_every": cfg.train.skill_every,
         "eval.max_steps": cfg.eval.max_steps,
         "eval.tensorboard_video": cfg.eval.tensorboard_video,
         "agent.num_layers": cfg.agent.num_layers,

@@ -46,7 +46,7 @@ def check_options(cfg: Any) -> None:
     _check_finetune(cfg.finetune)
 
 
-FINETUNE_SKILLS = ("random", "fixed", "grid", "regress")  # rlinfo/run/finetune.py
+FINETUNE_SKILLS = ("random", "fixed", "mean", "grid", "regress")  # rlinfo/run/finetune.py
 
 
 def _check_finetune(finetune: Any) -> None:

@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fine-tune the run in RUN_DIR on a task's reward as URLB does: its snapshot's actor "
         "(and DDPG's critic trunk) reused, fresh Q heads and optimisers, 4,000 random seed steps, 100,000 "
         "steps, 10 evaluation episodes every 10,000. task=walker_run (urlb:walker_run) or an env name; "
-        "snapshot=STEP (default: the newest checkpoint); skill=random|fixed|grid|regress (default: the "
+        "snapshot=STEP (default: the newest checkpoint); skill=random|fixed|mean|grid|regress (default: the "
         "method's reference); other key=value pairs override the config. Writes a new run directory.",
     )
     ft.add_argument("run_dir", metavar="RUN_DIR")

@@ -2,8 +2,9 @@
 
 Gymnasium 1.x vector envs autoreset on the *next* step: the step after a terminated or truncated one
 returns the reset observation and is not a transition (``Step.valid`` is False there; it is never
-learned from). That reset observation starts a new episode, which gets a fresh skill. Truncation is
-not termination: only ``terminated`` ends the value bootstrap.
+learned from). That reset observation starts a new episode, which gets a fresh skill; with
+``skill_every = k > 0`` an episode also gets a fresh skill after every k of its steps (URLB's DIAYN, CIC
+and BeCL redraw every 50). Truncation is not termination: only ``terminated`` ends the value bootstrap.
 
 Per sub-env the collector keeps the current observation and skill, the episode's return, length,
 success (where the env reports ``info["success"]``) and intrinsic return. The intrinsic rewards of a
@@ -52,8 +53,10 @@ class Collector:
         env_name: str,
         non_finite: Callable[[str, Any], Exception],
         clip_actions: bool = False,
+        skill_every: int = 0,
     ) -> None:
         self.env_name = env_name
+        self.skill_every = skill_every  # steps of an episode per skill (0: the whole episode)
         self.envs, self.sample_skills, self.device = envs, sample_skills, device
         self.non_finite, self.clip_actions = non_finite, clip_actions  # non_finite(what, value): the error
         self.n = envs.num_envs
@@ -114,10 +117,13 @@ class Collector:
             valid=torch.as_tensor(valid, device=self.device),
             extras=extras,
         )
-        if self.autoreset.any():  # these sub-envs just returned a reset observation: new skills
+        fresh = self.autoreset.copy()  # these sub-envs just returned a reset observation: new episodes
+        if self.skill_every:  # and these have spent skill_every steps of their episode on this skill
+            fresh |= ~done & (self.ep_length > 0) & (self.ep_length % self.skill_every == 0)
+        if fresh.any():
             skills = self.skills.clone()  # the step above keeps the old tensor
-            reset = torch.as_tensor(self.autoreset)
-            skills[reset] = self.sample_skills(int(reset.sum()))
+            redraw = torch.as_tensor(fresh)
+            skills[redraw] = self.sample_skills(int(redraw.sum()))
             self.skills = skills
         self.autoreset, self.obs = done, next_obs
         return step

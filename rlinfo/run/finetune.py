@@ -18,8 +18,11 @@ URLB's ``init_from`` does. The reward module is loaded whole (its φ chooses ``r
 
 Skill choice (``skill=``), for skill methods:
 
-    random   a skill drawn from the prior for every episode (URLB's DIAYN redraws every 50 steps)
-    fixed    one skill drawn from the prior (seeded), kept for the whole run (CIC)
+    random   skills drawn from the prior as in pretraining: every episode, or every
+             ``train.skill_every`` steps (URLB's DIAYN: 50)
+    fixed    one skill drawn from the prior (seeded), kept for the whole run (BeCL)
+    mean     the prior's mean, kept for the whole run: ½·𝟙 for CIC's U[0, 1]^d skills (CIC), 0 for
+             Gaussian and U[−1, 1]^d skills
     grid     every discrete skill, or ``finetune.grid_size`` prior draws, one deterministic episode each
              on the task; the best return's skill is kept (IRM searches a grid the same way)
     regress  ``learning_starts`` uniformly random steps on the task, then the least-squares fit
@@ -29,7 +32,7 @@ Skill choice (``skill=``), for skill methods:
 
 Differences from URLB: ``grid`` and ``regress`` spend their episodes / random steps before the run, on
 their own env, so the chosen skill is in config.yaml from the first step (URLB's APS regresses on the
-seed phase's own frames); ``random`` redraws per episode, not every 50 steps.
+seed phase's own frames).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from rlinfo.errors import RlinfoError
 from rlinfo.options import FINETUNE_SKILLS as SKILL_CHOICES
 
 # the reference's skill choice per method (reward.name); methods without skills have none
-DEFAULT_SKILL = {"diayn": "random", "cic": "fixed", "becl": "fixed", "dads": "random", "metra": "regress",
+DEFAULT_SKILL = {"diayn": "random", "cic": "mean", "becl": "fixed", "dads": "random", "metra": "regress",
                  "lsd": "regress", "csf": "regress"}  # fmt: skip
 # parameter-name prefixes copied from the snapshot: the actor, and the critic's trunk where it has one
 REUSED = {"ddpg": ("actor.", "critic.trunk."), "sac": ("actor.",)}
@@ -162,12 +165,26 @@ def choose_skill(trainer: Any) -> list[float]:
     gen = torch.Generator().manual_seed(cfg.seed)
     if choice == "fixed":
         return space.sample(1, generator=gen)[0].tolist()
+    if choice == "mean":
+        return prior_mean(space)
     if choice == "grid":
         n = space.dim if space.discrete else cfg.finetune.grid_size
         candidates = space.from_index(torch.arange(n)) if space.discrete else space.sample(n, generator=gen)
         returns = grid_returns(cfg, trainer.agent, candidates, trainer.device)
         return candidates[int(np.argmax(returns))].tolist()
     return regressed_skill(trainer, space)
+
+
+PRIOR_MEANS = {"box": 0.5, "cube": 0.0, "gaussian": 0.0}  # per coordinate; a sphere's mean is not on it
+
+
+def prior_mean(space: Any) -> list[float]:
+    """E[z] of a continuous prior whose mean is itself a skill (CIC fine-tunes with ½·𝟙 of U[0, 1]^d)."""
+    if space.discrete or space.dist not in PRIOR_MEANS:
+        kind = "one-hot skills" if space.discrete else f"skills on the {space.dist}"
+        raise RlinfoError(f"skill=mean: the mean of {kind} is not a skill the prior draws; choose "
+                          "skill=fixed, grid or regress")  # fmt: skip
+    return [PRIOR_MEANS[space.dist]] * space.dim
 
 
 def grid_returns(cfg: Config, agent: Any, candidates: torch.Tensor, device: torch.device) -> np.ndarray:

@@ -73,7 +73,8 @@ class Trainer:
         self.skill_gen = torch.Generator().manual_seed(cfg.seed + 1)
         clip = self.learner.clips_actions and isinstance(self.envs.single_action_space, gym.spaces.Box)
         self.collector = Collector(
-            self.envs, self.sample_skills, self.device, cfg.env.name, self.non_finite, clip_actions=clip
+            self.envs, self.sample_skills, self.device, cfg.env.name, self.non_finite, clip_actions=clip,
+            skill_every=cfg.train.skill_every,
         )
         self.global_step = 0  # env transitions collected
         self.started = False  # the collector holds live episodes

@@ -152,6 +152,25 @@ def test_grid_finds_the_one_rewarded_skill_and_random_does_not(choice):
         assert len({int(i) for i in skills.argmax(-1)}) > 4  # a fresh skill per episode
 
 
+def test_mean_is_cics_fine_tuning_skill_half_of_every_coordinate():
+    """CIC's reference fine-tunes with z = ½·𝟙, the mean of its U[0, 1]^64 prior; Gaussian and U[−1, 1]^d
+    priors give 0; one-hot and sphere priors have no mean that is a skill."""
+    from rlinfo.errors import RlinfoError
+    from rlinfo.run.finetune import DEFAULT_SKILL, prior_mean
+    from rlinfo.skills import ContinuousSkills, DiscreteSkills
+
+    assert DEFAULT_SKILL["cic"] == "mean" and DEFAULT_SKILL["becl"] == "fixed"
+    trainer = Trainer(load_config("cic_urlb_walker", [*TINY[1:], "finetune.skill=mean"]))
+    try:
+        assert choose_skill(trainer) == [0.5] * 64
+    finally:
+        trainer.close()
+    assert prior_mean(ContinuousSkills(3, "cube")) == prior_mean(ContinuousSkills(3, "gaussian")) == [0.0] * 3
+    for space in (ContinuousSkills(2, "sphere"), DiscreteSkills(16)):
+        with pytest.raises(RlinfoError, match="skill=mean: the mean of"):
+            prior_mean(space)
+
+
 class PointTask(gym.Env):
     """A point in the plane moved by its action (x += 0.1·a); reward Δxᵀw* with w* = (0.6, −0.8)."""
 
@@ -195,7 +214,8 @@ def test_regress_recovers_the_rewarded_direction(monkeypatch):
     [
         ([], "needs task=<task>"),
         (["task=maze:square", "snapshot=7"], "has no snapshot at step 7 (it has 600"),
-        (["task=maze:square", "skill=best"], "skill= takes random, fixed, grid, regress, got 'best'"),
+        (["task=maze:square", "skill=best"], "skill= takes random, fixed, mean, grid, regress, got 'best'"),
+        (["task=maze:square", "skill=mean"], "skill=mean: the mean of skills on the sphere is not a skill"),
         (["task=maze:square", "oops"], "takes key=value arguments after RUN_DIR, got 'oops'"),
         (["task=urlb:nope"], "unknown"),
     ],

@@ -194,6 +194,15 @@ def test_fidelity_check_catches_a_changed_value(monkeypatch):
         test_comparison_presets_mirror_the_reference()
 
 
+def test_urlb_presets_redraw_skills_as_their_references():
+    """URLB's DIAYN and CIC and BeCL's code draw a new skill every 50 steps (``update_skill_every_step``);
+    METRA and LSD, rlinfo's additions, keep one per episode as their own papers."""
+    names = ("diayn", "cic", "becl", "metra", "lsd")
+    every = {f"{n}_urlb_walker": load_config(f"{n}_urlb_walker").train.skill_every for n in names}
+    assert every == {"diayn_urlb_walker": 50, "cic_urlb_walker": 50, "becl_urlb_walker": 50,
+                     "metra_urlb_walker": 0, "lsd_urlb_walker": 0}  # fmt: skip
+
+
 # -----------------------------------------------------------------------------
 # Every preset in configs/ end to end through the CLI, as a user runs it, with the figure on.
 def tiny_overrides(preset: str, run_root: Path) -> list[str]:

@@ -50,6 +50,27 @@ def test_autoreset_steps_are_never_stored_and_truncation_is_not_termination():
     assert torch.allclose(skills[0], skills[2]) and not torch.allclose(skills[0], skills[10])
 
 
+def test_skill_every_redraws_the_skill_within_an_episode_and_at_each_reset():
+    """``train.skill_every=5`` on 12-step episodes: the stored skills change after steps 5 and 10 of each
+    episode and at the reset, and nowhere else (URLB's skill agents redraw every 50 steps)."""
+    cfg = tiny(
+        "metra_maze",
+        "env.num_envs=1",
+        "env.kwargs.max_episode_steps=12",
+        "train.rollout_steps=25",  # 24 transitions and one reset step
+        "total_steps=24",
+        "train.learning_starts=1000",
+        "train.grad_steps=0",
+        "train.skill_every=5",
+    )
+    trainer = Trainer(cfg)
+    trainer.train(final_evaluation=False)
+    skills = trainer.buffer.skill[:24]
+    changes = [t for t in range(1, 24) if not torch.equal(skills[t], skills[t - 1])]
+    assert changes == [5, 10, 12, 17, 22]
+    trainer.close()
+
+
 def test_same_seed_gives_identical_metrics_on_cpu():
     overrides = [
         "total_steps=1000",
