@@ -251,19 +251,34 @@ def page_figure(csv_path: Path = RESULTS / "urlb_lite.csv") -> Path:
     return img
 
 
-def budget(rows: list[dict[str, Any]], tasks: list[str]) -> str:
-    """The stated budget: pretraining sizes from the spec's preset, fine-tuning ``tasks`` and steps from
-    the rows measured."""
+def lite_config() -> Any:
+    """The config of the spec's pretraining preset: URLB-lite's sizes."""
     import yaml
 
     from rlinfo.config import load_config
 
-    cfg = load_config(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["preset"], [])
+    return load_config(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["preset"], [])
+
+
+def budget(rows: list[dict[str, Any]], tasks: list[str]) -> str:
+    """The stated budget: pretraining sizes from the spec's preset, fine-tuning ``tasks`` and steps from
+    the rows measured."""
+    cfg = lite_config()
     steps = max(r["step"] for r in rows)
     names = " and ".join(t.removeprefix("urlb:") for t in tasks)
     return (f"DDPG with {cfg.agent.hidden_dim}-unit networks and batch {cfg.agent.batch_size}, "
             f"{cfg.total_steps:,} pretraining steps, {steps:,} fine-tuning steps on "
             f"{names} (URLB: 1024, 1024, 2M, 100k on the four walker tasks)")  # fmt: skip
+
+
+def skill_choices(methods: list[str]) -> str:
+    """How each skill method of the rows chose its fine-tuning skill: ``cic: mean, metra: regress``."""
+    from rlinfo.run.finetune import DEFAULT_SKILL
+
+    chosen = [f"{m}: {DEFAULT_SKILL[m]}" for m in methods if m in DEFAULT_SKILL]  # a label without a choice
+    chosen += [f"{name}: {' and '.join(SKILL_CHOICES[name])}" for name in SKILL_CHOICES
+               if any(m.startswith(f"{name} (") for m in methods)]  # fmt: skip
+    return ", ".join(sorted(chosen))
 
 
 def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
@@ -275,6 +290,7 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
     tasks = measured_tasks(rows)
     lines = table(finals, tasks)
     scratch = [m for m in finals if m.endswith("(scratch)")]
+    lite = lite_config()
     text = [
         "# URLB-lite: pretraining, then fine-tuning on walker's tasks",
         "",
@@ -285,7 +301,9 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "Unsupervised RL Benchmark (URLB) measures it: each method pretrains on urlb:walker_stand without "
         "reward, then `rlinfo finetune` trains the snapshot on each walker task's reward "
         "(4,000 random seed steps first); the score is the return of 10 evaluation episodes divided by "
-        "URLB's expert return on the task (1.0 = the expert). DDPG from scratch is the floor.",
+        "URLB's expert return on the task (1.0 = the expert). DDPG from scratch is the floor. How the skill "
+        "methods chose their fine-tuning skill (docs/urlb.md; the first choice is the method's reference's): "
+        f"{skill_choices(sorted(finals))}.",
         "",
         "**How to reproduce.** `python -m benchmarks.urlb_lite run && python -m benchmarks.urlb_lite collect "
         f"&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): {budget(rows, tasks)}. "
@@ -301,9 +319,9 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "",
         "**What it means.** " + verdict(finals, scratch, tasks),
         "",
-        "**Known limits.** One domain (walker), part of its tasks, a twentieth of URLB's pretraining "
-        "budget and an eighth of its network width; URLB's published scores come from the full budget on "
-        "GPUs.",
+        f"**Known limits.** One domain (walker), part of its tasks, 1/{2_000_000 // lite.total_steps} of "
+        f"URLB's pretraining steps and 1/{1024 // lite.agent.hidden_dim} of its network width; URLB's "
+        "published scores come from the full budget on GPUs.",
     ]
     return "\n".join(text) + "\n"
 
@@ -318,18 +336,30 @@ def page(csv_path: Path = RESULTS / "urlb_lite.csv") -> int:
 
 
 def verdict(finals: dict[str, dict[str, dict[int, float]]], scratch: list[str], tasks: list[str]) -> str:
-    """Whether a pretrained method beats DDPG from scratch on the walker IQM (over ``tasks``), as
-    measured."""
-    scores = {m: domain_score(t)[0] for m, t in finals.items() if set(t) == set(tasks)}
+    """Each pretrained method against DDPG from scratch on the walker IQM (over ``tasks``): above or below,
+    and whether the 95% intervals are apart; then the answer for APT and CIC, the methods URLB's
+    successors compare."""
+    scores = {m: domain_score(t) for m, t in finals.items() if set(t) == set(tasks)}
     if not scratch or scratch[0] not in scores:
         return "The comparison with DDPG from scratch needs every task of both."
-    base = scores[scratch[0]]
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-    better = [f"{m} ({s:.2f})" for m, s in ranked if s > base and m != scratch[0]]
-    if better:
-        return (f"Above DDPG from scratch ({base:.2f}) on the walker IQM: {', '.join(better)}; read the "
-                "intervals before calling a difference.")  # fmt: skip
-    return f"No pretrained method is above DDPG from scratch ({base:.2f}) on the walker IQM at this budget."
+    base, base_low, base_high, base_kind = scores.pop(scratch[0])
+    parts, apart_above = [], []
+    for method, (point, low, high, kind) in sorted(scores.items(), key=lambda kv: -kv[1][0]):
+        side = "above" if point > base else "below"
+        if kind == base_kind == "IQM":
+            apart = low > base_high or high < base_low
+            parts.append(f"{method} {point:.2f} ({side}, intervals {'apart' if apart else 'overlap'})")
+            if apart and point > base:
+                apart_above.append(method)
+        else:
+            parts.append(f"{method} {point:.2f} ({side}; fewer than 3 seeds: no interval)")
+    head = f"DDPG from scratch scores {base:.2f} on the walker IQM; " + "; ".join(parts) + "."
+    winners = sorted(m for m in apart_above if m.split(" ")[0] in ("apt", "cic"))
+    found = ", ".join(winners) or "none at this budget: pretraining did not measurably help here"
+    if base_kind != "IQM":
+        found = "not measurable with fewer than 3 seeds of DDPG from scratch"
+    tail = f"APT or CIC above DDPG from scratch with the intervals apart: {found}."
+    return f"{head} {tail}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,3 +67,30 @@ def test_an_unfinished_pretraining_sweep_stops_before_fine_tuning(tmp_path, monk
     monkeypatch.setattr(rlinfo.run.sweep, "run_sweep", sweep)
     assert urlb_lite.run(tmp_path, grid={"seed": [0]}) == status
     assert calls == [tmp_path / "pretrain"] and not (tmp_path / "finetune.yaml").exists()
+
+
+def scores(center: float, spread: float = 0.01) -> dict[str, dict[int, float]]:
+    """Expert-normalised finals on walk and run, 3 seeds, close to ``center``."""
+    return {task: {seed: center + spread * (seed - 1) for seed in range(3)}
+            for task in ("urlb:walker_walk", "urlb:walker_run")}  # fmt: skip
+
+
+def test_verdict_says_above_or_below_scratch_and_whether_the_intervals_are_apart():
+    tasks = ["urlb:walker_walk", "urlb:walker_run"]
+    finals = {"ddpg (scratch)": scores(0.30), "cic": scores(0.60), "apt": scores(0.31, spread=0.2),
+              "metra": scores(0.10)}  # fmt: skip
+    text = urlb_lite.verdict(finals, ["ddpg (scratch)"], tasks)
+    assert text.startswith(  # the methods by score, highest first
+        "DDPG from scratch scores 0.30 on the walker IQM; cic 0.60 (above, intervals apart);")
+    assert "apt 0.31 (above, intervals overlap)" in text and "metra 0.10 (below, intervals apart)" in text
+    assert text.endswith("APT or CIC above DDPG from scratch with the intervals apart: cic.")
+    finals["cic"] = scores(0.30, spread=0.2)
+    assert urlb_lite.verdict(finals, ["ddpg (scratch)"], tasks).endswith(
+        "with the intervals apart: none at this budget: pretraining did not measurably help here.")
+    two_seeds = {m: {t: {0: v[0], 1: v[1]} for t, v in per.items()} for m, per in finals.items()}
+    assert "not measurable with fewer than 3 seeds" in urlb_lite.verdict(two_seeds, ["ddpg (scratch)"], tasks)
+
+
+def test_the_page_names_each_methods_fine_tuning_skill_choice():
+    methods = ["apt", "cic", "ddpg (scratch)", "diayn (grid)", "diayn (random)", "metra"]
+    assert urlb_lite.skill_choices(methods) == "cic: mean, diayn: random and grid, metra: regress"
