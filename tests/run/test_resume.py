@@ -70,14 +70,16 @@ def assert_same_buffer(a: ReplayBuffer, b: ReplayBuffer) -> None:
         assert torch.equal(x, y), name
 
 
-@pytest.mark.parametrize("env", ["maze:square", "half_cheetah"])
-def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch, env):
+@pytest.mark.parametrize(("env", "extra"), [("maze:square", []), ("half_cheetah", []),
+                                            ("maze:square", ["train.skill_every=7"])])  # fmt: skip
+def test_resumed_run_equals_uninterrupted_run_on_cpu(tmp_path, monkeypatch, env, extra):
     """SAC killed after a checkpoint mid-episode and resumed equals the uninterrupted run: on the maze and on
-    MuJoCo, whose physics state (qpos, qvel, solver warm start), time limit and RNG are restored."""
+    MuJoCo, whose physics state (qpos, qvel, solver warm start), time limit and RNG are restored; with
+    skills redrawn within episodes, the skills of the steps after the kill too (the buffer's ``skill``)."""
     monkeypatch.setattr(buffer_chunks, "CHUNK_ROWS", 256)
-    full, _ = make(tmp_path, "a", "total_steps=1400", f"env.name={env}")
+    full, _ = make(tmp_path, "a", "total_steps=1400", f"env.name={env}", *extra)
     result_a = full.train()
-    crashed, run_dir = make(tmp_path, "b", "total_steps=1400", f"env.name={env}")
+    crashed, run_dir = make(tmp_path, "b", "total_steps=1400", f"env.name={env}", *extra)
     crashed.__class__ = CrashingTrainer
     with pytest.raises(Crash):
         crashed.train()
