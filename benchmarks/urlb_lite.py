@@ -76,7 +76,9 @@ def write_pretrain_spec(root: Path, overrides: tuple[str, ...], grid: dict[str, 
 
 
 def write_finetune_spec(root: Path, tasks: tuple[str, ...], overrides: tuple[str, ...]) -> Path:
-    """One trial per (finished pretraining run, task, skill choice), and DDPG from scratch per task × seed."""
+    """One trial per (finished pretraining run, task, skill choice), and DDPG from scratch per task × seed;
+    trials are named ``walker_run__cic__mean__seed0``, ``walker_run__apt__seed0``,
+    ``walker_run__ddpg__scratch__seed0``."""
     from rlinfo.run.finetune import DEFAULT_SKILL, PROTOCOL, snapshot_step
     from rlinfo.run.rundir import load_run_config
 
@@ -88,13 +90,16 @@ def write_finetune_spec(root: Path, tasks: tuple[str, ...], overrides: tuple[str
         choices = SKILL_CHOICES.get(cfg.reward.name, (DEFAULT_SKILL.get(cfg.reward.name, "random"),))
         for task in tasks:
             for choice in choices:
-                trials.append({"env.name": f"urlb:{task}", "finetune.skill": choice, "seed": cfg.seed,
+                method = [cfg.reward.name, choice] if cfg.reward.name in DEFAULT_SKILL else [cfg.reward.name]
+                trials.append({"name": "__".join([task, *method, f"seed{cfg.seed}"]),
+                               "env.name": f"urlb:{task}", "finetune.skill": choice, "seed": cfg.seed,
                                "preset": str((run_dir / "config.yaml").resolve()),
                                "finetune.source": str(run_dir.resolve()),
                                "finetune.snapshot": snapshot_step(run_dir, None)})  # fmt: skip
     for seed in sorted(seeds):
         for task in tasks:
-            trials.append({"env.name": f"urlb:{task}", "seed": seed, "preset": "ddpg_urlb_walker"})
+            trials.append({"name": f"{task}__ddpg__scratch__seed{seed}", "env.name": f"urlb:{task}",
+                           "seed": seed, "preset": "ddpg_urlb_walker"})
     if not trials:
         raise SystemExit(f"no finished pretraining run in {root / 'pretrain'}")
     shared = dict(o.split("=", 1) for o in [*PROTOCOL, *overrides])
