@@ -124,11 +124,13 @@ def collect(root: Path, out: Path) -> int:
     from benchmarks.machine import describe
     from rlinfo.files import atomic_path
     from rlinfo.run.rundir import load_run_config
+    from rlinfo.run.sweep import is_finished
 
     machine = describe()
     rows = {(r["method"], r["env"], r["seed"], r["step"], r["metric"]): r for r in read_csv(out)}
     runs = sorted(p.parent for p in (root / "finetune").glob("*/config.yaml"))
-    for run_dir in runs:
+    finished = [r for r in runs if is_finished(r, load_run_config(r).total_steps)]  # the full budget only
+    for run_dir in finished:
         label = method_label(load_run_config(run_dir))
         for r in run_rows(run_dir, machine):
             if r["metric"] != "return":
@@ -146,7 +148,8 @@ def collect(root: Path, out: Path) -> int:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(ordered)
-    print(f"{len(runs)} fine-tuning runs, {len(ordered)} rows -> {out}")
+    unfinished = f" ({len(runs) - len(finished)} unfinished left out)" if len(finished) < len(runs) else ""
+    print(f"{len(finished)} fine-tuning runs{unfinished}, {len(ordered)} rows -> {out}")
     return 0
 
 

@@ -10,7 +10,7 @@ from benchmarks import results, urlb_lite
 SHORT = ("env.kwargs.max_episode_steps=50", "eval.num_rollouts=2", "train.learning_starts=100")
 
 
-def test_urlb_lite_pretrains_finetunes_collects_and_writes_its_page(tmp_path, monkeypatch):
+def test_urlb_lite_pretrains_finetunes_collects_and_writes_its_page(tmp_path, monkeypatch, capsys):
     pytest.importorskip("ray")
     pytest.importorskip("rliable")
     root = tmp_path / "runs"
@@ -27,6 +27,17 @@ def test_urlb_lite_pretrains_finetunes_collects_and_writes_its_page(tmp_path, mo
     methods = {r["method"] for r in rows}
     assert methods == {"apt", "diayn (random)", "diayn (grid)", "ddpg (scratch)"}
     assert {r["step"] for r in rows} == {100, 200} and {r["env"] for r in rows} == {"urlb:walker_run"}
+    # a run still going (its eval.json short of total_steps) is left out: finals are at the full budget
+    import json
+    import shutil
+
+    going = root / "finetune" / "walker_run__apt__seed9"
+    shutil.copytree(root / "finetune" / "walker_run__apt__seed0", going)
+    evaluation = json.loads((going / "eval.json").read_text())
+    (going / "eval.json").write_text(json.dumps({**evaluation, "steps": 100}))
+    capsys.readouterr()
+    assert urlb_lite.collect(root, out) == 0
+    assert "4 fine-tuning runs (1 unfinished left out)" in capsys.readouterr().out
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docs" / "results").mkdir(parents=True)
     (tmp_path / "docs" / "img").mkdir()
