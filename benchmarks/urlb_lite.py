@@ -223,13 +223,16 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for method in sorted({r["method"] for r in rows}):
-        mine = [r for r in rows if r["method"] == method]
-        steps = sorted({r["step"] for r in mine})
-        by_seed = {s: [] for s in sorted({r["seed"] for r in mine})}
+        # the k-th evaluations of the runs line up (their steps can differ by one: reset steps do not count)
+        runs: dict[tuple[int, str], list[tuple[int, float]]] = {}
+        for r in sorted((r for r in rows if r["method"] == method), key=lambda r: r["step"]):
+            runs.setdefault((r["seed"], r["env"]), []).append((r["step"], normalized(r["env"], r["value"])))
+        n = max(len(evals) for evals in runs.values())
+        steps = [np.median([e[k][0] for e in runs.values() if len(e) > k]) for k in range(n)]
+        by_seed = {seed: [] for seed in sorted({seed for seed, _ in runs})}
         for seed in by_seed:
-            for step in steps:
-                at = [r for r in mine if r["seed"] == seed and r["step"] == step]
-                vals = [normalized(r["env"], r["value"]) for r in at]
+            for k in range(n):
+                vals = [e[k][1] for (s, _), e in runs.items() if s == seed and len(e) > k]
                 by_seed[seed].append(np.mean(vals) if vals else np.nan)
         v = np.array(list(by_seed.values()))
         xs = np.array(steps) / 1e3
