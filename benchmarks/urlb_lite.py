@@ -128,10 +128,10 @@ def collect(root: Path, out: Path) -> int:
 
     machine = describe()
     rows = {(r["method"], r["env"], r["seed"], r["step"], r["metric"]): r for r in read_csv(out)}
-    runs = sorted(p.parent for p in (root / "finetune").glob("*/config.yaml"))
-    finished = [r for r in runs if is_finished(r, load_run_config(r).total_steps)]  # the full budget only
+    runs = {p.parent: load_run_config(p.parent) for p in sorted((root / "finetune").glob("*/config.yaml"))}
+    finished = [r for r, cfg in runs.items() if is_finished(r, cfg.total_steps)]  # the full budget only
     for run_dir in finished:
-        label = method_label(load_run_config(run_dir))
+        label = method_label(runs[run_dir])
         for r in run_rows(run_dir, machine):
             if r["metric"] != "return":
                 continue
