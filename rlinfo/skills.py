@@ -44,6 +44,10 @@ class DiscreteSkills:
     def sample(self, count: int, generator: torch.Generator | None = None) -> Tensor:
         return self.from_index(torch.randint(self.n, (count,), generator=generator))
 
+    def mean(self) -> Tensor | None:
+        """E[z] where it is itself a skill: never for one-hot skills."""
+        return None
+
 
 @dataclass(frozen=True)
 class ContinuousSkills:
@@ -70,6 +74,12 @@ class ContinuousSkills:
         if self.dist == "sphere":
             z = z / z.norm(dim=-1, keepdim=True).clamp_min(1e-8)
         return z
+
+    def mean(self) -> Tensor | None:
+        """E[z] where it is itself a skill: ½·𝟙 on the box, 0 on the cube and for the Gaussian; None on the
+        sphere (its mean 0 is not on it)."""
+        centre = {"box": 0.5, "cube": 0.0, "gaussian": 0.0}.get(self.dist)
+        return None if centre is None else torch.full((self.dim,), centre)
 
 
 SkillSpace = DiscreteSkills | ContinuousSkills

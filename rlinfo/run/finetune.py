@@ -175,16 +175,14 @@ def choose_skill(trainer: Any) -> list[float]:
     return regressed_skill(trainer, space)
 
 
-PRIOR_MEANS = {"box": 0.5, "cube": 0.0, "gaussian": 0.0}  # per coordinate; a sphere's mean is not on it
-
-
 def prior_mean(space: Any) -> list[float]:
-    """E[z] of a continuous prior whose mean is itself a skill (CIC fine-tunes with ½·𝟙 of U[0, 1]^d)."""
-    if space.discrete or space.dist not in PRIOR_MEANS:
+    """E[z] of a prior whose mean is itself a skill (CIC fine-tunes with ½·𝟙 of U[0, 1]^d)."""
+    mean = space.mean()
+    if mean is None:
         kind = "one-hot skills" if space.discrete else f"skills on the {space.dist}"
         raise RlinfoError(f"skill=mean: the mean of {kind} is not a skill the prior draws; choose "
                           "skill=fixed, grid or regress")  # fmt: skip
-    return [PRIOR_MEANS[space.dist]] * space.dim
+    return mean.tolist()
 
 
 def grid_returns(cfg: Config, agent: Any, candidates: torch.Tensor, device: torch.device) -> np.ndarray:
