@@ -9,7 +9,7 @@
         -> docs/results/entropy.md and docs/img/entropy_benchmark.png
 
 Per task and controller the page gives the final evaluation's success rate (IQM over seeds with its 95%
-stratified-bootstrap interval, rliable), the seeds solved (success ≥ 0.5), the training success over
+stratified-bootstrap interval), the seeds solved (success ≥ 0.5), the training success over
 the last 10% of steps, the final entropy, and how many runs *collapsed* (entropy below the task's
 collapse level at some update in the first half) or *exploded* (above its explosion level in the
 second half).

@@ -11,7 +11,7 @@ The comparisons: ``SKILL_PAGES`` (benchmarks/<name>.yaml sweeps into runs/<name>
 docs/results/<name>.csv).
 
 The page reports, per method, the value at the last evaluation every seed of that method has reached:
-the interquartile mean over seeds with its 95% stratified-bootstrap interval (rliable) from 3 seeds on,
+the interquartile mean over seeds with its 95% stratified-bootstrap interval from 3 seeds on,
 the seeds' mean and range below that. Wall-clock is training time summed over a run's resumed segments
 (a segment killed after its last checkpoint counts the time it lost, which the resume repeats).
 """
@@ -183,9 +183,9 @@ def summary(values: list[float], reps: int = 2000) -> tuple[float, float, float,
     and the range."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) >= 3:
-        from rlinfo.run.report_stats import bootstrap, iqm
+        from rlinfo.run.report_stats import bootstrap
 
-        point, interval = bootstrap(x.reshape(-1, 1), iqm, reps)
+        point, interval = bootstrap(x.reshape(-1, 1), reps)
         return float(point[0]), float(interval[0, 0]), float(interval[1, 0]), "IQM"
     return float(x.mean()), float(x.min()), float(x.max()), "mean"
 

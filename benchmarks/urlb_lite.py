@@ -174,9 +174,9 @@ def domain_score(per_task: dict[str, dict[int, float]], reps: int = 2000) -> tup
     matrix = np.array([[per_task[t][s] for t in sorted(per_task)] for s in seeds])  # [seeds, tasks]
     if len(seeds) < 3:
         return float(matrix.mean()), float(matrix.mean(1).min()), float(matrix.mean(1).max()), "mean"
-    from rlinfo.run.report_stats import bootstrap, iqm
+    from rlinfo.run.report_stats import bootstrap
 
-    point, interval = bootstrap(matrix, iqm, reps)
+    point, interval = bootstrap(matrix, reps)
     return float(point[0]), float(interval[0, 0]), float(interval[1, 0]), "IQM"
 
 

@@ -4,8 +4,8 @@ Runs are grouped by method × env; runs of one group differ only by ``seed``. Wh
 method and env differ in other config keys (a hyperparameter grid), those keys join the method's label
 (``metra agent.lr=0.0001``). For each group: the mean and the interquartile mean (IQM) of an
 ``eval.json`` metric over seeds, with a 95% stratified-bootstrap confidence interval (Agarwal et al.
-2021, "Deep RL at the edge of the statistical precipice"), computed by ``rliable``
-(``pip install 'rlinfo[report]'``); with several envs, also the IQM over all of them (bootstrap
+2021, "Deep RL at the edge of the statistical precipice"; the resamples of their library rliable,
+``rlinfo.run.report_stats.bootstrap``); with several envs, also the IQM over all of them (bootstrap
 stratified by env). Writes ``report.md``, ``report.csv``, ``curves.png`` (a TensorBoard curve: IQM over
 seeds with its 95% band) and ``intervals.png`` (the IQM intervals).
 """
@@ -29,8 +29,6 @@ from rlinfo.run.report_stats import (
     Row,
     Run,
     bootstrap,
-    import_rliable,
-    iqm,
 )
 from rlinfo.run.urlb_scores import NORMALIZATIONS, normalized, urlb_domain
 
@@ -117,7 +115,6 @@ def aggregate(
 ) -> list[Row]:
     """One row per (env, label), plus per label over each group of envs (``groups``: e.g. a URLB domain's
     tasks) and over all envs, where it ran the same seeds on each."""
-    import_rliable()  # its one-line install hint before any work
     rows: list[Row] = []
     envs = sorted({r.env for r in runs})
     labels = sorted({r.label for r in runs})
@@ -150,7 +147,7 @@ def aggregate(
 def _interval(row: Row, reps: int, seed: int) -> None:
     """The row's IQM and its 95% stratified-bootstrap interval; the runs' range below 3 runs."""
     matrix = row.scores.reshape(len(row.seeds), -1)  # [runs, tasks]
-    point, interval = bootstrap(matrix, iqm, reps, seed)
+    point, interval = bootstrap(matrix, reps, seed)
     row.iqm, row.low, row.high = float(point[0]), float(interval[0, 0]), float(interval[1, 0])
     if len(row.seeds) < MIN_RUNS_FOR_CI:  # a bootstrap of 1-2 runs is not a confidence interval
         row.low, row.high = float(matrix.mean(1).min()), float(matrix.mean(1).max())
@@ -176,7 +173,6 @@ def write_report(
     a config key that names each group instead of every key that varies (:func:`label_runs`)."""
     from rlinfo.run.report_plots import curves_figure, intervals_figure, read_curves
 
-    import_rliable()
     first = Path(dirs[0])
     out = Path(out) if out else (first if not (first / "config.yaml").is_file() else Path("report"))
     refuse_links(out)  # before any work
@@ -235,7 +231,7 @@ def markdown(rows: list[Row], metric: str, reps: int, notes: list[str], figures:
         f"# Report: {metric}",
         "",
         f"IQM = interquartile mean over seeds (runs); 95% CI = percentile stratified bootstrap ({reps} "
-        f"resamples, rliable). `{ALL_ENVS}`: IQM over every env's runs, bootstrap stratified by env.",
+        f"resamples, as rliable's). `{ALL_ENVS}`: IQM over every env's runs, bootstrap stratified by env.",
         "",
         table(rows, metric),
         "",

@@ -83,17 +83,10 @@ def intervals_figure(path: Path, rows: list[Row], metric: str) -> Path:
     return path
 
 
-def iqm_per_point(scores: np.ndarray) -> np.ndarray:
-    """The IQM over runs and tasks (as rliable's ``aggregate_iqm``) of each point of ``[runs, tasks, P]``."""
-    from rlinfo.run.report_stats import iqm
-
-    return iqm(scores.reshape(-1, scores.shape[-1]), axis=0)
-
-
 def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: str, reps: int) -> Path:
     """One panel per env and method, each with its own y axis (methods' intrinsic returns have unrelated
     scales): the IQM over seeds of ``tag`` on a common step grid, with a 95% stratified-bootstrap band
-    (rliable) from 3 runs, the runs' range below that."""
+    from 3 runs, the runs' range below that."""
     from rlinfo.run.report_stats import CURVE_POINTS, MIN_RUNS_FOR_CI, bootstrap
 
     envs = sorted({r.env for r in runs})
@@ -114,7 +107,7 @@ def curves_figure(path: Path, runs: list[Run], curves: dict[Path, Curve], tag: s
             start = max(int(s[0]) for s, _ in group)
             grid = np.linspace(start, end, CURVE_POINTS) if end > start else np.array([float(end)])
             ys = np.stack([np.interp(grid, s, v) for s, v in group])[:, None, :]  # [runs, 1 task, points]
-            point, band = bootstrap(ys, iqm_per_point, reps)
+            point, band = bootstrap(ys, reps)
             if len(group) < MIN_RUNS_FOR_CI:
                 band = np.stack([ys[:, 0].min(0), ys[:, 0].max(0)])
             ax.plot(grid, point, color=colors[method])

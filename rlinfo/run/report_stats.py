@@ -1,5 +1,5 @@
 """What a report computes with: the runs and rows it aggregates, the interquartile mean's 95% stratified
-bootstrap (rliable), and the constants shared by the report's tables and its figures."""
+bootstrap, and the constants shared by the report's tables and its figures."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from rlinfo.errors import RlinfoError
-
-INSTALL = "rlinfo report needs rliable: pip install 'rlinfo[report]'"
 # config keys that never distinguish methods (a run's place, its seed, how it was run, which pretrained
 # run and skill a fine-tuning run started from)
 NOT_METHOD = ("seed", "run_name", "run_root", "device", "train.progress", "train.threads", "total_steps",
@@ -45,14 +42,6 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def import_rliable() -> Any:
-    try:
-        from rliable import library, metrics
-    except ImportError:
-        raise RlinfoError(INSTALL) from None
-    return library, metrics
-
-
 def iqm(scores: np.ndarray, axis: int | None = None) -> Any:
     """The interquartile mean: the mean of the scores left after cutting ``int(n / 4)`` from each end (of
     all of them, or along ``axis``). rliable's ``aggregate_iqm`` is scipy's ``trim_mean(scores, 0.25,
@@ -70,20 +59,38 @@ def iqm(scores: np.ndarray, axis: int | None = None) -> Any:
     return np.take(middle, np.arange(cut, n - cut), axis).mean(axis)
 
 
-def bootstrap(scores: np.ndarray, fn: Any, reps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``fn(scores)`` and its 95% percentile stratified-bootstrap interval (rliable): resamples of the
-    runs (axis 0) within each task (axis 1). Returns ``[k]`` points and a ``[2, k]`` interval."""
-    import warnings
+def bootstrap(scores: np.ndarray, reps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The IQM over runs and tasks of ``scores`` (``[runs, tasks]``, or ``[runs, tasks, P]`` for each of P
+    points of a curve) and its 95% percentile stratified-bootstrap interval (Agarwal et al. 2021).
+    Returns ``[k]`` points and a ``[2, k]`` interval (k = 1, or P).
 
-    library, _ = import_rliable()
-    outside = np.random.get_state()
-    np.random.seed(seed)  # rliable's StratifiedBootstrap draws from the global RNG, not from random_state
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # arch's notice about its random_state keyword
-            point, interval = library.get_interval_estimates(
-                {"m": scores}, fn, reps=reps, random_state=np.random.RandomState(seed)
-            )
-    finally:
-        np.random.set_state(outside)  # the caller's global RNG as it was
-    return np.atleast_1d(point["m"]), np.asarray(interval["m"]).reshape(2, -1)
+    Resample b draws ``runs`` runs with replacement within each task, independently for every entry:
+
+        idx_b = randint(0, runs, size=scores.shape)        resample_b[i, t, p] = scores[idx_b[i, t, p], t, p]
+        interval = percentiles 2.5 and 97.5 of {IQM(resample_b) : b = 1..reps}
+
+    These are rliable's draws (``StratifiedBootstrap`` with ``get_interval_estimates(method="percentile")``
+    takes them from NumPy's global generator, seeded here with ``seed``; rliable then calls the statistic
+    once per resample in Python). Here all resamples are drawn from ``RandomState(seed)`` in the same order
+    and their IQMs computed at once, in blocks: the same points and intervals bit for bit (tested against
+    rliable), 10 to 150 times faster. The caller's global generator is left alone."""
+    scores = np.asarray(scores)
+    runs, rest = scores.shape[0], scores.shape[1:]
+    strata = np.ogrid[tuple(slice(n) for n in rest)]  # each resample keeps every task (and point) in place
+    points = int(np.prod(rest[1:], dtype=np.int64))
+
+    def iqm_of(samples: np.ndarray) -> np.ndarray:  # [B, runs, *rest] -> [B, points]
+        # each point's runs × tasks in one contiguous row, summed as rliable's 1-D aggregate_iqm sums them
+        rows = np.ascontiguousarray(samples.reshape(len(samples), -1, points).transpose(0, 2, 1))
+        return iqm(rows, axis=2)
+
+    rng = np.random.RandomState(seed)
+    per_block = max(1, (1 << 22) // scores.size)
+    stats = np.empty((reps, points))  # float64, as rliable's results
+    for start in range(0, reps, per_block):
+        n = min(per_block, reps - start)
+        idx = rng.randint(0, runs, size=(n, *scores.shape))  # = n successive np.random.choice(runs, shape)
+        stats[start : start + n] = iqm_of(scores[(idx, *strata)])
+    alpha = (1.0 - 0.95) / 2  # arch's percentile interval: [100·alpha, 100·(1 - alpha)]
+    interval = np.percentile(stats, [100 * alpha, 100 * (1.0 - alpha)], axis=0)
+    return np.atleast_1d(iqm_of(scores[None])[0]), interval

@@ -43,7 +43,6 @@ def test_collect_records_every_evaluation_of_every_run(tmp_path, monkeypatch):
 
 
 def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
-    pytest.importorskip("rliable")
     (tmp_path / "docs" / "results").mkdir(parents=True)
     (tmp_path / "docs" / "img").mkdir()
     # every CSV the page reads: the runs, earlier presets' runs, rollouts, φ measurements, the floor
@@ -61,7 +60,6 @@ def test_the_committed_page_is_what_the_csvs_generate(tmp_path, monkeypatch):
 
 def test_a_half_cheetah_comparison_gets_a_page_of_its_own_once_its_csv_exists(tmp_path, monkeypatch):
     """No goal columns or panel (its skills have no goal form), coverage along x, no Ant time-to-skill."""
-    pytest.importorskip("rliable")
     from benchmarks import pages
 
     (tmp_path / "docs" / "results").mkdir(parents=True)

@@ -33,7 +33,6 @@ def test_every_controller_runs_with_exactly_its_listed_options(task):
 def test_runs_of_the_real_spec_are_collected_and_paged(tmp_path, monkeypatch):
     """Four of the spec's trials (none at seeds 0-2, lpreg at seed 0) trained as the sweep trains them,
     at 4,096 steps."""
-    pytest.importorskip("rliable")
     from rlinfo.run.cli import main
 
     sweep = tmp_path / "runs"

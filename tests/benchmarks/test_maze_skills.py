@@ -7,8 +7,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from benchmarks import pages, results
 from rlinfo.run.cli import main
 from rlinfo.run.sweep_spec import read_spec
@@ -27,7 +25,6 @@ def test_the_spec_is_every_maze_method_on_both_mazes_at_three_seeds():
 
 
 def test_runs_of_its_trials_become_the_table_and_figure(tmp_path, monkeypatch):
-    pytest.importorskip("rliable")
     chosen = {"env.name=maze-tree__metra_maze__seed=0", "env.name=maze-tree__metra_maze__seed=1",
               "env.name=maze-tree__diayn_maze__seed=0"}  # fmt: skip
     tiny = ["total_steps=600", "train.learning_starts=100", "eval.num_rollouts=4", "env.num_envs=4"]

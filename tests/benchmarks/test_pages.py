@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def docs(tmp_path, monkeypatch) -> Path:
-    pytest.importorskip("rliable")
     shutil.copytree(ROOT / "docs" / "results", tmp_path / "docs" / "results")
     for page in pages.BLOCK_PAGES:
         shutil.copy(ROOT / page, tmp_path / page)

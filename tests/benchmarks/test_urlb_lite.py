@@ -12,7 +12,6 @@ SHORT = ("env.kwargs.max_episode_steps=50", "eval.num_rollouts=2", "train.learni
 
 def test_urlb_lite_pretrains_finetunes_collects_and_writes_its_page(tmp_path, monkeypatch, capsys):
     pytest.importorskip("ray")
-    pytest.importorskip("rliable")
     root = tmp_path / "runs"
     pretrain = (*SHORT, "total_steps=300", "train.checkpoint_every=300")
     finetune = (*SHORT, "total_steps=200", "train.eval_every=100")

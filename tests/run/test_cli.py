@@ -128,7 +128,6 @@ def test_off_policy_runs_end_within_one_vector_step_of_total_steps(tmp_path, cap
 def test_long_phases_show_progress(tmp_path, capsys):
     """The final evaluation, loading the replay buffer on resume and the report's bootstrap each show a
     bar (on stderr, removed when the phase ends)."""
-    pytest.importorskip("rliable")
     args = ["metra_maze", "total_steps=600", "train.learning_starts=100", "eval.num_rollouts=4",
             f"run_root={tmp_path}", "run_name=r"]  # fmt: skip
     assert main(["train", *args]) == 0

@@ -130,7 +130,6 @@ def test_eval_never_writes_through_links(base, tmp_path, capsys):
 
 
 def test_report_never_writes_through_links(base, tmp_path, capsys):
-    pytest.importorskip("rliable")
 
     def report(root: Path) -> int:
         return main(["report", str(root / "runs"), "--reps", "50"])
