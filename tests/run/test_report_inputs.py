@@ -177,6 +177,25 @@ def test_bootstrap_intervals_do_not_depend_on_the_global_rng():
     assert len({tuple(bootstrap(many, 500, seed)[1].ravel()) for seed in range(3)}) == 3  # the seed counts
 
 
+def test_report_needs_no_rliable(runs, tmp_path):
+    """The base install reports: with rliable unimportable, ``rlinfo report`` writes its 95% intervals and
+    figures."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['rliable'] = None; from rlinfo.run.cli import main; "
+            "raise SystemExit(main(sys.argv[1:]))")  # fmt: skip
+    out = tmp_path / "report"
+    args = ["report", str(runs), "--reps", "100", "--out", str(out)]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1500:]
+    with (out / "report.csv").open() as f:
+        row = next(csv.DictReader(f))
+    assert row["interval"] == "95% CI"
+    assert float(row["iqm_low"]) <= float(row["iqm"]) <= float(row["iqm_high"])
+    assert (out / "intervals.png").stat().st_size > 0 and (out / "curves.png").stat().st_size > 0
+
+
 def rliable_bootstrap(scores, reps, seed):
     """rliable's percentile stratified bootstrap of the IQM over runs and tasks (of each point of a
     curve ``[runs, tasks, P]``), seeded as its draws from NumPy's global generator need."""
