@@ -236,7 +236,8 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
                 by_seed[seed].append(np.mean(vals) if vals else np.nan)
         v = np.array(list(by_seed.values()))
         xs = np.array(steps) / 1e3
-        (line,) = ax.plot(xs, np.nanmean(v, 0), label=f"{method} ({len(by_seed)} seeds)")
+        seeds = f"{len(by_seed)} seed{'s' * (len(by_seed) != 1)}"
+        (line,) = ax.plot(xs, np.nanmean(v, 0), label=f"{method} ({seeds})")
         ax.fill_between(xs, np.nanmin(v, 0), np.nanmax(v, 0), color=line.get_color(), alpha=0.15)
     ax.set_xlabel("fine-tuning env steps (thousands)")
     ax.set_ylabel("return / expert (mean over walker tasks)")
@@ -366,7 +367,7 @@ def verdict(finals: dict[str, dict[str, dict[int, float]]], scratch: list[str], 
             parts.append(f"{method} {point:.2f} ({side}; fewer than 3 seeds: no interval)")
     head = f"DDPG from scratch scores {base:.2f} on the walker IQM; " + "; ".join(parts) + "."
     winners = sorted(m for m in apart_above if m.split(" ")[0] in ("apt", "cic"))
-    found = ", ".join(winners) or "none at this budget: pretraining did not measurably help here"
+    found = ", ".join(winners) or "none at this budget (pretraining did not measurably help here)"
     if base_kind != "IQM":
         found = "not measurable with fewer than 3 seeds of DDPG from scratch"
     tail = f"APT or CIC above DDPG from scratch with the intervals apart: {found}."

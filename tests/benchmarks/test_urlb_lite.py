@@ -97,7 +97,7 @@ def test_verdict_says_above_or_below_scratch_and_whether_the_intervals_are_apart
     assert text.endswith("APT or CIC above DDPG from scratch with the intervals apart: cic.")
     finals["cic"] = scores(0.30, spread=0.2)
     assert urlb_lite.verdict(finals, ["ddpg (scratch)"], tasks).endswith(
-        "with the intervals apart: none at this budget: pretraining did not measurably help here.")
+        "with the intervals apart: none at this budget (pretraining did not measurably help here).")
     two_seeds = {m: {t: {0: v[0], 1: v[1]} for t, v in per.items()} for m, per in finals.items()}
     assert "not measurable with fewer than 3 seeds" in urlb_lite.verdict(two_seeds, ["ddpg (scratch)"], tasks)
 
