@@ -356,8 +356,6 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
     random_rows = read_csv(RESULTS / "random_baseline.csv")
     runs, training = split_training(by_run(rows, env))
     lines, compared = method_table(runs, random_rows, env)
-    machines = sorted({r["machine"] for r in rows})
-    dates = sorted({r["date"] for r in rows})
     steps = {m: c["step"] for m, c in compared.items()}
     ordered = ordering(compared) if compared else "no method has reached its first evaluation yet"
     cells = [r["value"] for r in random_rows if (r["env"], r["metric"]) == (env, "coverage_cells")]
@@ -381,7 +379,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         f"precision of the updates' matmuls: {precision_note(rows)}; each run had the machine's two cores "
         "to itself or shared them with a second run, at times also with tests and other benchmarks: "
         "wall-clock times are upper bounds, and differ between machines.",
-        f"Machine: {'; '.join(machines) or '—'}. Dates: {(dates or ['—'])[0]} to {(dates or ['—'])[-1]}.",
+        provenance(rows),
         "",
         "**Current result** (at the last evaluation every seed of a method has reached; IQM [95% "
         "stratified-bootstrap interval] from 3 seeds, mean (range) from 2, the value from 1):",
@@ -411,6 +409,14 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         *earlier_presets(name, env),
     ]
     return "\n".join(text) + "\n"
+
+
+def provenance(rows: list[dict[str, Any]]) -> str:
+    """The line naming the machines and the dates the rows were measured on (one date or a span)."""
+    machines = sorted({r["machine"] for r in rows}) or ["—"]
+    dates = sorted({r["date"] for r in rows}) or ["—"]
+    span = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    return f"Machine: {'; '.join(machines)}. {'Date' if len(dates) == 1 else 'Dates'}: {span}."
 
 
 def precision_note(rows: list[dict[str, Any]]) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.results import RESULTS, read_csv, run_rows, summary
+from benchmarks.results import RESULTS, provenance, read_csv, run_rows, summary
 
 SPEC = Path(__file__).with_name("urlb_lite.yaml")
 ROOT = Path("runs/urlb_lite")
@@ -297,8 +297,6 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
     """The page's Markdown, from the CSV."""
     rows = rows_of(csv_path)
     finals = normalized_finals(rows)
-    machines = sorted({r["machine"] for r in rows})
-    dates = sorted({r["date"] for r in rows})
     tasks = measured_tasks(rows)
     lines = table(finals, tasks)
     scratch = [m for m in finals if m.endswith("(scratch)")]
@@ -320,7 +318,7 @@ def page_text(csv_path: Path = RESULTS / "urlb_lite.csv") -> str:
         "**How to reproduce.** `python -m benchmarks.urlb_lite run && python -m benchmarks.urlb_lite collect "
         f"&& python -m benchmarks.urlb_lite page`. Budget (URLB-lite): {budget(rows, tasks)}. "
         "The full protocol on a GPU: `python -m benchmarks.urlb_lite run --full`.",
-        f"Machine: {'; '.join(machines)}. Dates: {dates[0]} to {dates[-1]}.",
+        provenance(rows),
         "",
         "**Current result** (expert-normalised return at the last evaluation; IQM [95% stratified-bootstrap "
         "interval] from 3 seeds, mean (range) below):",

@@ -142,6 +142,15 @@ def test_the_page_says_which_runs_trained_in_which_precision():
     assert results.precision_note([]) == "—"
 
 
+def test_the_page_names_each_machine_once_and_one_date_or_the_span():
+    row = {"machine": "AMD EPYC, 2 cores", "date": "2026-12-07"}
+    assert results.provenance([row, row]) == "Machine: AMD EPYC, 2 cores. Date: 2026-12-07."
+    later = {"machine": "Intel Xeon, 8 cores", "date": "2026-12-09"}
+    assert results.provenance([later, row]) == (
+        "Machine: AMD EPYC, 2 cores; Intel Xeon, 8 cores. Dates: 2026-12-07 to 2026-12-09.")
+    assert results.provenance([]) == "Machine: —. Date: —."
+
+
 def test_a_seed_still_training_is_shown_apart_and_does_not_pull_its_method_back(tmp_path):
     def seed(last: int, cells: float) -> dict:
         return {step: {"coverage_cells": cells * step / last, "upright_fraction": 0.5, "wall_s": step / 100}
