@@ -216,7 +216,9 @@ def method_table(runs: dict, random_rows: list[dict[str, Any]], env: str) -> tup
             values = [p[metric] for p in points if metric in p]
             cells.append(fmt(*summary(values), decimals, len(values)) if values else "—")
         cells_seen = [p["coverage_cells"] for p in points if "coverage_cells" in p] or [float("nan")]
-        compared[method] = {"step": step, "coverage": summary(cells_seen)[0], "seeds": len(points)}
+        point, low, high, kind = summary(cells_seen)
+        compared[method] = {"step": step, "coverage": point, "low": low, "high": high, "kind": kind,
+                            "seeds": len(points)}  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     rand = [r for r in random_rows if r["env"] == env]
     if rand:
@@ -311,21 +313,33 @@ PAPER_ORDER = (("metra", "lsd"), ("lsd", "diayn"), ("lsd", "dads"), ("metra", "d
 
 def paper_check(compared: dict[str, Any], floor: float | None) -> str:
     """The METRA paper's ordering (METRA above LSD, both above DIAYN and DADS) checked pair by pair where
-    both methods are compared at 1M steps, and each such method against random actions' coverage."""
+    both methods are compared at 1M steps, and each such method against random actions' coverage. Where
+    both methods have 3 seeds, the verdict also says whether their 95% intervals are apart."""
     done = {m: c for m, c in compared.items() if c["step"] >= 1_000_000}
     pairs = [(a, b) for a, b in PAPER_ORDER if a in done and b in done]
     if not pairs:
         return "The paper's ordering is checked once two of its methods reach 1M steps."
-    seeds = min(done[m]["seeds"] for pair in pairs for m in pair)
+    methods = list(dict.fromkeys(m for pair in pairs for m in pair))
+    seeds = ", ".join(f"{m} {done[m]['seeds']}" for m in methods)
+
+    def shown(c: dict[str, Any]) -> str:
+        interval = c.get("kind") == "IQM"
+        return f"{c['coverage']:.0f}" + (f" [{c['low']:.0f}, {c['high']:.0f}]" if interval else "")
+
     def verdict(a: str, b: str) -> str:
-        ca, cb = done[a]["coverage"], done[b]["coverage"]
-        if floor is not None and ca < floor and cb < floor:  # neither moves: no ordering to read
-            return f"{a} above {b}: not measurable ({ca:.0f} vs {cb:.0f}, both below random actions)"
-        return f"{a} above {b}: {'holds' if ca > cb else 'does not hold'} ({ca:.0f} vs {cb:.0f})"
+        ca, cb = done[a], done[b]
+        values = f"{shown(ca)} vs {shown(cb)}"
+        if floor is not None and ca["coverage"] < floor and cb["coverage"] < floor:  # neither moves
+            return f"{a} above {b}: not measurable ({values}, both below random actions)"
+        said = "holds" if ca["coverage"] > cb["coverage"] else "does not hold"
+        if ca.get("kind") == cb.get("kind") == "IQM":
+            apart = ca["low"] > cb["high"] or cb["low"] > ca["high"]
+            said += ", intervals apart" if apart else ", intervals overlap"
+        return f"{a} above {b}: {said} ({values})"
 
     verdicts = [verdict(a, b) for a, b in pairs]
     below = [m for m in done if floor is not None and done[m]["coverage"] < floor]
-    text = f"At 1M steps ({seeds} seed{'s' * (seeds != 1)}), the paper's ordering: {'; '.join(verdicts)}."
+    text = f"At 1M steps (seeds: {seeds}), the paper's ordering: {'; '.join(verdicts)}."
     if below:
         text += f" Below random actions ({floor:.0f} cells): {', '.join(below)}."
     return text

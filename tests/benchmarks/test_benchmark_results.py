@@ -106,7 +106,7 @@ def test_the_papers_ordering_is_checked_pair_by_pair_at_1m_and_against_random():
                 "lsd": {"step": 1_000_000, "coverage": 5.0, "seeds": 1},
                 "diayn": {"step": 64_000, "coverage": 7.0, "seeds": 1}}  # fmt: skip
     assert results.paper_check(compared, 63.0) == (
-        "At 1M steps (1 seed), the paper's ordering: metra above lsd: holds (81 vs 5). "
+        "At 1M steps (seeds: metra 1, lsd 1), the paper's ordering: metra above lsd: holds (81 vs 5). "
         "Below random actions (63 cells): lsd."
     )
     compared["diayn"] = {"step": 1_000_000, "coverage": 9.0, "seeds": 1}
@@ -115,6 +115,18 @@ def test_the_papers_ordering_is_checked_pair_by_pair_at_1m_and_against_random():
     assert "lsd above diayn: not measurable (5 vs 9, both below random actions)" in results.paper_check(
         compared, 63.0
     )
+    # 3 seeds each: the verdict reads the 95% intervals too
+    at_1m = {"step": 1_000_000, "kind": "IQM", "seeds": 3}
+    compared["metra"] = {**at_1m, "coverage": 74.0, "low": 65.0, "high": 84.0}
+    compared["lsd"] = {**at_1m, "coverage": 70.0, "low": 60.0, "high": 72.0}
+    assert "metra above lsd: holds, intervals overlap (74 [65, 84] vs 70 [60, 72])" in results.paper_check(
+        compared, None
+    )
+    compared["lsd"].update(coverage=6.0, low=5.0, high=7.0)
+    assert "metra above lsd: holds, intervals apart (74 [65, 84] vs 6 [5, 7])" in results.paper_check(
+        compared, None
+    )
+    assert "(seeds: metra 3, lsd 3, diayn 1)" in results.paper_check(compared, None)
     alone = results.paper_check({"metra": compared["metra"]}, 63.0)
     assert alone.startswith("The paper's ordering is checked")
 
@@ -161,7 +173,8 @@ def test_a_seed_still_training_is_shown_apart_and_does_not_pull_its_method_back(
     assert compared == {"metra": {0: runs["metra"][0]}, "lsd": {0: runs["lsd"][0]}}
     assert training == {"metra": {1: runs["metra"][1]}}
     lines, table = results.method_table(compared, [], "ant")
-    assert table["metra"] == {"step": 192_000, "coverage": 30.0, "seeds": 1}  # not back at 128k
+    assert table["metra"]["step"] == 192_000 and table["metra"]["seeds"] == 1  # not back at 128k
+    assert table["metra"]["coverage"] == 30.0
     [line, blank] = results.training_section(training)
     assert line.startswith("**Still training**") and blank == ""
     assert line.endswith(": metra seed 1 at 128,000 env steps (12 cells, upright 0.50).")
