@@ -322,9 +322,10 @@ def paper_check(compared: dict[str, Any], floor: float | None) -> str:
     methods = list(dict.fromkeys(m for pair in pairs for m in pair))
     seeds = ", ".join(f"{m} {done[m]['seeds']}" for m in methods)
 
-    def shown(c: dict[str, Any]) -> str:
-        interval = c.get("kind") == "IQM"
-        return f"{c['coverage']:.0f}" + (f" [{c['low']:.0f}, {c['high']:.0f}]" if interval else "")
+    def shown(c: dict[str, Any]) -> str:  # the point, and the 95% interval where there is one
+        if c.get("kind") == "IQM":
+            return fmt(c["coverage"], c["low"], c["high"], "IQM", 0, c["seeds"])
+        return f"{c['coverage']:.0f}"
 
     def verdict(a: str, b: str) -> str:
         ca, cb = done[a], done[b]
