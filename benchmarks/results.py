@@ -405,7 +405,7 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
         f"![{env} curves](../img/{name}.png)",
         "",
         f"**What it means.** Ordering by coverage at the compared steps: {ordered}. "
-        + ("Methods are compared at different steps " + ", ".join(f"{m} {s:,}" for m, s in steps.items())
+        + ("Methods are compared at different steps: " + ", ".join(f"{m} {s:,}" for m, s in steps.items())
            + "; the runs continue to 1M. " if len(set(steps.values())) > 1 else "")
         + "Random actions give the floor: a method below it has not learned to move its body on purpose; "
         "an upright fraction below random's means the skills tumble. " + paper_check(compared, floor),
@@ -427,8 +427,14 @@ def page_text(name: str = "ant_skills", env: str = "ant") -> str:
 
 
 def provenance(rows: list[dict[str, Any]]) -> str:
-    """The line naming the machines and the dates the rows were measured on (one date or a span)."""
-    machines = sorted({r["machine"] for r in rows}) or ["—"]
+    """The line naming the machines and the dates the rows were measured on (one date or a span).
+
+    One machine is named alone; several are each followed by the runs they measured, as
+    ``AMD EPYC, 2 cores (lsd 0); Intel Xeon, 8 cores (metra 0, metra 1)``.
+    """
+    by_machine = runs_by(rows, "machine")
+    machines = (list(by_machine) if len(by_machine) == 1
+                else [f"{m} ({runs})" for m, runs in by_machine.items()]) or ["—"]
     dates = sorted({r["date"] for r in rows}) or ["—"]
     span = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     return f"Machine: {'; '.join(machines)}. {'Date' if len(dates) == 1 else 'Dates'}: {span}."
@@ -436,11 +442,15 @@ def provenance(rows: list[dict[str, Any]]) -> str:
 
 def precision_note(rows: list[dict[str, Any]]) -> str:
     """Which runs trained in which precision: ``bfloat16: lsd 0, metra 0; float32: metra 1``."""
+    return "; ".join(f"{p}: {runs}" for p, runs in runs_by(rows, "precision").items()) or "—"
+
+
+def runs_by(rows: list[dict[str, Any]], key: str) -> dict[str, str]:
+    """Each value of ``key`` (sorted) and the runs that have it, as sorted "method seed" pairs."""
     runs: dict[str, set[tuple[str, int]]] = defaultdict(set)
     for r in rows:
-        runs[r["precision"]].add((r["method"], r["seed"]))
-    notes = [f"{p}: " + ", ".join(f"{m} {seed}" for m, seed in sorted(runs[p])) for p in sorted(runs)]
-    return "; ".join(notes) or "—"
+        runs[r[key]].add((r["method"], r["seed"]))
+    return {v: ", ".join(f"{m} {seed}" for m, seed in sorted(runs[v])) for v in sorted(runs)}
 
 
 def time_to_skill_section(env: str, runs: dict) -> list[str]:

@@ -154,12 +154,13 @@ def test_the_page_says_which_runs_trained_in_which_precision():
     assert results.precision_note([]) == "—"
 
 
-def test_the_page_names_each_machine_once_and_one_date_or_the_span():
-    row = {"machine": "AMD EPYC, 2 cores", "date": "2026-12-07"}
+def test_the_page_names_each_machine_once_with_its_runs_and_one_date_or_the_span():
+    row = {"machine": "AMD EPYC, 2 cores", "date": "2026-12-07", "method": "lsd", "seed": 0}
     assert results.provenance([row, row]) == "Machine: AMD EPYC, 2 cores. Date: 2026-12-07."
-    later = {"machine": "Intel Xeon, 8 cores", "date": "2026-12-09"}
-    assert results.provenance([later, row]) == (
-        "Machine: AMD EPYC, 2 cores; Intel Xeon, 8 cores. Dates: 2026-12-07 to 2026-12-09.")
+    later = {"machine": "Intel Xeon, 8 cores", "date": "2026-12-09", "method": "metra", "seed": 1}
+    assert results.provenance([later, row, {**later, "seed": 0}]) == (
+        "Machine: AMD EPYC, 2 cores (lsd 0); Intel Xeon, 8 cores (metra 0, metra 1). "
+        "Dates: 2026-12-07 to 2026-12-09.")
     assert results.provenance([]) == "Machine: —. Date: —."
 
 
